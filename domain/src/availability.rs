@@ -1,0 +1,103 @@
+//! Slot search for read models and conflict suggestions. Every candidate is
+//! judged by `resource::rules::check_slot`, the very function `decide` uses,
+//! so a slot offered here is a slot a booking command would accept.
+
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use uuid::Uuid;
+
+use crate::resource::rules::{check_slot, occupied, SEARCH_STEP};
+use crate::resource::state::ResourceState;
+use crate::schedule_rules::business_intervals;
+use crate::time_range::{saturating_add, TimeRange};
+
+/// Upper bound on candidates examined per search, keeping it cheap even for
+/// very long windows (about 200 days of 15-minute steps).
+pub const MAX_CANDIDATES: usize = 20_000;
+
+/// Up to `limit` non-overlapping slots of length `duration` inside `window`,
+/// earliest first, each of which passes every booking rule at `now` (the
+/// per-user quota too when `for_user` is given).
+///
+/// Candidate starts: the window start, every 15-minute boundary, the first
+/// instant after each existing booking's buffered end, blackout ends,
+/// business-hour openings and the earliest start the notice allows.
+pub fn free_slots(
+    state: &ResourceState,
+    window: TimeRange,
+    duration: Duration,
+    now: DateTime<Utc>,
+    limit: usize,
+    for_user: Option<Uuid>,
+) -> Vec<TimeRange> {
+    let Some(resource) = state.resource.as_ref() else {
+        return Vec::new();
+    };
+    if duration <= Duration::zero() || limit == 0 {
+        return Vec::new();
+    }
+    let Some(last_start) = window.end().checked_sub_signed(duration) else {
+        return Vec::new();
+    };
+    let mut candidates = vec![window.start(), saturating_add(now, resource.policy.min_notice())];
+    if let Ok(mut grid) = window.start().duration_trunc(SEARCH_STEP) {
+        while grid <= last_start && candidates.len() < MAX_CANDIDATES {
+            candidates.push(grid);
+            grid = saturating_add(grid, SEARCH_STEP);
+        }
+    }
+    for reservation in state.holding() {
+        let span = occupied(resource, &reservation.range);
+        candidates.push(saturating_add(span.end(), resource.policy.buffer_before()));
+    }
+    candidates.extend(resource.blackouts.iter().map(|b| b.range.end()));
+    if let Some(hours) = resource.business_hours.as_ref() {
+        if let Some(open) = business_intervals(hours, resource.time_zone, &window) {
+            candidates.extend(open.iter().map(TimeRange::start));
+        }
+    }
+    candidates.retain(|c| *c >= window.start() && *c <= last_start);
+    candidates.sort();
+    candidates.dedup();
+
+    let mut slots: Vec<TimeRange> = Vec::new();
+    for start in candidates {
+        if slots.len() >= limit {
+            break;
+        }
+        if slots.last().is_some_and(|prev| start < prev.end()) {
+            continue;
+        }
+        let Some(slot) = TimeRange::starting_at(start, duration) else {
+            continue;
+        };
+        if check_slot(state, &slot, now, for_user).is_ok() {
+            slots.push(slot);
+        }
+    }
+    slots
+}
+
+/// The earliest bookable slot of length `duration` starting at or after
+/// `from`, searched up to the booking horizon.
+pub fn next_available(
+    state: &ResourceState,
+    from: DateTime<Utc>,
+    duration: Duration,
+    now: DateTime<Utc>,
+    for_user: Option<Uuid>,
+) -> Option<TimeRange> {
+    let window = search_window(state, from, duration, now)?;
+    free_slots(state, window, duration, now, 1, for_user).into_iter().next()
+}
+
+/// `[from, now + horizon + duration)`: every start the horizon still allows.
+pub(crate) fn search_window(
+    state: &ResourceState,
+    from: DateTime<Utc>,
+    duration: Duration,
+    now: DateTime<Utc>,
+) -> Option<TimeRange> {
+    let resource = state.resource.as_ref()?;
+    let end = saturating_add(saturating_add(now, resource.policy.horizon()), duration);
+    TimeRange::new(from, end).ok()
+}

@@ -1,0 +1,172 @@
+//! Facts recorded in a resource stream. Names are stable storage keys; each
+//! event carries what is needed to rebuild state and read models.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::policy::BookingPolicy;
+use crate::recurrence::{OccurrenceReport, SeriesPolicy};
+use crate::resource::state::{ResourceDetails, ResourceStatus};
+use crate::schedule_rules::{Blackout, BusinessHours};
+use crate::time_range::TimeRange;
+
+/// One recorded fact about a resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[allow(missing_docs)] // field names are self-explanatory and documented in docs/domain.md
+pub enum ResourceEvent {
+    /// The stream's first event.
+    ResourceCreated {
+        resource_id: Uuid,
+        details: ResourceDetails,
+        capacity: u32,
+        time_zone: Tz,
+        policy: BookingPolicy,
+        business_hours: Option<BusinessHours>,
+        by: Uuid,
+        at: DateTime<Utc>,
+    },
+    /// Details, capacity, zone or policy replaced.
+    ResourceUpdated {
+        details: ResourceDetails,
+        capacity: u32,
+        time_zone: Tz,
+        policy: BookingPolicy,
+        by: Uuid,
+        at: DateTime<Utc>,
+    },
+    /// Out of service for good.
+    ResourceRetired { reason: String, by: Uuid, at: DateTime<Utc> },
+    /// Opening hours replaced.
+    BusinessHoursSet { hours: Option<BusinessHours>, by: Uuid, at: DateTime<Utc> },
+    /// A period was blocked.
+    BlackoutAdded { blackout: Blackout, by: Uuid, at: DateTime<Utc> },
+    /// A blocked period was lifted.
+    BlackoutRemoved { blackout_id: Uuid, by: Uuid, at: DateTime<Utc> },
+    /// Available / maintenance switch.
+    ResourceStatusChanged { status: ResourceStatus, by: Uuid, at: DateTime<Utc> },
+    /// A booking was confirmed directly.
+    ReservationConfirmed {
+        reservation_id: Uuid,
+        user_id: Uuid,
+        range: TimeRange,
+        series_id: Option<Uuid>,
+        at: DateTime<Utc>,
+    },
+    /// A booking awaits approval (holds its unit meanwhile).
+    ReservationRequested {
+        reservation_id: Uuid,
+        user_id: Uuid,
+        range: TimeRange,
+        series_id: Option<Uuid>,
+        approval_deadline: DateTime<Utc>,
+        at: DateTime<Utc>,
+    },
+    /// Summary of a recurring booking; each booked occurrence also has its
+    /// own confirmed/requested event.
+    SeriesBooked {
+        series_id: Uuid,
+        user_id: Uuid,
+        rrule: String,
+        policy: SeriesPolicy,
+        occurrences: Vec<OccurrenceReport>,
+        at: DateTime<Utc>,
+    },
+    /// Cancelled by owner or admin.
+    ReservationCancelled { reservation_id: Uuid, user_id: Uuid, by: Uuid, reason: Option<String>, at: DateTime<Utc> },
+    /// Pending request accepted.
+    ReservationApproved { reservation_id: Uuid, user_id: Uuid, approver: Uuid, comment: String, at: DateTime<Utc> },
+    /// Pending request refused.
+    ReservationRejected { reservation_id: Uuid, user_id: Uuid, approver: Uuid, comment: String, at: DateTime<Utc> },
+    /// Pending request timed out.
+    ApprovalExpired { reservation_id: Uuid, user_id: Uuid, at: DateTime<Utc> },
+    /// Someone started waiting.
+    WaitlistJoined { entry_id: Uuid, user_id: Uuid, desired: TimeRange, flex_minutes: u32, at: DateTime<Utc> },
+    /// Someone stopped waiting.
+    WaitlistLeft { entry_id: Uuid, user_id: Uuid, at: DateTime<Utc> },
+    /// A freed slot is held for a waitlist entry (which leaves the list).
+    WaitlistOfferMade {
+        reservation_id: Uuid,
+        entry_id: Uuid,
+        user_id: Uuid,
+        range: TimeRange,
+        expires_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    },
+    /// Offer taken; the reservation is confirmed.
+    WaitlistOfferAccepted { reservation_id: Uuid, user_id: Uuid, at: DateTime<Utc> },
+    /// Offer refused.
+    WaitlistOfferDeclined { reservation_id: Uuid, user_id: Uuid, at: DateTime<Utc> },
+    /// Offer not answered in time.
+    WaitlistOfferExpired { reservation_id: Uuid, user_id: Uuid, at: DateTime<Utc> },
+    /// Owner showed up.
+    CheckedIn { reservation_id: Uuid, user_id: Uuid, at: DateTime<Utc> },
+    /// Unit released because nobody checked in.
+    NoShowReleased { reservation_id: Uuid, user_id: Uuid, at: DateTime<Utc> },
+    /// Finished.
+    ReservationCompleted { reservation_id: Uuid, user_id: Uuid, at: DateTime<Utc> },
+}
+
+impl ResourceEvent {
+    /// Stable storage name, identical to the serialized `type` tag.
+    pub fn event_type(&self) -> &'static str {
+        use ResourceEvent::*;
+        match self {
+            ResourceCreated { .. } => "resource_created",
+            ResourceUpdated { .. } => "resource_updated",
+            ResourceRetired { .. } => "resource_retired",
+            BusinessHoursSet { .. } => "business_hours_set",
+            BlackoutAdded { .. } => "blackout_added",
+            BlackoutRemoved { .. } => "blackout_removed",
+            ResourceStatusChanged { .. } => "resource_status_changed",
+            ReservationConfirmed { .. } => "reservation_confirmed",
+            ReservationRequested { .. } => "reservation_requested",
+            SeriesBooked { .. } => "series_booked",
+            ReservationCancelled { .. } => "reservation_cancelled",
+            ReservationApproved { .. } => "reservation_approved",
+            ReservationRejected { .. } => "reservation_rejected",
+            ApprovalExpired { .. } => "approval_expired",
+            WaitlistJoined { .. } => "waitlist_joined",
+            WaitlistLeft { .. } => "waitlist_left",
+            WaitlistOfferMade { .. } => "waitlist_offer_made",
+            WaitlistOfferAccepted { .. } => "waitlist_offer_accepted",
+            WaitlistOfferDeclined { .. } => "waitlist_offer_declined",
+            WaitlistOfferExpired { .. } => "waitlist_offer_expired",
+            CheckedIn { .. } => "checked_in",
+            NoShowReleased { .. } => "no_show_released",
+            ReservationCompleted { .. } => "reservation_completed",
+        }
+    }
+
+    /// When the fact happened.
+    pub fn at(&self) -> DateTime<Utc> {
+        use ResourceEvent::*;
+        match self {
+            ResourceCreated { at, .. }
+            | ResourceUpdated { at, .. }
+            | ResourceRetired { at, .. }
+            | BusinessHoursSet { at, .. }
+            | BlackoutAdded { at, .. }
+            | BlackoutRemoved { at, .. }
+            | ResourceStatusChanged { at, .. }
+            | ReservationConfirmed { at, .. }
+            | ReservationRequested { at, .. }
+            | SeriesBooked { at, .. }
+            | ReservationCancelled { at, .. }
+            | ReservationApproved { at, .. }
+            | ReservationRejected { at, .. }
+            | ApprovalExpired { at, .. }
+            | WaitlistJoined { at, .. }
+            | WaitlistLeft { at, .. }
+            | WaitlistOfferMade { at, .. }
+            | WaitlistOfferAccepted { at, .. }
+            | WaitlistOfferDeclined { at, .. }
+            | WaitlistOfferExpired { at, .. }
+            | CheckedIn { at, .. }
+            | NoShowReleased { at, .. }
+            | ReservationCompleted { at, .. } => *at,
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! The resource aggregate: one event stream per bookable resource, the
+//! consistency boundary for "never double-book".
+
+mod booking;
+pub mod command;
+pub mod deadlines;
+mod decide;
+pub mod event;
+pub mod evolve;
+mod lifecycle;
+pub mod rules;
+pub mod state;
+pub mod waitlist;
+
+pub use command::{ResourceCommand, SeriesCancelScope};
+pub use deadlines::{deadlines, Deadline};
+pub use decide::decide;
+pub use event::ResourceEvent;
+pub use evolve::evolve;
+pub use state::{
+    Reservation, ReservationStatus, Resource, ResourceDetails, ResourceKind, ResourceState, ResourceStatus,
+    WaitlistEntry,
+};
+
+/// Event-store stream name of a resource.
+pub fn stream_id(resource_id: uuid::Uuid) -> String {
+    format!("resource-{resource_id}")
+}

@@ -1,0 +1,224 @@
+//! The user aggregate: registration, role, password hash and the login
+//! lockout rule. Passwords are verified outside; only outcomes arrive here.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::context::{DecisionContext, Role};
+use crate::rejection::Rejection;
+
+/// Consecutive failed logins that trigger a lockout.
+pub const MAX_FAILED_LOGINS: u32 = 5;
+/// How long a lockout lasts.
+pub const LOCKOUT: Duration = Duration::minutes(15);
+
+/// Folded user state; `Default` = not registered.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserState {
+    /// `None` until registered.
+    pub user: Option<User>,
+}
+
+/// A registered account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// Identity.
+    pub id: Uuid,
+    /// Login name.
+    pub username: String,
+    /// Opaque hash produced outside the domain.
+    pub password_hash: String,
+    /// Permissions.
+    pub role: Role,
+    /// Failed logins since the last success or lockout.
+    pub consecutive_failures: u32,
+    /// Logins are refused before this instant.
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+/// What can be asked of a user stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum UserCommand {
+    /// Create the account (self-service for `user`/`guest`, admins for any role).
+    Register {
+        /// Identity.
+        user_id: Uuid,
+        /// Login name.
+        username: String,
+        /// Hash computed by the caller.
+        password_hash: String,
+        /// Initial role.
+        role: Role,
+    },
+    /// Admin: change the role.
+    GrantRole {
+        /// New role.
+        role: Role,
+    },
+    /// Self or admin: replace the password hash.
+    ChangePassword {
+        /// New hash.
+        password_hash: String,
+    },
+    /// A login attempt whose password check happened outside.
+    RecordLogin {
+        /// Whether the password matched.
+        succeeded: bool,
+    },
+    /// Admin: lift a lockout early.
+    Unlock,
+}
+
+/// Facts in a user stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[allow(missing_docs)] // documented in docs/domain.md
+pub enum UserEvent {
+    /// Account created.
+    Registered { user_id: Uuid, username: String, password_hash: String, role: Role, at: DateTime<Utc> },
+    /// Role changed.
+    RoleGranted { role: Role, by: Uuid, at: DateTime<Utc> },
+    /// Password hash replaced.
+    PasswordChanged { password_hash: String, by: Uuid, at: DateTime<Utc> },
+    /// Successful login; resets the failure count.
+    LoginSucceeded { at: DateTime<Utc> },
+    /// Failed login, with the running count.
+    LoginFailed { consecutive_failures: u32, at: DateTime<Utc> },
+    /// Too many failures; logins refused until `until`.
+    LockedOut { until: DateTime<Utc>, at: DateTime<Utc> },
+    /// Lockout lifted by an admin.
+    Unlocked { by: Uuid, at: DateTime<Utc> },
+}
+
+impl UserEvent {
+    /// Stable storage name, identical to the serialized `type` tag.
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            UserEvent::Registered { .. } => "registered",
+            UserEvent::RoleGranted { .. } => "role_granted",
+            UserEvent::PasswordChanged { .. } => "password_changed",
+            UserEvent::LoginSucceeded { .. } => "login_succeeded",
+            UserEvent::LoginFailed { .. } => "login_failed",
+            UserEvent::LockedOut { .. } => "locked_out",
+            UserEvent::Unlocked { .. } => "unlocked",
+        }
+    }
+}
+
+/// Event-store stream name of a user.
+pub fn user_stream_id(user_id: Uuid) -> String {
+    format!("user-{user_id}")
+}
+
+/// Decides a user command.
+pub fn decide_user(
+    state: &UserState,
+    command: &UserCommand,
+    ctx: &DecisionContext,
+) -> Result<Vec<UserEvent>, Rejection> {
+    let actor = ctx.actor;
+    let at = ctx.now;
+    if let UserCommand::Register { user_id, username, password_hash, role } = command {
+        if state.user.is_some() {
+            return Err(Rejection::invalid_state("user already registered"));
+        }
+        if username.trim().is_empty() || password_hash.is_empty() {
+            return Err(Rejection::invalid_input("username and password hash are required"));
+        }
+        if !matches!(role, Role::User | Role::Guest) && actor.role != Role::Admin {
+            return Err(Rejection::forbidden("only admins register privileged roles"));
+        }
+        return Ok(vec![UserEvent::Registered {
+            user_id: *user_id,
+            username: username.clone(),
+            password_hash: password_hash.clone(),
+            role: *role,
+            at,
+        }]);
+    }
+    let user = state.user.as_ref().ok_or_else(|| Rejection::not_found("user"))?;
+    match command {
+        UserCommand::Register { .. } => Err(Rejection::invalid_state("user already registered")),
+        UserCommand::GrantRole { role } => {
+            if actor.role != Role::Admin {
+                return Err(Rejection::forbidden("only admins grant roles"));
+            }
+            Ok(vec![UserEvent::RoleGranted { role: *role, by: actor.user_id, at }])
+        }
+        UserCommand::ChangePassword { password_hash } => {
+            if actor.user_id != user.id && actor.role != Role::Admin {
+                return Err(Rejection::forbidden("only the user or an admin may change it"));
+            }
+            if password_hash.is_empty() {
+                return Err(Rejection::invalid_input("password hash is required"));
+            }
+            Ok(vec![UserEvent::PasswordChanged { password_hash: password_hash.clone(), by: actor.user_id, at }])
+        }
+        UserCommand::RecordLogin { succeeded } => {
+            if let Some(until) = user.locked_until.filter(|until| at < *until) {
+                return Err(Rejection::forbidden(format!("account locked until {until}")));
+            }
+            if *succeeded {
+                return Ok(vec![UserEvent::LoginSucceeded { at }]);
+            }
+            let consecutive_failures = user.consecutive_failures.saturating_add(1);
+            let mut events = vec![UserEvent::LoginFailed { consecutive_failures, at }];
+            if consecutive_failures >= MAX_FAILED_LOGINS {
+                events.push(UserEvent::LockedOut { until: crate::time_range::saturating_add(at, LOCKOUT), at });
+            }
+            Ok(events)
+        }
+        UserCommand::Unlock => {
+            if actor.role != Role::Admin {
+                return Err(Rejection::forbidden("only admins unlock accounts"));
+            }
+            if user.locked_until.is_none_or(|until| at >= until) {
+                return Ok(Vec::new());
+            }
+            Ok(vec![UserEvent::Unlocked { by: actor.user_id, at }])
+        }
+    }
+}
+
+/// Returns the user state after `event`.
+pub fn evolve_user(mut state: UserState, event: &UserEvent) -> UserState {
+    if let UserEvent::Registered { user_id, username, password_hash, role, .. } = event {
+        state.user = Some(User {
+            id: *user_id,
+            username: username.clone(),
+            password_hash: password_hash.clone(),
+            role: *role,
+            consecutive_failures: 0,
+            locked_until: None,
+        });
+        return state;
+    }
+    let Some(user) = state.user.as_mut() else {
+        return state;
+    };
+    match event {
+        UserEvent::Registered { .. } => {}
+        UserEvent::RoleGranted { role, .. } => user.role = *role,
+        UserEvent::PasswordChanged { password_hash, .. } => user.password_hash = password_hash.clone(),
+        UserEvent::LoginSucceeded { .. } => {
+            user.consecutive_failures = 0;
+            user.locked_until = None;
+        }
+        UserEvent::LoginFailed { consecutive_failures, .. } => user.consecutive_failures = *consecutive_failures,
+        UserEvent::LockedOut { until, .. } => {
+            user.locked_until = Some(*until);
+            user.consecutive_failures = 0;
+        }
+        UserEvent::Unlocked { .. } => {
+            user.locked_until = None;
+            user.consecutive_failures = 0;
+        }
+    }
+    state
+}
+
+#[cfg(test)]
+#[path = "user_tests.rs"]
+mod tests;

@@ -1,0 +1,320 @@
+//! The PostgreSQL backend. Every append transaction first locks the single `log_head` row, so
+//! positions are handed out and committed in one order across all replicas: a reader that has
+//! seen position N has seen everything below N. Commits announce the new head with NOTIFY.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgListener, PgPoolOptions, PgRow};
+use sqlx::{AssertSqlSafe, PgConnection, PgPool, Postgres, Row};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::batch::{plan_batch, BatchInputs, EventRow, StoredIdentity};
+use crate::group_commit::{advance_head, BatchWriter, GroupCommitter};
+use crate::rows::{from_db, recorded_now, to_db, RawEvent, EVENT_COLUMNS_PG};
+use crate::{
+    AppendError, AppendOutcome, AppendRequest, Backend, Database, EventStore, LogHead, RecordedEvent, Snapshot,
+    StoreConfig, StoreError,
+};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// The channel commits NOTIFY with the new head position.
+pub const NOTIFY_CHANNEL: &str = "reserver_events";
+
+/// The event log in PostgreSQL.
+pub struct PostgresEventStore {
+    pool: PgPool,
+    committer: GroupCommitter,
+    head: Arc<watch::Sender<u64>>,
+}
+
+pub(crate) async fn migrate(url: &str) -> Result<(), StoreError> {
+    let pool = PgPoolOptions::new().max_connections(1).connect(url).await?;
+    MIGRATOR.run(&pool).await?;
+    pool.close().await;
+    Ok(())
+}
+
+impl PostgresEventStore {
+    pub async fn open(config: &StoreConfig) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            // One extra connection for the writer, one for LISTEN.
+            .max_connections(config.max_connections.max(1) + 2)
+            .connect(&config.url)
+            .await?;
+        if config.migrate {
+            MIGRATOR.run(&pool).await?;
+        }
+        let head_position = read_head(&pool).await?.position;
+        let head = Arc::new(watch::channel(head_position).0);
+        tokio::spawn(follow_notifications(pool.clone(), Arc::downgrade(&head)));
+        let writer = PostgresBatchWriter { pool: pool.clone() };
+        let committer = GroupCommitter::spawn(writer, config.group_commit.clone(), head.clone());
+        Ok(Self { pool, committer, head })
+    }
+}
+
+/// Moves the local head forward when another replica commits. Ends soon after the store is
+/// dropped (it holds only a weak reference to the head).
+async fn follow_notifications(pool: PgPool, head: Weak<watch::Sender<u64>>) {
+    while head.strong_count() > 0 {
+        let mut listener = match PgListener::connect_with(&pool).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::debug!(error = %e, "LISTEN connection failed; readers fall back to polling");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if listener.listen(NOTIFY_CHANNEL).await.is_err() {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        loop {
+            // The timeout lets the task notice that its store is gone.
+            match tokio::time::timeout(Duration::from_secs(2), listener.recv()).await {
+                Ok(Ok(n)) => match (head.upgrade(), n.payload().parse::<u64>()) {
+                    (Some(h), Ok(position)) => advance_head(&h, position),
+                    (None, _) => return,
+                    _ => {}
+                },
+                Ok(Err(_)) => break,
+                Err(_) if head.strong_count() == 0 => return,
+                Err(_) => {}
+            }
+        }
+    }
+}
+
+async fn read_head<'e, E: sqlx::Executor<'e, Database = Postgres>>(executor: E) -> Result<LogHead, StoreError> {
+    let row = sqlx::query("SELECT position, hash FROM log_head WHERE id = 1").fetch_one(executor).await?;
+    Ok(LogHead { position: from_db(row.try_get("position")?, 0, "head position")?, hash: row.try_get("hash")? })
+}
+
+fn decode_event(row: &PgRow) -> Result<RecordedEvent, StoreError> {
+    RawEvent {
+        position: row.try_get("position")?,
+        event_id: row.try_get("event_id")?,
+        stream_id: row.try_get("stream_id")?,
+        stream_version: row.try_get("stream_version")?,
+        event_type: row.try_get("event_type")?,
+        schema_version: row.try_get("schema_version")?,
+        payload: row.try_get("payload")?,
+        metadata: row.try_get("metadata")?,
+        recorded_at: row.try_get("recorded_at")?,
+        prev_hash: row.try_get("prev_hash")?,
+        hash: row.try_get("hash")?,
+    }
+    .try_into()
+}
+
+#[async_trait]
+impl EventStore for PostgresEventStore {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    fn database(&self) -> Database {
+        Database::Postgres(self.pool.clone())
+    }
+
+    async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, AppendError> {
+        self.committer.append(request).await
+    }
+
+    async fn read_stream(
+        &self,
+        stream_id: &str,
+        from_version: u64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS_PG} FROM events WHERE stream_id = $1 AND stream_version >= $2 \
+             ORDER BY stream_version LIMIT $3"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(stream_id)
+            .bind(to_db(from_version))
+            .bind(to_db(limit as u64))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(decode_event).collect()
+    }
+
+    async fn read_all(&self, after_position: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        let sql = format!("SELECT {EVENT_COLUMNS_PG} FROM events WHERE position > $1 ORDER BY position LIMIT $2");
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(to_db(after_position))
+            .bind(to_db(limit as u64))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(decode_event).collect()
+    }
+
+    async fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError> {
+        let v: Option<i64> = sqlx::query_scalar("SELECT max(stream_version) FROM events WHERE stream_id = $1")
+            .bind(stream_id)
+            .fetch_one(&self.pool)
+            .await?;
+        from_db(v.unwrap_or(0), 0, "stream version")
+    }
+
+    async fn head(&self) -> Result<LogHead, StoreError> {
+        read_head(&self.pool).await
+    }
+
+    fn watch_head(&self) -> watch::Receiver<u64> {
+        self.head.subscribe()
+    }
+
+    async fn save_snapshot(&self, s: &Snapshot) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO snapshots (stream_id, version, schema_version, state, taken_at) VALUES ($1, $2, $3, $4, now()) \
+             ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, \
+             schema_version = excluded.schema_version, state = excluded.state, taken_at = excluded.taken_at \
+             WHERE excluded.version >= snapshots.version",
+        )
+        .bind(&s.stream_id)
+        .bind(to_db(s.version))
+        .bind(s.schema_version)
+        .bind(&s.state)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn load_snapshot(&self, stream_id: &str) -> Result<Option<Snapshot>, StoreError> {
+        let row = sqlx::query("SELECT version, schema_version, state FROM snapshots WHERE stream_id = $1")
+            .bind(stream_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            Ok(Snapshot {
+                stream_id: stream_id.to_string(),
+                version: from_db(r.try_get("version")?, 0, "snapshot version")?,
+                schema_version: r.try_get("schema_version")?,
+                state: r.try_get("state")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+struct PostgresBatchWriter {
+    pool: PgPool,
+}
+
+#[async_trait]
+impl BatchWriter for PostgresBatchWriter {
+    async fn write_batch(
+        &mut self,
+        requests: &[AppendRequest],
+        commit_delay: Option<Duration>,
+    ) -> Result<Vec<Result<AppendOutcome, AppendError>>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // The head row is the log's single lock: held until COMMIT, it serializes appenders of
+        // every replica, so position order is commit order and no reader can skip a late commit.
+        let row =
+            sqlx::query("SELECT position, hash FROM log_head WHERE id = 1 FOR UPDATE").fetch_one(&mut *tx).await?;
+        let head =
+            LogHead { position: from_db(row.try_get("position")?, 0, "head position")?, hash: row.try_get("hash")? };
+        let inputs = BatchInputs::of(requests);
+        let versions = load_versions(&mut tx, &inputs.stream_ids).await?;
+        let stored = load_stored(&mut tx, &inputs.event_ids).await?;
+        let plan = plan_batch(head, versions, stored, requests, recorded_now());
+        if !plan.rows.is_empty() {
+            insert_rows(&mut tx, &plan.rows).await?;
+            sqlx::query("UPDATE log_head SET position = $1, hash = $2 WHERE id = 1")
+                .bind(to_db(plan.head.position))
+                .bind(&plan.head.hash)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(NOTIFY_CHANNEL)
+                .bind(plan.head.position.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(delay) = commit_delay {
+            tokio::time::sleep(delay).await;
+        }
+        tx.commit().await?;
+        Ok(plan.results)
+    }
+}
+
+async fn load_versions(conn: &mut PgConnection, stream_ids: &[String]) -> Result<HashMap<String, u64>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT s.stream_id, (SELECT max(stream_version) FROM events e WHERE e.stream_id = s.stream_id) AS version \
+         FROM unnest($1::text[]) AS s(stream_id)",
+    )
+    .bind(stream_ids)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let version: Option<i64> = r.try_get("version")?;
+            Ok((r.try_get("stream_id")?, from_db(version.unwrap_or(0), 0, "stream version")?))
+        })
+        .collect()
+}
+
+async fn load_stored(conn: &mut PgConnection, event_ids: &[Uuid]) -> Result<HashMap<Uuid, StoredIdentity>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT event_id, position, stream_id, stream_version, event_type, payload::text AS payload \
+         FROM events WHERE event_id = ANY($1)",
+    )
+    .bind(event_ids)
+    .fetch_all(conn)
+    .await?;
+    let mut stored = HashMap::with_capacity(rows.len());
+    for r in rows {
+        let position = from_db(r.try_get("position")?, 0, "position")?;
+        stored.insert(
+            r.try_get("event_id")?,
+            StoredIdentity {
+                position,
+                stream_id: r.try_get("stream_id")?,
+                stream_version: from_db(r.try_get("stream_version")?, position, "stream version")?,
+                event_type: r.try_get("event_type")?,
+                payload: r.try_get("payload")?,
+            },
+        );
+    }
+    Ok(stored)
+}
+
+/// One INSERT for the whole batch: arrays of columns, unnested into rows.
+async fn insert_rows(conn: &mut PgConnection, rows: &[EventRow]) -> Result<(), StoreError> {
+    let col = |f: fn(&EventRow) -> i64| rows.iter().map(f).collect::<Vec<_>>();
+    sqlx::query(
+        "INSERT INTO events (position, event_id, stream_id, stream_version, event_type, schema_version, \
+         payload, metadata, recorded_at, prev_hash, hash) \
+         SELECT p, e, s, v, t, sv, pl::json, md::json, ra, ph, h FROM unnest(\
+         $1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::int[], $7::text[], $8::text[], \
+         $9::timestamptz[], $10::bytea[], $11::bytea[]) AS u(p, e, s, v, t, sv, pl, md, ra, ph, h)",
+    )
+    .bind(col(|r| to_db(r.position)))
+    .bind(rows.iter().map(|r| r.event_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.stream_id.as_str()).collect::<Vec<_>>())
+    .bind(col(|r| to_db(r.stream_version)))
+    .bind(rows.iter().map(|r| r.event_type.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.schema_version).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.payload.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.metadata.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.recorded_at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.prev_hash.as_slice()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.hash.as_slice()).collect::<Vec<_>>())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
