@@ -1,0 +1,280 @@
+//! The deadline scheduler. Its state comes from the log: it follows the log from a checkpoint
+//! and, for every resource an event touched, stores that resource's pending deadlines (from
+//! `reserver_domain::deadlines`) in `scheduled_deadlines` — rows and checkpoint in one
+//! transaction. A second loop sends each due command through the pipeline as the system. A
+//! restart resumes from the checkpoint and the stored rows, so no deadline is lost; a deadline
+//! sent twice (two replicas, a crash between send and bookkeeping) is harmless because stale
+//! deadline commands decide to no events.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use reserver_domain::resource::ResourceCommand;
+use reserver_domain::{deadlines, Actor, Role};
+use reserver_store::{Database, EventStore};
+use sqlx::Row;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use crate::{CommandError, CommandMeta, CommandPipeline, ResourceAggregate};
+
+/// Events projected per transaction.
+const BATCH: usize = 500;
+/// Due deadlines sent per pass.
+const FIRE_BATCH: i64 = 100;
+/// Longest sleep between passes; new events wake it sooner.
+const IDLE: Duration = Duration::from_millis(500);
+/// A deadline whose command failed (not rejected as stale) is tried again this much later.
+const RETRY_AFTER: chrono::Duration = chrono::Duration::seconds(30);
+
+/// The actor deadline commands are sent as.
+pub fn system_actor() -> Actor {
+    Actor { user_id: Uuid::nil(), role: Role::Admin }
+}
+
+/// Runs the scheduler until the returned handle is aborted.
+pub fn spawn(pipeline: CommandPipeline<ResourceAggregate>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut wake = pipeline.store().watch_head();
+        loop {
+            let projected = project_batch(&pipeline).await.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "scheduler could not project deadlines");
+                0
+            });
+            if let Err(e) = fire_due(&pipeline).await {
+                tracing::warn!(error = %e, "scheduler could not send due deadlines");
+            }
+            if projected < BATCH {
+                let _ = tokio::time::timeout(IDLE, wake.changed()).await;
+            }
+        }
+    })
+}
+
+fn resource_of(stream_id: &str) -> Option<Uuid> {
+    stream_id.strip_prefix("resource-").and_then(|id| Uuid::parse_str(id).ok())
+}
+
+/// Stable key of a deadline within its resource: what it does and to which reservation.
+fn command_key(command: &ResourceCommand) -> String {
+    serde_json::to_string(command).unwrap_or_default()
+}
+
+/// Projects the next batch of events into deadline rows. Returns how many events it read.
+pub async fn project_batch(pipeline: &CommandPipeline<ResourceAggregate>) -> Result<usize, CommandError> {
+    let store: &Arc<dyn EventStore> = pipeline.store();
+    let checkpoint = read_checkpoint(&store.database()).await?;
+    let events = store.read_all(checkpoint, BATCH).await?;
+    let Some(last) = events.last().map(|e| e.position) else { return Ok(0) };
+    let touched: BTreeSet<Uuid> = events.iter().filter_map(|e| resource_of(&e.stream_id)).collect();
+    let mut rows = Vec::new();
+    for id in &touched {
+        let (_, state) = pipeline.load(*id).await?;
+        for d in deadlines(&state) {
+            rows.push((*id, command_key(&d.command), d.due_at, serde_json::to_string(&d.command).unwrap_or_default()));
+        }
+    }
+    replace_rows(&store.database(), checkpoint, last, &touched, &rows).await?;
+    Ok(events.len())
+}
+
+/// Sends every deadline that is due now.
+pub async fn fire_due(pipeline: &CommandPipeline<ResourceAggregate>) -> Result<usize, CommandError> {
+    let now = pipeline.clock().now();
+    let db = pipeline.store().database();
+    let due = due_rows(&db, now).await?;
+    for (resource_id, key, command) in &due {
+        let Ok(command) = serde_json::from_str::<ResourceCommand>(command) else {
+            delete_row(&db, *resource_id, key).await?;
+            continue;
+        };
+        match pipeline.execute(*resource_id, system_actor(), command, CommandMeta::new()).await {
+            // Events were written: the projection replaces this resource's rows.
+            Ok(d) if !d.events.is_empty() => {}
+            // Nothing left to do (already resolved) or refused as stale: drop the row.
+            Ok(_) | Err(CommandError::Rejected(_)) => delete_row(&db, *resource_id, key).await?,
+            Err(e) => {
+                tracing::warn!(error = %e, %resource_id, "deadline command failed; will retry");
+                postpone_row(&db, *resource_id, key, now + RETRY_AFTER).await?;
+            }
+        }
+    }
+    Ok(due.len())
+}
+
+fn db_err(e: sqlx::Error) -> CommandError {
+    CommandError::Store(e.into())
+}
+
+async fn read_checkpoint(db: &Database) -> Result<u64, CommandError> {
+    let position: i64 = match db {
+        Database::Sqlite(p) => {
+            sqlx::query_scalar("SELECT position FROM scheduler_checkpoint WHERE id = 1").fetch_one(p).await
+        }
+        Database::Postgres(p) => {
+            sqlx::query_scalar("SELECT position FROM scheduler_checkpoint WHERE id = 1").fetch_one(p).await
+        }
+    }
+    .map_err(db_err)?;
+    Ok(position.max(0) as u64)
+}
+
+type DeadlineRow = (Uuid, String, DateTime<Utc>, String);
+
+/// Replaces the touched resources' rows and moves the checkpoint from `from` to `to`, in one
+/// transaction. If another replica moved the checkpoint meanwhile, changes nothing.
+async fn replace_rows(
+    db: &Database,
+    from: u64,
+    to: u64,
+    touched: &BTreeSet<Uuid>,
+    rows: &[DeadlineRow],
+) -> Result<(), CommandError> {
+    match db {
+        Database::Postgres(pool) => {
+            let mut tx = pool.begin().await.map_err(db_err)?;
+            // Locking the checkpoint serializes replicas' schedulers.
+            let current: i64 = sqlx::query_scalar("SELECT position FROM scheduler_checkpoint WHERE id = 1 FOR UPDATE")
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            if current as u64 != from {
+                return Ok(());
+            }
+            let ids: Vec<Uuid> = touched.iter().copied().collect();
+            sqlx::query("DELETE FROM scheduled_deadlines WHERE resource_id = ANY($1)")
+                .bind(&ids)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            for (id, key, due, command) in rows {
+                sqlx::query("INSERT INTO scheduled_deadlines (resource_id, command_key, due_at, command) VALUES ($1, $2, $3, $4)")
+                    .bind(id)
+                    .bind(key)
+                    .bind(due)
+                    .bind(command)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+            }
+            sqlx::query("UPDATE scheduler_checkpoint SET position = $1 WHERE id = 1")
+                .bind(to as i64)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            tx.commit().await.map_err(db_err)
+        }
+        Database::Sqlite(pool) => {
+            let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+            let current: i64 = sqlx::query_scalar("SELECT position FROM scheduler_checkpoint WHERE id = 1")
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            if current as u64 != from {
+                return Ok(());
+            }
+            for id in touched {
+                sqlx::query("DELETE FROM scheduled_deadlines WHERE resource_id = ?")
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+            }
+            for (id, key, due, command) in rows {
+                sqlx::query(
+                    "INSERT INTO scheduled_deadlines (resource_id, command_key, due_at, command) VALUES (?, ?, ?, ?)",
+                )
+                .bind(id.to_string())
+                .bind(key)
+                .bind(due.timestamp_micros())
+                .bind(command)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            }
+            sqlx::query("UPDATE scheduler_checkpoint SET position = ? WHERE id = 1")
+                .bind(to as i64)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            tx.commit().await.map_err(db_err)
+        }
+    }
+}
+
+async fn due_rows(db: &Database, now: DateTime<Utc>) -> Result<Vec<(Uuid, String, String)>, CommandError> {
+    let sql_pg =
+        "SELECT resource_id, command_key, command FROM scheduled_deadlines WHERE due_at <= $1 ORDER BY due_at LIMIT $2";
+    let sql_lite =
+        "SELECT resource_id, command_key, command FROM scheduled_deadlines WHERE due_at <= ? ORDER BY due_at LIMIT ?";
+    match db {
+        Database::Postgres(p) => {
+            let rows = sqlx::query(sql_pg).bind(now).bind(FIRE_BATCH).fetch_all(p).await.map_err(db_err)?;
+            rows.iter()
+                .map(|r| Ok((r.try_get("resource_id")?, r.try_get("command_key")?, r.try_get("command")?)))
+                .collect::<Result<_, sqlx::Error>>()
+                .map_err(db_err)
+        }
+        Database::Sqlite(p) => {
+            let rows = sqlx::query(sql_lite)
+                .bind(now.timestamp_micros())
+                .bind(FIRE_BATCH)
+                .fetch_all(p)
+                .await
+                .map_err(db_err)?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                let id: String = r.try_get("resource_id").map_err(db_err)?;
+                let Ok(id) = Uuid::parse_str(&id) else { continue };
+                out.push((id, r.try_get("command_key").map_err(db_err)?, r.try_get("command").map_err(db_err)?));
+            }
+            Ok(out)
+        }
+    }
+}
+
+async fn delete_row(db: &Database, resource_id: Uuid, key: &str) -> Result<(), CommandError> {
+    match db {
+        Database::Postgres(p) => {
+            sqlx::query("DELETE FROM scheduled_deadlines WHERE resource_id = $1 AND command_key = $2")
+                .bind(resource_id)
+                .bind(key)
+                .execute(p)
+                .await
+                .map(|_| ())
+        }
+        Database::Sqlite(p) => sqlx::query("DELETE FROM scheduled_deadlines WHERE resource_id = ? AND command_key = ?")
+            .bind(resource_id.to_string())
+            .bind(key)
+            .execute(p)
+            .await
+            .map(|_| ()),
+    }
+    .map_err(db_err)
+}
+
+async fn postpone_row(db: &Database, resource_id: Uuid, key: &str, to: DateTime<Utc>) -> Result<(), CommandError> {
+    match db {
+        Database::Postgres(p) => {
+            sqlx::query("UPDATE scheduled_deadlines SET due_at = $1 WHERE resource_id = $2 AND command_key = $3")
+                .bind(to)
+                .bind(resource_id)
+                .bind(key)
+                .execute(p)
+                .await
+                .map(|_| ())
+        }
+        Database::Sqlite(p) => {
+            sqlx::query("UPDATE scheduled_deadlines SET due_at = ? WHERE resource_id = ? AND command_key = ?")
+                .bind(to.timestamp_micros())
+                .bind(resource_id.to_string())
+                .bind(key)
+                .execute(p)
+                .await
+                .map(|_| ())
+        }
+    }
+    .map_err(db_err)
+}
