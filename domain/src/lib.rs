@@ -34,6 +34,7 @@
 
 pub mod availability;
 pub mod context;
+pub mod group;
 pub mod policy;
 pub mod recurrence;
 pub mod rejection;

@@ -1,2 +1,32 @@
 //! The read side of Resource Reserver: projectors that follow the event log from a checkpoint
-//! and build the read models that queries use.
+//! and build the read models that queries use, in the same database as the log.
+//!
+//! * [`runtime`] — [`ProjectionRuntime::start`], checkpoints, catch-up then live, rebuild,
+//!   status and lag, read-your-writes ([`ProjectionHandle::wait_for`]).
+//! * [`catalog`], [`reservations`], [`availability`], [`users`], [`notifications`],
+//!   [`analytics`], [`audit`] — read models and their query functions.
+//! * [`time_travel`] — a resource's schedule as of a past instant, from the log.
+//!
+//! Every query takes the store's [`reserver_store::Database`] (`store.database()`).
+
+pub mod analytics;
+pub mod audit;
+pub mod availability;
+pub mod catalog;
+pub mod decode;
+mod error;
+pub mod notifications;
+pub mod page;
+pub mod reservations;
+pub mod runtime;
+pub mod sql;
+pub mod time_travel;
+pub mod users;
+
+pub use error::{LagTimeout, ProjectionError};
+pub use page::{Page, PageRequest};
+pub use runtime::{
+    all_projectors, catch_up, projection_lag, projector_named, rebuild, rebuild_with, status, ProjectionHandle,
+    ProjectionRuntime, Projector, ProjectorStatus, RuntimeOptions, DEFAULT_BATCH_SIZE, DEFAULT_WAIT,
+};
+pub use time_travel::schedule_as_of;

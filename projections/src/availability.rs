@@ -1,0 +1,121 @@
+//! Availability: answered by the domain's own slot search (`reserver_domain::availability`)
+//! run on the resource aggregate's state as the reservations projector folded it with the
+//! domain's `evolve`. There is no second implementation of business hours, blackouts,
+//! capacity, buffers, notice, horizon or holds that could drift from what a booking accepts.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use reserver_domain::availability;
+use reserver_domain::schedule_rules::{business_intervals, resolve_local};
+use reserver_domain::{ResourceState, TimeRange};
+use reserver_store::Database;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::error::ProjectionError;
+use crate::sql::fetch_all;
+
+/// Most slots one query returns.
+pub const MAX_SLOTS: usize = 1000;
+
+/// The aggregate state of a resource as projected (`None` if it does not exist).
+pub async fn resource_state(db: &Database, resource_id: Uuid) -> Result<Option<ResourceState>, ProjectionError> {
+    let rows =
+        fetch_all(db, "SELECT state FROM rm_resource_states WHERE resource_id = $1", &[resource_id.to_string().into()])
+            .await?;
+    let Some(row) = rows.first() else { return Ok(None) };
+    let state: ResourceState = serde_json::from_str(&row.text(0)?)?;
+    Ok(state.resource.is_some().then_some(state))
+}
+
+/// Bookable slots of `duration` inside `window` at `now`, earliest first (at most `limit`,
+/// capped at [`MAX_SLOTS`]); `for_user` also applies that user's quota.
+pub async fn free_slots(
+    db: &Database,
+    resource_id: Uuid,
+    window: TimeRange,
+    duration: Duration,
+    now: DateTime<Utc>,
+    limit: usize,
+    for_user: Option<Uuid>,
+) -> Result<Vec<TimeRange>, ProjectionError> {
+    let Some(state) = resource_state(db, resource_id).await? else { return Ok(Vec::new()) };
+    Ok(availability::free_slots(&state, window, duration, now, limit.min(MAX_SLOTS), for_user))
+}
+
+/// The earliest bookable slot of `duration` at or after `from`, up to the booking horizon.
+pub async fn next_available(
+    db: &Database,
+    resource_id: Uuid,
+    from: DateTime<Utc>,
+    duration: Duration,
+    now: DateTime<Utc>,
+    for_user: Option<Uuid>,
+) -> Result<Option<TimeRange>, ProjectionError> {
+    let Some(state) = resource_state(db, resource_id).await? else { return Ok(None) };
+    Ok(availability::next_available(&state, from, duration, now, for_user))
+}
+
+/// One local day of a resource's calendar.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DaySummary {
+    /// The day in the resource's time zone.
+    pub date: NaiveDate,
+    /// Minutes the resource is open that day (business hours; 24 h when it has none).
+    pub open_minutes: i64,
+    /// How many non-overlapping slots of the asked length can still be booked.
+    pub free_slots: usize,
+    /// The first of them.
+    pub first_free: Option<TimeRange>,
+}
+
+/// `[local midnight of date, local midnight of the next day)` in UTC.
+pub(crate) fn local_day(tz: chrono_tz::Tz, date: NaiveDate) -> Option<TimeRange> {
+    let start = resolve_local(tz, date.and_hms_opt(0, 0, 0)?);
+    let end = resolve_local(tz, date.succ_opt()?.and_hms_opt(0, 0, 0)?);
+    TimeRange::new(start, end).ok()
+}
+
+/// Minutes of `day` covered by the resource's opening hours.
+pub(crate) fn open_minutes(state: &ResourceState, day: &TimeRange) -> i64 {
+    let Some(resource) = state.resource.as_ref() else { return 0 };
+    let open = resource.business_hours.as_ref().and_then(|h| business_intervals(h, resource.time_zone, day));
+    match open {
+        None => day.duration().num_minutes(),
+        Some(intervals) => intervals
+            .iter()
+            .map(|i| {
+                let start = i.start().max(day.start());
+                let end = i.end().min(day.end());
+                (end - start).num_minutes().max(0)
+            })
+            .sum(),
+    }
+}
+
+/// A per-day summary for `days` local days from `from`, for slots of `duration` at `now`.
+pub async fn day_summary(
+    db: &Database,
+    resource_id: Uuid,
+    from: NaiveDate,
+    days: u32,
+    duration: Duration,
+    now: DateTime<Utc>,
+) -> Result<Vec<DaySummary>, ProjectionError> {
+    let Some(state) = resource_state(db, resource_id).await? else { return Ok(Vec::new()) };
+    let Some(tz) = state.resource.as_ref().map(|r| r.time_zone) else { return Ok(Vec::new()) };
+    let mut out = Vec::new();
+    let mut date = from;
+    for _ in 0..days.min(366) {
+        let Some(day) = local_day(tz, date) else { break };
+        let slots = availability::free_slots(&state, day, duration, now, MAX_SLOTS, None);
+        out.push(DaySummary {
+            date,
+            open_minutes: open_minutes(&state, &day),
+            free_slots: slots.len(),
+            first_free: slots.first().copied(),
+        });
+        let Some(next) = date.succ_opt() else { break };
+        date = next;
+    }
+    Ok(out)
+}

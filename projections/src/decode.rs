@@ -1,0 +1,85 @@
+//! Turning stored events back into domain events. Projections only read the resource, user
+//! and group streams; anything else in the log (usernames, idempotency keys, future streams)
+//! and any event type this build does not know is skipped, never fatal, so an older read side
+//! keeps running beside a newer write side.
+
+use reserver_domain::group::GroupEvent;
+use reserver_domain::user::UserEvent;
+use reserver_domain::ResourceEvent;
+use reserver_store::{EventMetadata, RecordedEvent};
+use uuid::Uuid;
+
+/// A recorded event this read side understands.
+#[derive(Debug, Clone)]
+pub enum DomainEvent {
+    Resource { resource_id: Uuid, event: ResourceEvent },
+    User { user_id: Uuid, event: UserEvent },
+    Group { group_id: Uuid, event: GroupEvent },
+}
+
+/// Which kind of stream an event belongs to, if projections read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamKind {
+    Resource(Uuid),
+    User(Uuid),
+    Group(Uuid),
+}
+
+/// The projected stream a stream id names.
+pub fn stream_kind(stream_id: &str) -> Option<StreamKind> {
+    let (prefix, id) = stream_id.split_once('-')?;
+    let id = Uuid::parse_str(id).ok()?;
+    match prefix {
+        "resource" => Some(StreamKind::Resource(id)),
+        "user" => Some(StreamKind::User(id)),
+        "group" => Some(StreamKind::Group(id)),
+        _ => None,
+    }
+}
+
+/// Decodes an event, or `None` (logged at debug) when projections do not read it.
+pub fn decode(event: &RecordedEvent) -> Option<DomainEvent> {
+    let kind = stream_kind(&event.stream_id)?;
+    let decoded = match kind {
+        StreamKind::Resource(resource_id) => serde_json::from_str::<ResourceEvent>(&event.payload)
+            .map(|event| DomainEvent::Resource { resource_id, event }),
+        StreamKind::User(user_id) => {
+            serde_json::from_str::<UserEvent>(&event.payload).map(|event| DomainEvent::User { user_id, event })
+        }
+        StreamKind::Group(group_id) => {
+            serde_json::from_str::<GroupEvent>(&event.payload).map(|event| DomainEvent::Group { group_id, event })
+        }
+    };
+    match decoded {
+        Ok(event) => Some(event),
+        Err(error) => {
+            tracing::debug!(position = event.position, event_type = %event.event_type, %error, "event skipped by projections");
+            None
+        }
+    }
+}
+
+/// Decodes a resource event, if `event` is one.
+pub fn decode_resource(event: &RecordedEvent) -> Option<(Uuid, ResourceEvent)> {
+    match decode(event)? {
+        DomainEvent::Resource { resource_id, event } => Some((resource_id, event)),
+        _ => None,
+    }
+}
+
+/// The event's metadata; empty when it cannot be read (it is informational only).
+pub fn metadata(event: &RecordedEvent) -> EventMetadata {
+    serde_json::from_str(&event.metadata).unwrap_or_default()
+}
+
+/// Microseconds since the Unix epoch: how read models store instants (sortable, identical on
+/// both backends).
+pub fn micros(at: chrono::DateTime<chrono::Utc>) -> i64 {
+    at.timestamp_micros()
+}
+
+/// The instant `micros` encodes.
+pub fn from_micros(value: i64) -> Result<chrono::DateTime<chrono::Utc>, crate::ProjectionError> {
+    chrono::DateTime::from_timestamp_micros(value)
+        .ok_or_else(|| crate::ProjectionError::Corrupt(format!("instant {value} out of range")))
+}

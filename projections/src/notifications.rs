@@ -1,0 +1,270 @@
+//! Notifications per user: confirmations, cancellations, approval decisions, waitlist offers,
+//! and "approval needed" for every approver and admin. Who is an approver is followed from the
+//! user streams inside this projector (`rm_notify_approvers`), so the recipients of an event
+//! are the approvers as of that event — the same on a rebuild as live.
+//!
+//! Notification ids are derived from the event id and the recipient, so they survive a rebuild
+//! and the read marks (`notification_reads`, a user preference rather than a fact of the log)
+//! stay attached.
+
+use std::collections::{BTreeSet, HashMap};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use reserver_domain::user::UserEvent;
+use reserver_domain::{ResourceEvent, TimeRange};
+use reserver_store::{Database, RecordedEvent};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::decode::{decode, DomainEvent};
+use crate::error::ProjectionError;
+use crate::page::{into_page, CursorKey, Page, PageRequest, SortValue};
+use crate::runtime::Projector;
+use crate::sql::{execute, fetch_all, placeholders, DbTx, SqlBuilder, Value};
+
+/// One message to one user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationView {
+    pub notification_id: Uuid,
+    pub user_id: Uuid,
+    /// `reservation_confirmed`, `series_booked`, `reservation_cancelled`, `reservation_approved`,
+    /// `reservation_rejected`, `approval_expired`, `approval_needed`, `waitlist_offer`, `no_show_released`.
+    pub kind: String,
+    pub resource_id: Uuid,
+    pub reservation_id: Option<Uuid>,
+    pub range: Option<TimeRange>,
+    pub message: String,
+    /// Log position of the event that caused it.
+    pub position: u64,
+    pub created_at: DateTime<Utc>,
+    /// Filled in by queries from the user's read marks.
+    #[serde(default)]
+    pub read: bool,
+}
+
+/// Builds `rm_notifications` and `rm_notify_approvers`.
+pub struct NotificationsProjector;
+
+struct Draft {
+    kind: &'static str,
+    to: Vec<Uuid>,
+    reservation_id: Option<Uuid>,
+    range: Option<TimeRange>,
+    message: String,
+}
+
+fn draft(event: &ResourceEvent, approvers: &BTreeSet<Uuid>) -> Option<Draft> {
+    use ResourceEvent::*;
+    let one = |kind, user: &Uuid, id: &Uuid, range: Option<TimeRange>, message: String| {
+        Some(Draft { kind, to: vec![*user], reservation_id: Some(*id), range, message })
+    };
+    match event {
+        ReservationConfirmed { reservation_id, user_id, range, series_id: None, .. } => one(
+            "reservation_confirmed",
+            user_id,
+            reservation_id,
+            Some(*range),
+            format!("Booked {} to {}.", range.start(), range.end()),
+        ),
+        SeriesBooked { series_id, user_id, occurrences, .. } => {
+            let booked = occurrences.iter().filter(|o| o.outcome.is_success()).count();
+            Some(Draft {
+                kind: "series_booked",
+                to: vec![*user_id],
+                reservation_id: None,
+                range: None,
+                message: format!("Series {series_id}: {booked} of {} occurrences booked.", occurrences.len()),
+            })
+        }
+        ReservationRequested { reservation_id, user_id, range, .. } => Some(Draft {
+            kind: "approval_needed",
+            to: approvers.iter().filter(|a| *a != user_id).copied().collect(),
+            reservation_id: Some(*reservation_id),
+            range: Some(*range),
+            message: format!("A reservation by {user_id} awaits approval."),
+        }),
+        ReservationCancelled { reservation_id, user_id, reason, .. } => {
+            let why = reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
+            one("reservation_cancelled", user_id, reservation_id, None, format!("Reservation cancelled{why}."))
+        }
+        ReservationApproved { reservation_id, user_id, comment, .. } => {
+            one("reservation_approved", user_id, reservation_id, None, format!("Reservation approved. {comment}"))
+        }
+        ReservationRejected { reservation_id, user_id, comment, .. } => {
+            one("reservation_rejected", user_id, reservation_id, None, format!("Reservation rejected. {comment}"))
+        }
+        ApprovalExpired { reservation_id, user_id, .. } => {
+            one("approval_expired", user_id, reservation_id, None, "No approver answered in time.".into())
+        }
+        WaitlistOfferMade { reservation_id, user_id, range, expires_at, .. } => one(
+            "waitlist_offer",
+            user_id,
+            reservation_id,
+            Some(*range),
+            format!("A slot you waited for is held for you until {expires_at}."),
+        ),
+        NoShowReleased { reservation_id, user_id, .. } => {
+            one("no_show_released", user_id, reservation_id, None, "Released: nobody checked in.".into())
+        }
+        _ => None,
+    }
+}
+
+#[async_trait]
+impl Projector for NotificationsProjector {
+    fn name(&self) -> &'static str {
+        "notifications"
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["rm_notifications", "rm_notify_approvers"]
+    }
+
+    async fn apply(&self, tx: &mut DbTx, events: &[RecordedEvent]) -> Result<(), ProjectionError> {
+        let decoded: Vec<(&RecordedEvent, DomainEvent)> =
+            events.iter().filter_map(|e| decode(e).map(|d| (e, d))).collect();
+        if decoded.is_empty() {
+            return Ok(());
+        }
+        let mut approvers = BTreeSet::new();
+        for row in tx.fetch_all("SELECT user_id FROM rm_notify_approvers", &[]).await? {
+            approvers.insert(Uuid::parse_str(&row.text(0)?).map_err(|e| ProjectionError::Corrupt(e.to_string()))?);
+        }
+        let mut role_changes: HashMap<Uuid, bool> = HashMap::new();
+        let mut rows = Vec::new();
+        for (recorded, event) in decoded {
+            match event {
+                DomainEvent::User { user_id, event } => {
+                    let may_approve = match event {
+                        UserEvent::Registered { role, .. } | UserEvent::RoleGranted { role, .. } => role.may_approve(),
+                        _ => continue,
+                    };
+                    if may_approve {
+                        approvers.insert(user_id);
+                    } else {
+                        approvers.remove(&user_id);
+                    }
+                    role_changes.insert(user_id, may_approve);
+                }
+                DomainEvent::Resource { resource_id, event } => {
+                    let Some(d) = draft(&event, &approvers) else { continue };
+                    for to in d.to {
+                        let id = Uuid::new_v5(&recorded.event_id, to.as_bytes());
+                        let view = NotificationView {
+                            notification_id: id,
+                            user_id: to,
+                            kind: d.kind.to_string(),
+                            resource_id,
+                            reservation_id: d.reservation_id,
+                            range: d.range,
+                            message: d.message.clone(),
+                            position: recorded.position,
+                            created_at: event.at(),
+                            read: false,
+                        };
+                        rows.push(vec![
+                            Value::Text(id.to_string()),
+                            Value::Text(to.to_string()),
+                            Value::Int(recorded.position as i64),
+                            d.kind.into(),
+                            Value::Text(serde_json::to_string(&view)?),
+                        ]);
+                    }
+                }
+                DomainEvent::Group { .. } => {}
+            }
+        }
+        let changed: Vec<String> = role_changes.keys().map(Uuid::to_string).collect();
+        tx.delete_keys("rm_notify_approvers", "user_id", &changed).await?;
+        let now_approvers: Vec<Vec<Value>> = role_changes
+            .iter()
+            .filter(|(_, approves)| **approves)
+            .map(|(id, _)| vec![Value::Text(id.to_string())])
+            .collect();
+        tx.insert_rows("INSERT INTO rm_notify_approvers (user_id)", "", &now_approvers).await?;
+        tx.insert_rows("INSERT INTO rm_notifications (notification_id, user_id, position, kind, doc)", "", &rows)
+            .await?;
+        Ok(())
+    }
+}
+
+/// A user's notifications, newest first; only unread ones when `unread_only`.
+pub async fn notifications_for_user(
+    db: &Database,
+    user_id: Uuid,
+    unread_only: bool,
+    page: &PageRequest,
+) -> Result<Page<NotificationView>, ProjectionError> {
+    let mut sql = SqlBuilder::new(
+        "SELECT n.doc, r.read_at FROM rm_notifications n \
+         LEFT JOIN notification_reads r ON r.notification_id = n.notification_id WHERE n.user_id = ",
+    );
+    sql.bind(user_id.to_string());
+    if unread_only {
+        sql.push(" AND r.read_at IS NULL");
+    }
+    if let Some(cursor) = page.decode()? {
+        let SortValue::Int(position) = cursor.key else { return Err(ProjectionError::InvalidCursor) };
+        sql.push(" AND n.position < ").bind(position);
+    }
+    let limit = page.size();
+    sql.push(&format!(" ORDER BY n.position DESC LIMIT {}", limit + 1));
+    let rows = fetch_all(db, &sql.sql, &sql.args).await?;
+    let mut views = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let mut view: NotificationView = serde_json::from_str(&row.text(0)?)?;
+        view.read = row.opt_int(1)?.is_some();
+        views.push(view);
+    }
+    Ok(into_page(views, limit, |v| CursorKey {
+        key: SortValue::Int(v.position as i64),
+        id: v.notification_id.to_string(),
+    }))
+}
+
+/// How many notifications the user has not read.
+pub async fn unread_count(db: &Database, user_id: Uuid) -> Result<u64, ProjectionError> {
+    let rows = fetch_all(
+        db,
+        "SELECT COUNT(*) FROM rm_notifications n WHERE n.user_id = $1 AND NOT EXISTS \
+         (SELECT 1 FROM notification_reads r WHERE r.notification_id = n.notification_id)",
+        &[user_id.to_string().into()],
+    )
+    .await?;
+    Ok(rows.first().map(|r| r.int(0)).transpose()?.unwrap_or(0).max(0) as u64)
+}
+
+/// Marks some of the user's notifications read (others' ids are ignored). Returns how many
+/// were newly marked.
+pub async fn mark_read(
+    db: &Database,
+    user_id: Uuid,
+    notification_ids: &[Uuid],
+    at: DateTime<Utc>,
+) -> Result<u64, ProjectionError> {
+    if notification_ids.is_empty() {
+        return Ok(0);
+    }
+    let mut args: Vec<Value> = vec![user_id.to_string().into(), Value::Int(at.timestamp_micros())];
+    args.extend(notification_ids.iter().map(|id| Value::Text(id.to_string())));
+    let sql = format!(
+        "INSERT INTO notification_reads (notification_id, user_id, read_at) \
+         SELECT notification_id, user_id, $2 FROM rm_notifications WHERE user_id = $1 AND notification_id IN ({}) \
+         ON CONFLICT (notification_id) DO NOTHING",
+        placeholders(3, notification_ids.len())
+    );
+    Ok(execute(db, &sql, &args).await?)
+}
+
+/// Marks every current notification of the user read.
+pub async fn mark_all_read(db: &Database, user_id: Uuid, at: DateTime<Utc>) -> Result<u64, ProjectionError> {
+    Ok(execute(
+        db,
+        "INSERT INTO notification_reads (notification_id, user_id, read_at) \
+         SELECT notification_id, user_id, $2 FROM rm_notifications WHERE user_id = $1 \
+         ON CONFLICT (notification_id) DO NOTHING",
+        &[user_id.to_string().into(), Value::Int(at.timestamp_micros())],
+    )
+    .await?)
+}

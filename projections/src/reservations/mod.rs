@@ -1,0 +1,186 @@
+//! Reservations, their per-event history, series, waitlists and approval queues, plus the
+//! resource aggregate's own folded state that availability queries run the domain rules on.
+
+mod projector;
+mod query;
+
+use chrono::{DateTime, Utc};
+use reserver_domain::recurrence::{OccurrenceReport, SeriesPolicy};
+use reserver_domain::resource::ReservationStatus;
+use reserver_domain::{ResourceEvent, TimeRange};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub use projector::ReservationsProjector;
+pub use query::{
+    get_reservation, get_series, pending_approvals, reservation_history, reservations_for_resource,
+    reservations_for_user, reservations_in_range, series_for_user, waitlist_for_resource, waitlist_for_user,
+    HistoryEntry, SeriesDetail, TimeScope,
+};
+
+/// One reservation with its current lifecycle status. Unlike the aggregate's state, which
+/// forgets finished reservations, this keeps every reservation ever made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReservationView {
+    pub reservation_id: Uuid,
+    pub resource_id: Uuid,
+    pub user_id: Uuid,
+    pub series_id: Option<Uuid>,
+    pub range: TimeRange,
+    pub status: ReservationStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub approval_deadline: Option<DateTime<Utc>>,
+    pub offer_expires_at: Option<DateTime<Utc>>,
+    pub waitlist_entry_id: Option<Uuid>,
+    pub checked_in_at: Option<DateTime<Utc>>,
+    /// Who cancelled, approved or rejected it.
+    pub decided_by: Option<Uuid>,
+    /// Cancellation reason or approver comment.
+    pub comment: Option<String>,
+}
+
+/// A recurring booking as requested, with the per-occurrence report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeriesView {
+    pub series_id: Uuid,
+    pub resource_id: Uuid,
+    pub user_id: Uuid,
+    pub rrule: String,
+    pub policy: SeriesPolicy,
+    pub occurrences: Vec<OccurrenceReport>,
+    pub booked_at: DateTime<Utc>,
+}
+
+/// Someone waiting for a slot, with their place in the resource's FIFO queue (1 = next).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitlistView {
+    pub entry_id: Uuid,
+    pub resource_id: Uuid,
+    pub user_id: Uuid,
+    pub desired: TimeRange,
+    pub flex_minutes: u32,
+    pub joined_at: DateTime<Utc>,
+    pub position: u32,
+}
+
+/// The reservation an event is about, if any.
+pub fn reservation_id_of(event: &ResourceEvent) -> Option<Uuid> {
+    use ResourceEvent::*;
+    match event {
+        ReservationConfirmed { reservation_id, .. }
+        | ReservationRequested { reservation_id, .. }
+        | ReservationCancelled { reservation_id, .. }
+        | ReservationApproved { reservation_id, .. }
+        | ReservationRejected { reservation_id, .. }
+        | ApprovalExpired { reservation_id, .. }
+        | WaitlistOfferMade { reservation_id, .. }
+        | WaitlistOfferAccepted { reservation_id, .. }
+        | WaitlistOfferDeclined { reservation_id, .. }
+        | WaitlistOfferExpired { reservation_id, .. }
+        | CheckedIn { reservation_id, .. }
+        | NoShowReleased { reservation_id, .. }
+        | ReservationCompleted { reservation_id, .. } => Some(*reservation_id),
+        _ => None,
+    }
+}
+
+fn created(
+    resource_id: Uuid,
+    reservation_id: Uuid,
+    user_id: Uuid,
+    range: TimeRange,
+    status: ReservationStatus,
+    at: DateTime<Utc>,
+) -> ReservationView {
+    ReservationView {
+        reservation_id,
+        resource_id,
+        user_id,
+        series_id: None,
+        range,
+        status,
+        created_at: at,
+        updated_at: at,
+        approval_deadline: None,
+        offer_expires_at: None,
+        waitlist_entry_id: None,
+        checked_in_at: None,
+        decided_by: None,
+        comment: None,
+    }
+}
+
+/// Folds one event into the view of the reservation it is about. Shared by the projector and
+/// by time travel, so both read the log the same way.
+pub fn apply_reservation(view: &mut Option<ReservationView>, resource_id: Uuid, event: &ResourceEvent) {
+    use ResourceEvent::*;
+    match event {
+        ReservationConfirmed { reservation_id, user_id, range, series_id, at } => {
+            let mut v = created(resource_id, *reservation_id, *user_id, *range, ReservationStatus::Confirmed, *at);
+            v.series_id = *series_id;
+            *view = Some(v);
+            return;
+        }
+        ReservationRequested { reservation_id, user_id, range, series_id, approval_deadline, at } => {
+            let status = ReservationStatus::PendingApproval;
+            let mut v = created(resource_id, *reservation_id, *user_id, *range, status, *at);
+            v.series_id = *series_id;
+            v.approval_deadline = Some(*approval_deadline);
+            *view = Some(v);
+            return;
+        }
+        WaitlistOfferMade { reservation_id, entry_id, user_id, range, expires_at, at } => {
+            let mut v = created(resource_id, *reservation_id, *user_id, *range, ReservationStatus::Offered, *at);
+            v.offer_expires_at = Some(*expires_at);
+            v.waitlist_entry_id = Some(*entry_id);
+            *view = Some(v);
+            return;
+        }
+        _ => {}
+    }
+    let Some(v) = view.as_mut() else { return };
+    v.updated_at = event.at();
+    match event {
+        ReservationCancelled { by, reason, .. } => {
+            v.status = ReservationStatus::Cancelled;
+            v.decided_by = Some(*by);
+            v.comment = reason.clone();
+        }
+        ReservationApproved { approver, comment, .. } => {
+            v.status = ReservationStatus::Confirmed;
+            v.decided_by = Some(*approver);
+            v.comment = Some(comment.clone());
+        }
+        ReservationRejected { approver, comment, .. } => {
+            v.status = ReservationStatus::Rejected;
+            v.decided_by = Some(*approver);
+            v.comment = Some(comment.clone());
+        }
+        ApprovalExpired { .. } => v.status = ReservationStatus::ApprovalExpired,
+        WaitlistOfferAccepted { .. } => v.status = ReservationStatus::Confirmed,
+        WaitlistOfferDeclined { .. } => v.status = ReservationStatus::OfferDeclined,
+        WaitlistOfferExpired { .. } => v.status = ReservationStatus::OfferExpired,
+        CheckedIn { at, .. } => v.checked_in_at = Some(*at),
+        NoShowReleased { .. } => v.status = ReservationStatus::NoShowReleased,
+        ReservationCompleted { .. } => v.status = ReservationStatus::Completed,
+        _ => {}
+    }
+}
+
+/// Stable snake_case name of a status, as stored and filtered on.
+pub fn status_label(status: ReservationStatus) -> &'static str {
+    use ReservationStatus::*;
+    match status {
+        PendingApproval => "pending_approval",
+        Confirmed => "confirmed",
+        Offered => "offered",
+        Cancelled => "cancelled",
+        Rejected => "rejected",
+        ApprovalExpired => "approval_expired",
+        OfferDeclined => "offer_declined",
+        OfferExpired => "offer_expired",
+        NoShowReleased => "no_show_released",
+        Completed => "completed",
+    }
+}

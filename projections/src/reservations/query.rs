@@ -1,0 +1,217 @@
+//! Reservation queries: mine (upcoming / past / all), by resource, by time range, history,
+//! series, waitlists and the approval queue.
+
+use chrono::{DateTime, Utc};
+use reserver_domain::TimeRange;
+use reserver_store::Database;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{ReservationView, SeriesView, WaitlistView};
+use crate::decode::from_micros;
+use crate::error::ProjectionError;
+use crate::page::{into_page, CursorKey, Page, PageRequest, SortValue};
+use crate::sql::{fetch_all, DbRow, SqlBuilder};
+
+/// Which of a user's reservations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeScope {
+    /// Not yet ended at `now`, soonest first.
+    #[default]
+    Upcoming,
+    /// Ended at or before `now`, latest first.
+    Past,
+    /// Everything, by start.
+    All,
+}
+
+fn parse_docs<T: serde::de::DeserializeOwned>(rows: &[DbRow]) -> Result<Vec<T>, ProjectionError> {
+    rows.iter().map(|row| Ok(serde_json::from_str(&row.text(0)?)?)).collect()
+}
+
+/// Runs `sql` (already filtered) ordered by start time with keyset pagination.
+async fn page_by_start(
+    db: &Database,
+    mut sql: SqlBuilder,
+    descending: bool,
+    page: &PageRequest,
+) -> Result<Page<ReservationView>, ProjectionError> {
+    if let Some(cursor) = page.decode()? {
+        cursor.push_after(&mut sql, "start_at", "reservation_id", descending);
+    }
+    let direction = if descending { "DESC" } else { "ASC" };
+    let limit = page.size();
+    sql.push(&format!(" ORDER BY start_at {direction}, reservation_id {direction} LIMIT {}", limit + 1));
+    let rows = fetch_all(db, &sql.sql, &sql.args).await?;
+    let views: Vec<ReservationView> = parse_docs(&rows)?;
+    Ok(into_page(views, limit, |v| CursorKey {
+        key: SortValue::Int(v.range.start().timestamp_micros()),
+        id: v.reservation_id.to_string(),
+    }))
+}
+
+/// One reservation by id.
+pub async fn get_reservation(db: &Database, reservation_id: Uuid) -> Result<Option<ReservationView>, ProjectionError> {
+    let rows = fetch_all(
+        db,
+        "SELECT doc FROM rm_reservations WHERE reservation_id = $1",
+        &[reservation_id.to_string().into()],
+    )
+    .await?;
+    Ok(parse_docs(&rows)?.into_iter().next())
+}
+
+/// A user's reservations (every status).
+pub async fn reservations_for_user(
+    db: &Database,
+    user_id: Uuid,
+    scope: TimeScope,
+    now: DateTime<Utc>,
+    page: &PageRequest,
+) -> Result<Page<ReservationView>, ProjectionError> {
+    let mut sql = SqlBuilder::new("SELECT doc FROM rm_reservations WHERE user_id = ");
+    sql.bind(user_id.to_string());
+    match scope {
+        TimeScope::Upcoming => {
+            sql.push(" AND end_at > ").bind(now.timestamp_micros());
+        }
+        TimeScope::Past => {
+            sql.push(" AND end_at <= ").bind(now.timestamp_micros());
+        }
+        TimeScope::All => {}
+    }
+    page_by_start(db, sql, scope == TimeScope::Past, page).await
+}
+
+fn push_overlap(sql: &mut SqlBuilder, window: &TimeRange) {
+    sql.push(" AND start_at < ").bind(window.end().timestamp_micros());
+    sql.push(" AND end_at > ").bind(window.start().timestamp_micros());
+}
+
+/// A resource's reservations, optionally only those overlapping `window`.
+pub async fn reservations_for_resource(
+    db: &Database,
+    resource_id: Uuid,
+    window: Option<TimeRange>,
+    page: &PageRequest,
+) -> Result<Page<ReservationView>, ProjectionError> {
+    let mut sql = SqlBuilder::new("SELECT doc FROM rm_reservations WHERE resource_id = ");
+    sql.bind(resource_id.to_string());
+    if let Some(window) = window {
+        push_overlap(&mut sql, &window);
+    }
+    page_by_start(db, sql, false, page).await
+}
+
+/// Every reservation overlapping `window`, across resources.
+pub async fn reservations_in_range(
+    db: &Database,
+    window: TimeRange,
+    page: &PageRequest,
+) -> Result<Page<ReservationView>, ProjectionError> {
+    let mut sql = SqlBuilder::new("SELECT doc FROM rm_reservations WHERE 1 = 1");
+    push_overlap(&mut sql, &window);
+    page_by_start(db, sql, false, page).await
+}
+
+/// Pending approvals (optionally of one resource), soonest start first: the approvers' queue.
+pub async fn pending_approvals(
+    db: &Database,
+    resource_id: Option<Uuid>,
+    page: &PageRequest,
+) -> Result<Page<ReservationView>, ProjectionError> {
+    let mut sql = SqlBuilder::new("SELECT doc FROM rm_reservations WHERE status = 'pending_approval'");
+    if let Some(resource_id) = resource_id {
+        sql.push(" AND resource_id = ").bind(resource_id.to_string());
+    }
+    page_by_start(db, sql, false, page).await
+}
+
+/// One event in a reservation's life.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryEntry {
+    pub position: u64,
+    pub event_type: String,
+    pub at: DateTime<Utc>,
+    /// The event as recorded.
+    pub event: serde_json::Value,
+}
+
+/// Every event of a reservation, in log order.
+pub async fn reservation_history(db: &Database, reservation_id: Uuid) -> Result<Vec<HistoryEntry>, ProjectionError> {
+    let rows = fetch_all(
+        db,
+        "SELECT position, event_type, at, doc FROM rm_reservation_history WHERE reservation_id = $1 ORDER BY position",
+        &[reservation_id.to_string().into()],
+    )
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(HistoryEntry {
+                position: row.int(0)?.max(0) as u64,
+                event_type: row.text(1)?,
+                at: from_micros(row.int(2)?)?,
+                event: serde_json::from_str(&row.text(3)?)?,
+            })
+        })
+        .collect()
+}
+
+/// A series with the current state of each booked occurrence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SeriesDetail {
+    #[serde(flatten)]
+    pub series: SeriesView,
+    /// The occurrences' reservations, by start.
+    pub reservations: Vec<ReservationView>,
+}
+
+/// One series and its occurrences.
+pub async fn get_series(db: &Database, series_id: Uuid) -> Result<Option<SeriesDetail>, ProjectionError> {
+    let key = series_id.to_string();
+    let rows = fetch_all(db, "SELECT doc FROM rm_series WHERE series_id = $1", &[key.clone().into()]).await?;
+    let Some(series) = parse_docs::<SeriesView>(&rows)?.into_iter().next() else {
+        return Ok(None);
+    };
+    let rows = fetch_all(
+        db,
+        "SELECT doc FROM rm_reservations WHERE series_id = $1 ORDER BY start_at, reservation_id",
+        &[key.into()],
+    )
+    .await?;
+    Ok(Some(SeriesDetail { series, reservations: parse_docs(&rows)? }))
+}
+
+/// A user's series, newest first.
+pub async fn series_for_user(db: &Database, user_id: Uuid) -> Result<Vec<SeriesView>, ProjectionError> {
+    let rows = fetch_all(
+        db,
+        "SELECT doc FROM rm_series WHERE user_id = $1 ORDER BY created_at DESC, series_id DESC",
+        &[user_id.to_string().into()],
+    )
+    .await?;
+    parse_docs(&rows)
+}
+
+/// A resource's waitlist in queue order.
+pub async fn waitlist_for_resource(db: &Database, resource_id: Uuid) -> Result<Vec<WaitlistView>, ProjectionError> {
+    let rows = fetch_all(
+        db,
+        "SELECT doc FROM rm_waitlist WHERE resource_id = $1 ORDER BY seq",
+        &[resource_id.to_string().into()],
+    )
+    .await?;
+    parse_docs(&rows)
+}
+
+/// A user's waitlist entries across resources, with their queue positions.
+pub async fn waitlist_for_user(db: &Database, user_id: Uuid) -> Result<Vec<WaitlistView>, ProjectionError> {
+    let rows = fetch_all(
+        db,
+        "SELECT doc FROM rm_waitlist WHERE user_id = $1 ORDER BY resource_id, seq",
+        &[user_id.to_string().into()],
+    )
+    .await?;
+    parse_docs(&rows)
+}

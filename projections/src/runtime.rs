@@ -1,0 +1,410 @@
+//! The projector runtime: each named projector reads the log after its checkpoint in batches
+//! and applies each batch and the new checkpoint in ONE transaction of the database that also
+//! holds the log. A batch that fails or is interrupted rolls back as a whole, read-model rows
+//! and checkpoint together, so every event takes effect exactly once.
+//!
+//! On PostgreSQL several replicas may run the same projector. Each batch transaction locks
+//! the projector's checkpoint row with `FOR UPDATE SKIP LOCKED`: only one instance can hold it,
+//! the others see no row and stand by, and the holder re-checks that the checkpoint is still
+//! the one its events were read after (else another instance moved it and it starts over).
+//! On SQLite `BEGIN IMMEDIATE` takes the database write lock, which serializes the same way.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use reserver_store::{Backend, Database, EventStore, RecordedEvent};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::error::{LagTimeout, ProjectionError};
+use crate::sql::{fetch_all, DbTx, Value};
+
+/// Events per batch transaction.
+pub const DEFAULT_BATCH_SIZE: usize = 1000;
+/// How long a read-your-writes query waits by default.
+pub const DEFAULT_WAIT: Duration = Duration::from_secs(2);
+
+/// Builds one read model from the log.
+#[async_trait]
+pub trait Projector: Send + Sync + 'static {
+    /// Stable name: the checkpoint's key and what `projections rebuild NAME` takes.
+    fn name(&self) -> &'static str;
+    /// Tables this projector owns; a rebuild deletes their rows.
+    fn tables(&self) -> &'static [&'static str];
+    /// Applies a batch of consecutive events inside the caller's transaction. Events it does
+    /// not care about must be ignored, never rejected.
+    async fn apply(&self, tx: &mut DbTx, events: &[RecordedEvent]) -> Result<(), ProjectionError>;
+}
+
+/// Every projector of the service.
+pub fn all_projectors() -> Vec<Arc<dyn Projector>> {
+    vec![
+        Arc::new(crate::catalog::CatalogProjector),
+        Arc::new(crate::reservations::ReservationsProjector),
+        Arc::new(crate::users::UsersProjector),
+        Arc::new(crate::notifications::NotificationsProjector),
+        Arc::new(crate::audit::AuditProjector),
+    ]
+}
+
+/// The projector called `name`.
+pub fn projector_named(name: &str) -> Result<Arc<dyn Projector>, ProjectionError> {
+    all_projectors()
+        .into_iter()
+        .find(|p| p.name() == name)
+        .ok_or_else(|| ProjectionError::UnknownProjector(name.to_string()))
+}
+
+/// Creates the checkpoint row of a projector (at position 0) if it does not exist.
+pub async fn ensure_checkpoint(db: &Database, name: &str) -> Result<(), ProjectionError> {
+    crate::sql::execute(
+        db,
+        "INSERT INTO projection_checkpoints (name, position) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING",
+        &[name.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The last position a projector has applied (0 when it never ran).
+pub async fn checkpoint(db: &Database, name: &str) -> Result<u64, ProjectionError> {
+    let rows = fetch_all(db, "SELECT position FROM projection_checkpoints WHERE name = $1", &[name.into()]).await?;
+    match rows.first() {
+        Some(row) => Ok(row.int(0)?.max(0) as u64),
+        None => Ok(0),
+    }
+}
+
+/// Locks the checkpoint row for this transaction. `None` when another instance holds it and
+/// `wait` is false (PostgreSQL only; on SQLite the transaction already holds the write lock).
+async fn lock_checkpoint(tx: &mut DbTx, name: &str, wait: bool) -> Result<Option<u64>, ProjectionError> {
+    let sql = match (tx.backend(), wait) {
+        (Backend::Postgres, false) => {
+            "SELECT position FROM projection_checkpoints WHERE name = $1 FOR UPDATE SKIP LOCKED"
+        }
+        (Backend::Postgres, true) => "SELECT position FROM projection_checkpoints WHERE name = $1 FOR UPDATE",
+        (Backend::Sqlite, _) => "SELECT position FROM projection_checkpoints WHERE name = $1",
+    };
+    let rows = tx.fetch_all(sql, &[name.into()]).await?;
+    match rows.first() {
+        Some(row) => Ok(Some(row.int(0)?.max(0) as u64)),
+        None => Ok(None),
+    }
+}
+
+async fn save_checkpoint(tx: &mut DbTx, name: &str, position: u64) -> Result<(), ProjectionError> {
+    tx.execute(
+        "UPDATE projection_checkpoints SET position = $2 WHERE name = $1",
+        &[name.into(), Value::Int(position as i64)],
+    )
+    .await?;
+    Ok(())
+}
+
+/// What one step of a projector did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Applied a batch; the checkpoint is now here.
+    Applied(u64),
+    /// Nothing new after the checkpoint.
+    CaughtUp(u64),
+    /// Another instance holds the checkpoint; this is its last known position.
+    Standby(u64),
+    /// The checkpoint moved between reading events and locking it; try again.
+    Raced,
+}
+
+/// Applies at most one batch: read the events after the checkpoint, then in one transaction
+/// lock the checkpoint, apply them and move it.
+pub async fn step(
+    store: &dyn EventStore,
+    projector: &dyn Projector,
+    batch_size: usize,
+) -> Result<Step, ProjectionError> {
+    let db = store.database();
+    let name = projector.name();
+    let seen = checkpoint(&db, name).await?;
+    // Read before locking: on SQLite the lock is the database's write lock, which the log's
+    // writer needs too, so it is held only while applying.
+    let events = store.read_all(seen, batch_size.max(1)).await?;
+    let Some(last) = events.last().map(|e| e.position) else {
+        return Ok(Step::CaughtUp(seen));
+    };
+    let mut tx = DbTx::begin(&db).await?;
+    match lock_checkpoint(&mut tx, name, false).await? {
+        None => {
+            tx.rollback().await?;
+            return Ok(Step::Standby(seen));
+        }
+        Some(locked) if locked != seen => {
+            tx.rollback().await?;
+            return Ok(Step::Raced);
+        }
+        Some(_) => {}
+    }
+    // An error below drops the transaction, which rolls back rows and checkpoint together.
+    projector.apply(&mut tx, &events).await?;
+    save_checkpoint(&mut tx, name, last).await?;
+    tx.commit().await?;
+    Ok(Step::Applied(last))
+}
+
+/// Applies batches until the projector has reached the log head as it was on entry.
+pub async fn catch_up(
+    store: &dyn EventStore,
+    projector: &dyn Projector,
+    batch_size: usize,
+) -> Result<u64, ProjectionError> {
+    ensure_checkpoint(&store.database(), projector.name()).await?;
+    let target = store.head().await?.position;
+    loop {
+        match step(store, projector, batch_size).await? {
+            Step::Applied(p) if p >= target => return Ok(p),
+            Step::Applied(_) | Step::Raced => {}
+            Step::CaughtUp(p) => return Ok(p),
+            Step::Standby(p) if p >= target => return Ok(p),
+            Step::Standby(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+}
+
+/// Deletes a projector's rows and resets its checkpoint to 0, in one transaction that waits
+/// for any instance's batch in flight.
+pub async fn reset(db: &Database, projector: &dyn Projector) -> Result<(), ProjectionError> {
+    ensure_checkpoint(db, projector.name()).await?;
+    let mut tx = DbTx::begin(db).await?;
+    lock_checkpoint(&mut tx, projector.name(), true).await?;
+    for table in projector.tables() {
+        tx.execute(&format!("DELETE FROM {table}"), &[]).await?;
+    }
+    save_checkpoint(&mut tx, projector.name(), 0).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Rebuilds one projector (`Some(name)`) or all (`None`): reset, then replay the whole log,
+/// the projectors in parallel. Returns their status afterwards.
+pub async fn rebuild(store: Arc<dyn EventStore>, name: Option<&str>) -> Result<Vec<ProjectorStatus>, ProjectionError> {
+    rebuild_with(store, name, DEFAULT_BATCH_SIZE).await
+}
+
+/// [`rebuild`] with a chosen batch size.
+pub async fn rebuild_with(
+    store: Arc<dyn EventStore>,
+    name: Option<&str>,
+    batch_size: usize,
+) -> Result<Vec<ProjectorStatus>, ProjectionError> {
+    let selected = match name {
+        Some(name) => vec![projector_named(name)?],
+        None => all_projectors(),
+    };
+    let db = store.database();
+    for projector in &selected {
+        reset(&db, projector.as_ref()).await?;
+    }
+    let tasks: Vec<_> = selected
+        .iter()
+        .map(|projector| {
+            let (store, projector) = (store.clone(), projector.clone());
+            tokio::spawn(async move { catch_up(store.as_ref(), projector.as_ref(), batch_size).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.map_err(|e| ProjectionError::Corrupt(format!("rebuild task failed: {e}")))??;
+    }
+    let names: Vec<&str> = selected.iter().map(|p| p.name()).collect();
+    Ok(status(store.as_ref()).await?.into_iter().filter(|s| names.contains(&s.name.as_str())).collect())
+}
+
+/// Where a projector stands relative to the log head.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ProjectorStatus {
+    pub name: String,
+    pub position: u64,
+    pub head: u64,
+    /// Events of the log this projector has not applied yet.
+    pub lag: u64,
+}
+
+/// Position and lag of every projector, read from the database (so it covers all replicas).
+pub async fn status(store: &dyn EventStore) -> Result<Vec<ProjectorStatus>, ProjectionError> {
+    let db = store.database();
+    let head = store.head().await?.position;
+    let mut out = Vec::new();
+    for projector in all_projectors() {
+        let position = checkpoint(&db, projector.name()).await?;
+        out.push(ProjectorStatus {
+            name: projector.name().to_string(),
+            position,
+            head,
+            lag: head.saturating_sub(position),
+        });
+    }
+    Ok(out)
+}
+
+/// The largest lag of any projector, in events: the value to export as a metric.
+pub async fn projection_lag(store: &dyn EventStore) -> Result<u64, ProjectionError> {
+    Ok(status(store).await?.iter().map(|s| s.lag).max().unwrap_or(0))
+}
+
+/// How the runtime paces itself.
+#[derive(Debug, Clone)]
+pub struct RuntimeOptions {
+    pub batch_size: usize,
+    /// Longest wait for a wake-up before looking at the log anyway.
+    pub poll_interval: Duration,
+    /// How often a standby instance tries to take over.
+    pub standby_retry: Duration,
+    /// Pause after a failed batch before retrying it.
+    pub error_backoff: Duration,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        Self {
+            batch_size: DEFAULT_BATCH_SIZE,
+            poll_interval: reserver_store::DEFAULT_POLL_INTERVAL,
+            standby_retry: Duration::from_millis(100),
+            error_backoff: Duration::from_millis(500),
+        }
+    }
+}
+
+/// Starts projectors, one task each.
+pub struct ProjectionRuntime;
+
+impl ProjectionRuntime {
+    /// Starts every projector with default options.
+    pub async fn start(store: Arc<dyn EventStore>) -> Result<ProjectionHandle, ProjectionError> {
+        Self::start_with(store, all_projectors(), RuntimeOptions::default()).await
+    }
+
+    /// Starts the given projectors.
+    pub async fn start_with(
+        store: Arc<dyn EventStore>,
+        projectors: Vec<Arc<dyn Projector>>,
+        options: RuntimeOptions,
+    ) -> Result<ProjectionHandle, ProjectionError> {
+        let db = store.database();
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let mut positions = Vec::new();
+        let mut tasks = Vec::new();
+        for projector in projectors {
+            ensure_checkpoint(&db, projector.name()).await?;
+            let (position_tx, position_rx) = watch::channel(checkpoint(&db, projector.name()).await?);
+            positions.push((projector.name(), position_rx));
+            let run = run_projector(store.clone(), projector, options.clone(), position_tx, shutdown_rx.clone());
+            tasks.push(tokio::spawn(run));
+        }
+        Ok(ProjectionHandle {
+            inner: Arc::new(HandleInner { positions, shutdown: shutdown_tx, tasks: Mutex::new(tasks) }),
+        })
+    }
+}
+
+async fn run_projector(
+    store: Arc<dyn EventStore>,
+    projector: Arc<dyn Projector>,
+    options: RuntimeOptions,
+    position: watch::Sender<u64>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut wake = store.watch_head();
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        // Mark the head as seen before reading, so a commit landing after the read wakes us.
+        let _ = wake.borrow_and_update();
+        let pause = match step(store.as_ref(), projector.as_ref(), options.batch_size).await {
+            Ok(Step::Applied(p)) => {
+                position.send_replace(p);
+                continue;
+            }
+            Ok(Step::Raced) => continue,
+            Ok(Step::CaughtUp(p)) => {
+                position.send_replace(p);
+                options.poll_interval
+            }
+            Ok(Step::Standby(p)) => {
+                position.send_replace(p);
+                options.standby_retry
+            }
+            Err(error) => {
+                tracing::warn!(projector = projector.name(), %error, "projection batch failed; retrying");
+                options.error_backoff
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::timeout(pause, wake.changed()) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+struct HandleInner {
+    positions: Vec<(&'static str, watch::Receiver<u64>)>,
+    shutdown: watch::Sender<bool>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// The running projectors: their positions, read-your-writes waits, and shutdown.
+#[derive(Clone)]
+pub struct ProjectionHandle {
+    inner: Arc<HandleInner>,
+}
+
+impl ProjectionHandle {
+    /// Each projector's last applied position, as this process knows it.
+    pub fn positions(&self) -> Vec<(String, u64)> {
+        self.inner.positions.iter().map(|(name, rx)| (name.to_string(), *rx.borrow())).collect()
+    }
+
+    /// Waits until every projector has applied `position` (read-your-writes).
+    pub async fn wait_for(&self, position: u64, timeout: Duration) -> Result<(), LagTimeout> {
+        self.wait_for_projectors(&[], position, timeout).await
+    }
+
+    /// Waits until the named projectors (all when `names` is empty) have applied `position`.
+    pub async fn wait_for_projectors(
+        &self,
+        names: &[&str],
+        position: u64,
+        timeout: Duration,
+    ) -> Result<(), LagTimeout> {
+        let selected: Vec<_> =
+            self.inner.positions.iter().filter(|(name, _)| names.is_empty() || names.contains(name)).collect();
+        let all_reached = async {
+            for (_, rx) in &selected {
+                let mut rx = rx.clone();
+                // An error means the projector's task ended; the timeout reports it.
+                if rx.wait_for(|p| *p >= position).await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        if tokio::time::timeout(timeout, all_reached).await.is_ok() {
+            return Ok(());
+        }
+        let (slowest, reached) = selected
+            .iter()
+            .map(|(name, rx)| (name.to_string(), *rx.borrow()))
+            .min_by_key(|(_, p)| *p)
+            .unwrap_or_default();
+        Err(LagTimeout { wanted: position, slowest, reached, timeout })
+    }
+
+    /// Stops every projector after its batch in flight and waits for them.
+    pub async fn shutdown(&self) {
+        self.inner.shutdown.send_replace(true);
+        let tasks = match self.inner.tasks.lock() {
+            Ok(mut tasks) => std::mem::take(&mut *tasks),
+            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+        };
+        for task in tasks {
+            let _ = task.await;
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! One small layer over both databases, so every read model is written once. Read-model
+//! columns are only `BIGINT` and `TEXT`, and statements use `$N` placeholders, which
+//! PostgreSQL and SQLite (through sqlx) both understand; this keeps the SQL identical on the
+//! two backends and so keeps their query results identical too.
+
+use reserver_store::{Backend, Database};
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{AssertSqlSafe, Postgres, Row, Sqlite, Transaction};
+
+/// Rows per multi-row INSERT: far below both databases' bind-parameter limits for our widths.
+const ROWS_PER_INSERT: usize = 500;
+/// Keys per `IN (…)` list.
+const KEYS_PER_LOOKUP: usize = 500;
+
+/// A value bound to a `$N` placeholder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Int(i64),
+    Text(String),
+    NullInt,
+    NullText,
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Text(v)
+    }
+}
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(v.to_string())
+    }
+}
+impl From<Option<i64>> for Value {
+    fn from(v: Option<i64>) -> Self {
+        v.map_or(Value::NullInt, Value::Int)
+    }
+}
+impl From<Option<String>> for Value {
+    fn from(v: Option<String>) -> Self {
+        v.map_or(Value::NullText, Value::Text)
+    }
+}
+
+macro_rules! bind_values {
+    ($query:expr, $args:expr) => {{
+        let mut query = $query;
+        for value in $args {
+            query = match value {
+                Value::Int(v) => query.bind(*v),
+                Value::Text(v) => query.bind(v.clone()),
+                Value::NullInt => query.bind(None::<i64>),
+                Value::NullText => query.bind(None::<String>),
+            };
+        }
+        query
+    }};
+}
+
+/// A result row from either backend.
+pub enum DbRow {
+    Sqlite(SqliteRow),
+    Postgres(PgRow),
+}
+
+impl DbRow {
+    pub fn int(&self, index: usize) -> Result<i64, sqlx::Error> {
+        match self {
+            DbRow::Sqlite(row) => row.try_get(index),
+            DbRow::Postgres(row) => row.try_get(index),
+        }
+    }
+
+    pub fn opt_int(&self, index: usize) -> Result<Option<i64>, sqlx::Error> {
+        match self {
+            DbRow::Sqlite(row) => row.try_get(index),
+            DbRow::Postgres(row) => row.try_get(index),
+        }
+    }
+
+    pub fn text(&self, index: usize) -> Result<String, sqlx::Error> {
+        match self {
+            DbRow::Sqlite(row) => row.try_get(index),
+            DbRow::Postgres(row) => row.try_get(index),
+        }
+    }
+
+    pub fn opt_text(&self, index: usize) -> Result<Option<String>, sqlx::Error> {
+        match self {
+            DbRow::Sqlite(row) => row.try_get(index),
+            DbRow::Postgres(row) => row.try_get(index),
+        }
+    }
+}
+
+/// Runs a read-only statement on the pool.
+pub async fn fetch_all(db: &Database, sql: &str, args: &[Value]) -> Result<Vec<DbRow>, sqlx::Error> {
+    let sql = AssertSqlSafe(sql.to_string());
+    Ok(match db {
+        Database::Sqlite(pool) => {
+            bind_values!(sqlx::query(sql), args).fetch_all(pool).await?.into_iter().map(DbRow::Sqlite).collect()
+        }
+        Database::Postgres(pool) => {
+            bind_values!(sqlx::query(sql), args).fetch_all(pool).await?.into_iter().map(DbRow::Postgres).collect()
+        }
+    })
+}
+
+/// Runs a writing statement on the pool, outside any projector transaction.
+pub async fn execute(db: &Database, sql: &str, args: &[Value]) -> Result<u64, sqlx::Error> {
+    let sql = AssertSqlSafe(sql.to_string());
+    Ok(match db {
+        Database::Sqlite(pool) => bind_values!(sqlx::query(sql), args).execute(pool).await?.rows_affected(),
+        Database::Postgres(pool) => bind_values!(sqlx::query(sql), args).execute(pool).await?.rows_affected(),
+    })
+}
+
+/// The backend of a pool.
+pub fn backend_of(db: &Database) -> Backend {
+    match db {
+        Database::Sqlite(_) => Backend::Sqlite,
+        Database::Postgres(_) => Backend::Postgres,
+    }
+}
+
+/// A transaction on either backend: a projector's read-model changes and its checkpoint.
+pub enum DbTx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+impl DbTx {
+    /// Begins a transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`),
+    /// so it never fails half-way with a busy snapshot when the log's writer commits meanwhile.
+    pub async fn begin(db: &Database) -> Result<Self, sqlx::Error> {
+        Ok(match db {
+            Database::Sqlite(pool) => DbTx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Database::Postgres(pool) => DbTx::Postgres(pool.begin().await?),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbTx::Sqlite(_) => Backend::Sqlite,
+            DbTx::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub async fn execute(&mut self, sql: &str, args: &[Value]) -> Result<u64, sqlx::Error> {
+        let sql = AssertSqlSafe(sql.to_string());
+        Ok(match self {
+            DbTx::Sqlite(tx) => bind_values!(sqlx::query(sql), args).execute(&mut **tx).await?.rows_affected(),
+            DbTx::Postgres(tx) => bind_values!(sqlx::query(sql), args).execute(&mut **tx).await?.rows_affected(),
+        })
+    }
+
+    pub async fn fetch_all(&mut self, sql: &str, args: &[Value]) -> Result<Vec<DbRow>, sqlx::Error> {
+        let sql = AssertSqlSafe(sql.to_string());
+        Ok(match self {
+            DbTx::Sqlite(tx) => bind_values!(sqlx::query(sql), args)
+                .fetch_all(&mut **tx)
+                .await?
+                .into_iter()
+                .map(DbRow::Sqlite)
+                .collect(),
+            DbTx::Postgres(tx) => bind_values!(sqlx::query(sql), args)
+                .fetch_all(&mut **tx)
+                .await?
+                .into_iter()
+                .map(DbRow::Postgres)
+                .collect(),
+        })
+    }
+
+    /// Inserts many rows with multi-row `VALUES` lists. `head` is `INSERT INTO t (a, b)`,
+    /// `tail` an optional `ON CONFLICT …` clause; every row must have the same width.
+    pub async fn insert_rows(&mut self, head: &str, tail: &str, rows: &[Vec<Value>]) -> Result<(), sqlx::Error> {
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            let mut sql = String::with_capacity(head.len() + tail.len() + chunk.len() * 32);
+            sql.push_str(head);
+            sql.push_str(" VALUES ");
+            let mut args = Vec::with_capacity(chunk.iter().map(Vec::len).sum());
+            for (i, row) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push('(');
+                for (j, value) in row.iter().enumerate() {
+                    if j > 0 {
+                        sql.push(',');
+                    }
+                    args.push(value.clone());
+                    sql.push_str(&format!("${}", args.len()));
+                }
+                sql.push(')');
+            }
+            sql.push(' ');
+            sql.push_str(tail);
+            self.execute(&sql, &args).await?;
+        }
+        Ok(())
+    }
+
+    /// `DELETE FROM table WHERE column IN (keys)`, in chunks.
+    pub async fn delete_keys(&mut self, table: &str, column: &str, keys: &[String]) -> Result<(), sqlx::Error> {
+        for chunk in keys.chunks(KEYS_PER_LOOKUP) {
+            let sql = format!("DELETE FROM {table} WHERE {column} IN ({})", placeholders(1, chunk.len()));
+            let args: Vec<Value> = chunk.iter().map(|k| Value::Text(k.clone())).collect();
+            self.execute(&sql, &args).await?;
+        }
+        Ok(())
+    }
+
+    /// `SELECT {columns} FROM table WHERE key_column IN (keys)`, in chunks.
+    pub async fn fetch_keys(
+        &mut self,
+        columns: &str,
+        table: &str,
+        key_column: &str,
+        keys: &[String],
+    ) -> Result<Vec<DbRow>, sqlx::Error> {
+        let mut rows = Vec::new();
+        for chunk in keys.chunks(KEYS_PER_LOOKUP) {
+            let sql = format!("SELECT {columns} FROM {table} WHERE {key_column} IN ({})", placeholders(1, chunk.len()));
+            let args: Vec<Value> = chunk.iter().map(|k| Value::Text(k.clone())).collect();
+            rows.extend(self.fetch_all(&sql, &args).await?);
+        }
+        Ok(rows)
+    }
+
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            DbTx::Sqlite(tx) => tx.commit().await,
+            DbTx::Postgres(tx) => tx.commit().await,
+        }
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        match self {
+            DbTx::Sqlite(tx) => tx.rollback().await,
+            DbTx::Postgres(tx) => tx.rollback().await,
+        }
+    }
+}
+
+/// `$first, $first+1, …` for `count` values.
+pub fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(",")
+}
+
+/// Builds a statement whose placeholders are numbered as values are pushed.
+#[derive(Debug, Default)]
+pub struct SqlBuilder {
+    pub sql: String,
+    pub args: Vec<Value>,
+}
+
+impl SqlBuilder {
+    pub fn new(sql: &str) -> Self {
+        Self { sql: sql.to_string(), args: Vec::new() }
+    }
+
+    /// Appends raw SQL.
+    pub fn push(&mut self, sql: &str) -> &mut Self {
+        self.sql.push_str(sql);
+        self
+    }
+
+    /// Appends a placeholder bound to `value`.
+    pub fn bind(&mut self, value: impl Into<Value>) -> &mut Self {
+        self.args.push(value.into());
+        self.sql.push_str(&format!("${}", self.args.len()));
+        self
+    }
+}
