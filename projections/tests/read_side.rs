@@ -254,3 +254,27 @@ async fn read_models_answer_the_workload(db: ScratchDatabase) {
     rebuild(store.clone(), Some("notifications")).await.unwrap();
     assert_eq!(reserver_projections::notifications::unread_count(&db, CAROL).await.unwrap(), 0);
 }
+
+/// Removes what legitimately differs between two logs with the same events: the instants the
+/// log recorded them at.
+fn without_recording_times(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            map.remove("recorded_at");
+            map.values_mut().for_each(without_recording_times);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(without_recording_times),
+        _ => {}
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn both_backends_answer_identically() {
+    let sqlite = ScratchDatabase::new(Backend::Sqlite).await;
+    let postgres = ScratchDatabase::new(Backend::Postgres).await;
+    let (_, mut on_sqlite) = live_workload(&sqlite).await;
+    let (_, mut on_postgres) = live_workload(&postgres).await;
+    without_recording_times(&mut on_sqlite);
+    without_recording_times(&mut on_postgres);
+    assert_eq!(on_sqlite, on_postgres);
+}
