@@ -27,13 +27,13 @@ async fn approval_expires_once(db: &ScratchDatabase) {
     let restarted = pipeline(db.open().await, clock.clone());
     project_batch(&restarted).await.expect("project");
     assert_eq!(fire_due(&restarted).await.expect("fire"), 1);
-    let types = |events: Vec<reserver_store::RecordedEvent>| events.into_iter().map(|e| e.event_type).collect::<Vec<_>>();
+    let types =
+        |events: Vec<reserver_store::RecordedEvent>| events.into_iter().map(|e| e.event_type).collect::<Vec<_>>();
     let stream = format!("resource-{resource}");
-    assert_eq!(types(store.read_stream(&stream, 1, 10).await.expect("read")), [
-        "resource_created",
-        "reservation_requested",
-        "approval_expired"
-    ]);
+    assert_eq!(
+        types(store.read_stream(&stream, 1, 10).await.expect("read")),
+        ["resource_created", "reservation_requested", "approval_expired"]
+    );
 
     // The expiry event removes the deadline; firing again (either process) changes nothing.
     project_batch(&restarted).await.expect("project");

@@ -12,7 +12,9 @@ use chrono::{DateTime, Utc};
 use common::*;
 use futures::future::join_all;
 use reserver_commands::{CommandError, CommandMeta, CommandPipeline, ResourceAggregate};
-use reserver_domain::{decide, evolve, BookingPolicy, Rejection, ResourceCommand, ResourceEvent, ResourceState, TimeRange};
+use reserver_domain::{
+    decide, evolve, BookingPolicy, Rejection, ResourceCommand, ResourceEvent, ResourceState, TimeRange,
+};
 use uuid::Uuid;
 
 const TASKS: u64 = 64;

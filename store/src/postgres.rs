@@ -228,21 +228,10 @@ impl BatchWriter for PostgresBatchWriter {
         let head =
             LogHead { position: from_db(row.try_get("position")?, 0, "head position")?, hash: row.try_get("hash")? };
         let inputs = BatchInputs::of(requests);
-        let versions = load_versions(&mut tx, &inputs.stream_ids).await?;
-        let stored = load_stored(&mut tx, &inputs.event_ids).await?;
+        let (versions, stored) = load_batch_inputs(&mut tx, &inputs).await?;
         let plan = plan_batch(head, versions, stored, requests, recorded_now());
         if !plan.rows.is_empty() {
-            insert_rows(&mut tx, &plan.rows).await?;
-            sqlx::query("UPDATE log_head SET position = $1, hash = $2 WHERE id = 1")
-                .bind(to_db(plan.head.position))
-                .bind(&plan.head.hash)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(NOTIFY_CHANNEL)
-                .bind(plan.head.position.to_string())
-                .execute(&mut *tx)
-                .await?;
+            write_rows(&mut tx, &plan.rows, &plan.head).await?;
         }
         if let Some(delay) = commit_delay {
             tokio::time::sleep(delay).await;
@@ -252,56 +241,64 @@ impl BatchWriter for PostgresBatchWriter {
     }
 }
 
-async fn load_versions(conn: &mut PgConnection, stream_ids: &[String]) -> Result<HashMap<String, u64>, StoreError> {
+/// Current versions of the batch's streams and the events already stored under its ids, in
+/// one round trip.
+async fn load_batch_inputs(
+    conn: &mut PgConnection,
+    inputs: &BatchInputs,
+) -> Result<(HashMap<String, u64>, HashMap<Uuid, StoredIdentity>), StoreError> {
     let rows = sqlx::query(
-        "SELECT s.stream_id, (SELECT max(stream_version) FROM events e WHERE e.stream_id = s.stream_id) AS version \
-         FROM unnest($1::text[]) AS s(stream_id)",
+        "SELECT s.stream_id, (SELECT max(stream_version) FROM events e WHERE e.stream_id = s.stream_id) AS version, \
+         NULL::uuid AS event_id, NULL::bigint AS position, NULL::text AS event_type, NULL::text AS payload \
+         FROM unnest($1::text[]) AS s(stream_id) \
+         UNION ALL \
+         SELECT stream_id, stream_version, event_id, position, event_type, payload::text \
+         FROM events WHERE event_id = ANY($2)",
     )
-    .bind(stream_ids)
+    .bind(&inputs.stream_ids)
+    .bind(&inputs.event_ids)
     .fetch_all(conn)
     .await?;
-    rows.iter()
-        .map(|r| {
-            let version: Option<i64> = r.try_get("version")?;
-            Ok((r.try_get("stream_id")?, from_db(version.unwrap_or(0), 0, "stream version")?))
-        })
-        .collect()
-}
-
-async fn load_stored(conn: &mut PgConnection, event_ids: &[Uuid]) -> Result<HashMap<Uuid, StoredIdentity>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT event_id, position, stream_id, stream_version, event_type, payload::text AS payload \
-         FROM events WHERE event_id = ANY($1)",
-    )
-    .bind(event_ids)
-    .fetch_all(conn)
-    .await?;
-    let mut stored = HashMap::with_capacity(rows.len());
+    let mut versions = HashMap::with_capacity(inputs.stream_ids.len());
+    let mut stored = HashMap::new();
     for r in rows {
-        let position = from_db(r.try_get("position")?, 0, "position")?;
-        stored.insert(
-            r.try_get("event_id")?,
-            StoredIdentity {
-                position,
-                stream_id: r.try_get("stream_id")?,
-                stream_version: from_db(r.try_get("stream_version")?, position, "stream version")?,
-                event_type: r.try_get("event_type")?,
-                payload: r.try_get("payload")?,
-            },
-        );
+        let version = from_db(r.try_get::<Option<i64>, _>("version")?.unwrap_or(0), 0, "stream version")?;
+        match r.try_get::<Option<Uuid>, _>("event_id")? {
+            None => {
+                versions.insert(r.try_get("stream_id")?, version);
+            }
+            Some(event_id) => {
+                let position = from_db(r.try_get::<Option<i64>, _>("position")?.unwrap_or(0), 0, "position")?;
+                stored.insert(
+                    event_id,
+                    StoredIdentity {
+                        position,
+                        stream_id: r.try_get("stream_id")?,
+                        stream_version: version,
+                        event_type: r.try_get::<Option<String>, _>("event_type")?.unwrap_or_default(),
+                        payload: r.try_get::<Option<String>, _>("payload")?.unwrap_or_default(),
+                    },
+                );
+            }
+        }
     }
-    Ok(stored)
+    Ok((versions, stored))
 }
 
-/// One INSERT for the whole batch: arrays of columns, unnested into rows.
-async fn insert_rows(conn: &mut PgConnection, rows: &[EventRow]) -> Result<(), StoreError> {
+/// Inserts the batch's rows, moves the head and announces it — one statement: arrays of columns
+/// unnested into rows, the head update and the NOTIFY as data-modifying CTEs.
+async fn write_rows(conn: &mut PgConnection, rows: &[EventRow], head: &LogHead) -> Result<(), StoreError> {
     let col = |f: fn(&EventRow) -> i64| rows.iter().map(f).collect::<Vec<_>>();
     sqlx::query(
-        "INSERT INTO events (position, event_id, stream_id, stream_version, event_type, schema_version, \
-         payload, metadata, recorded_at, prev_hash, hash) \
-         SELECT p, e, s, v, t, sv, pl::json, md::json, ra, ph, h FROM unnest(\
-         $1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::int[], $7::text[], $8::text[], \
-         $9::timestamptz[], $10::bytea[], $11::bytea[]) AS u(p, e, s, v, t, sv, pl, md, ra, ph, h)",
+        "WITH inserted AS (\
+           INSERT INTO events (position, event_id, stream_id, stream_version, event_type, schema_version, \
+           payload, metadata, recorded_at, prev_hash, hash) \
+           SELECT p, e, s, v, t, sv, pl::json, md::json, ra, ph, h FROM unnest(\
+           $1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::int[], $7::text[], $8::text[], \
+           $9::timestamptz[], $10::bytea[], $11::bytea[]) AS u(p, e, s, v, t, sv, pl, md, ra, ph, h) \
+           RETURNING 1), \
+         head AS (UPDATE log_head SET position = $12, hash = $13 WHERE id = 1 RETURNING 1) \
+         SELECT pg_notify($14, $12::text), (SELECT count(*) FROM inserted), (SELECT count(*) FROM head)",
     )
     .bind(col(|r| to_db(r.position)))
     .bind(rows.iter().map(|r| r.event_id).collect::<Vec<_>>())
@@ -314,7 +311,10 @@ async fn insert_rows(conn: &mut PgConnection, rows: &[EventRow]) -> Result<(), S
     .bind(rows.iter().map(|r| r.recorded_at).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.prev_hash.as_slice()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.hash.as_slice()).collect::<Vec<_>>())
-    .execute(conn)
+    .bind(to_db(head.position))
+    .bind(&head.hash)
+    .bind(NOTIFY_CHANNEL)
+    .fetch_one(conn)
     .await?;
     Ok(())
 }

@@ -213,8 +213,7 @@ impl BatchWriter for SqliteBatchWriter {
         let mut tx = self.conn.begin_with("BEGIN IMMEDIATE").await?;
         let inputs = BatchInputs::of(requests);
         let head = read_head(&mut *tx).await?;
-        let versions = load_versions(&mut tx, &inputs.stream_ids).await?;
-        let stored = load_stored(&mut tx, &inputs.event_ids).await?;
+        let (versions, stored) = load_batch_inputs(&mut tx, &inputs).await?;
         let plan = plan_batch(head, versions, stored, requests, recorded_now());
         if !plan.rows.is_empty() {
             for chunk in plan.rows.chunks(INSERT_CHUNK) {
@@ -238,52 +237,49 @@ fn json_array<T: serde::Serialize>(items: &[T]) -> String {
     serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
 }
 
-async fn load_versions(conn: &mut SqliteConnection, stream_ids: &[String]) -> Result<HashMap<String, u64>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT j.value AS stream_id, \
-         (SELECT max(stream_version) FROM events WHERE stream_id = j.value) AS version \
-         FROM json_each(?) j",
-    )
-    .bind(json_array(stream_ids))
-    .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            let version: Option<i64> = r.try_get("version")?;
-            Ok((r.try_get("stream_id")?, from_db(version.unwrap_or(0), 0, "stream version")?))
-        })
-        .collect()
-}
-
-async fn load_stored(
+/// Current versions of the batch's streams and the events already stored under its ids, in
+/// one query.
+async fn load_batch_inputs(
     conn: &mut SqliteConnection,
-    event_ids: &[Uuid],
-) -> Result<HashMap<Uuid, StoredIdentity>, StoreError> {
+    inputs: &BatchInputs,
+) -> Result<(HashMap<String, u64>, HashMap<Uuid, StoredIdentity>), StoreError> {
     let rows = sqlx::query(
-        "SELECT event_id, position, stream_id, stream_version, event_type, payload FROM events \
+        "SELECT j.value AS stream_id, (SELECT max(stream_version) FROM events WHERE stream_id = j.value) AS version, \
+         NULL AS event_id, NULL AS position, NULL AS event_type, NULL AS payload FROM json_each(?) j \
+         UNION ALL \
+         SELECT stream_id, stream_version, event_id, position, event_type, payload FROM events \
          WHERE event_id IN (SELECT value FROM json_each(?))",
     )
-    .bind(json_array(event_ids))
+    .bind(json_array(&inputs.stream_ids))
+    .bind(json_array(&inputs.event_ids))
     .fetch_all(conn)
     .await?;
-    let mut stored = HashMap::with_capacity(rows.len());
+    let mut versions = HashMap::with_capacity(inputs.stream_ids.len());
+    let mut stored = HashMap::new();
     for r in rows {
-        let position = from_db(r.try_get("position")?, 0, "position")?;
-        let id: String = r.try_get("event_id")?;
-        let id =
-            Uuid::parse_str(&id).map_err(|e| StoreError::CorruptRow { position, reason: format!("event id: {e}") })?;
-        stored.insert(
-            id,
-            StoredIdentity {
-                position,
-                stream_id: r.try_get("stream_id")?,
-                stream_version: from_db(r.try_get("stream_version")?, position, "stream version")?,
-                event_type: r.try_get("event_type")?,
-                payload: r.try_get("payload")?,
-            },
-        );
+        let version = from_db(r.try_get::<Option<i64>, _>("version")?.unwrap_or(0), 0, "stream version")?;
+        match r.try_get::<Option<String>, _>("event_id")? {
+            None => {
+                versions.insert(r.try_get("stream_id")?, version);
+            }
+            Some(id) => {
+                let position = from_db(r.try_get::<Option<i64>, _>("position")?.unwrap_or(0), 0, "position")?;
+                let id = Uuid::parse_str(&id)
+                    .map_err(|e| StoreError::CorruptRow { position, reason: format!("event id: {e}") })?;
+                stored.insert(
+                    id,
+                    StoredIdentity {
+                        position,
+                        stream_id: r.try_get("stream_id")?,
+                        stream_version: version,
+                        event_type: r.try_get::<Option<String>, _>("event_type")?.unwrap_or_default(),
+                        payload: r.try_get::<Option<String>, _>("payload")?.unwrap_or_default(),
+                    },
+                );
+            }
+        }
     }
-    Ok(stored)
+    Ok((versions, stored))
 }
 
 async fn insert_rows(conn: &mut SqliteConnection, rows: &[EventRow]) -> Result<(), StoreError> {
