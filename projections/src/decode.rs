@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 /// A recorded event this read side understands.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // decoded one at a time; boxing would only add allocations
 pub enum DomainEvent {
     Resource { resource_id: Uuid, event: ResourceEvent },
     User { user_id: Uuid, event: UserEvent },

@@ -173,6 +173,7 @@ fn apply_group(view: &mut Option<GroupView>, event: &GroupEvent) {
     }
 }
 
+#[allow(clippy::large_enum_variant)] // short-lived, one per event of a batch
 enum CatalogChange {
     Resource(Uuid, ResourceEvent),
     Group(Uuid, GroupEvent),
