@@ -236,6 +236,14 @@ fn main() {
             statuses.len(),
             head as f64 / secs
         );
+        if std::env::args().any(|a| a == "--per-projector") {
+            for projector in reserver_projections::all_projectors() {
+                let started = Instant::now();
+                rebuild_with(store.clone(), Some(projector.name()), o.batch).await.expect("rebuild");
+                let secs = started.elapsed().as_secs_f64();
+                println!("  {:<14} alone: {secs:.1} s = {:.0} events/s", projector.name(), head as f64 / secs);
+            }
+        }
         lag_under_load(&store, &o).await;
     });
 }

@@ -178,9 +178,18 @@ impl DbTx {
         })
     }
 
-    /// Inserts many rows with multi-row `VALUES` lists. `head` is `INSERT INTO t (a, b)`,
-    /// `tail` an optional `ON CONFLICT …` clause; every row must have the same width.
+    /// Inserts many rows. `head` is `INSERT INTO t (a, b)`, `tail` an optional
+    /// `ON CONFLICT …` clause; every row must have the same width and column types. On
+    /// PostgreSQL the rows travel as one typed array per column through `UNNEST` — one
+    /// statement text whatever the row count, prepared once per connection; on SQLite (in
+    /// process, no round trips) as multi-row `VALUES` lists.
     pub async fn insert_rows(&mut self, head: &str, tail: &str, rows: &[Vec<Value>]) -> Result<(), sqlx::Error> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        if let DbTx::Postgres(tx) = self {
+            return insert_unnest(tx, head, tail, rows).await;
+        }
         for chunk in rows.chunks(ROWS_PER_INSERT) {
             let mut sql = String::with_capacity(head.len() + tail.len() + chunk.len() * 32);
             sql.push_str(head);
@@ -209,6 +218,14 @@ impl DbTx {
 
     /// `DELETE FROM table WHERE column IN (keys)`, in chunks.
     pub async fn delete_keys(&mut self, table: &str, column: &str, keys: &[String]) -> Result<(), sqlx::Error> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        if let DbTx::Postgres(tx) = self {
+            let sql = AssertSqlSafe(format!("DELETE FROM {table} WHERE {column} = ANY($1)"));
+            sqlx::query(sql).bind(keys).execute(&mut **tx).await?;
+            return Ok(());
+        }
         for chunk in keys.chunks(KEYS_PER_LOOKUP) {
             let sql = format!("DELETE FROM {table} WHERE {column} IN ({})", placeholders(1, chunk.len()));
             let args: Vec<Value> = chunk.iter().map(|k| Value::Text(k.clone())).collect();
@@ -225,6 +242,14 @@ impl DbTx {
         key_column: &str,
         keys: &[String],
     ) -> Result<Vec<DbRow>, sqlx::Error> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        if let DbTx::Postgres(tx) = self {
+            let sql = AssertSqlSafe(format!("SELECT {columns} FROM {table} WHERE {key_column} = ANY($1)"));
+            let rows = sqlx::query(sql).bind(keys).fetch_all(&mut **tx).await?;
+            return Ok(rows.into_iter().map(DbRow::Postgres).collect());
+        }
         let mut rows = Vec::new();
         for chunk in keys.chunks(KEYS_PER_LOOKUP) {
             let sql = format!("SELECT {columns} FROM {table} WHERE {key_column} IN ({})", placeholders(1, chunk.len()));
@@ -247,6 +272,46 @@ impl DbTx {
             DbTx::Postgres(tx) => tx.rollback().await,
         }
     }
+}
+
+/// One PostgreSQL `INSERT … SELECT * FROM UNNEST($1::bigint[], $2::text[], …)`.
+async fn insert_unnest(
+    tx: &mut Transaction<'static, Postgres>,
+    head: &str,
+    tail: &str,
+    rows: &[Vec<Value>],
+) -> Result<(), sqlx::Error> {
+    let width = rows.first().map_or(0, Vec::len);
+    let mut casts = Vec::with_capacity(width);
+    let mut ints: Vec<Option<Vec<Option<i64>>>> = Vec::with_capacity(width);
+    let mut texts: Vec<Option<Vec<Option<String>>>> = Vec::with_capacity(width);
+    for column in 0..width {
+        let is_int = rows.iter().any(|r| matches!(r.get(column), Some(Value::Int(_) | Value::NullInt)));
+        casts.push(format!("${}::{}[]", column + 1, if is_int { "bigint" } else { "text" }));
+        if is_int {
+            ints.push(Some(
+                rows.iter().map(|r| if let Some(Value::Int(v)) = r.get(column) { Some(*v) } else { None }).collect(),
+            ));
+            texts.push(None);
+        } else {
+            let column_values = rows.iter().map(|r| match r.get(column) {
+                Some(Value::Text(v)) => Some(v.clone()),
+                _ => None,
+            });
+            texts.push(Some(column_values.collect()));
+            ints.push(None);
+        }
+    }
+    let sql = AssertSqlSafe(format!("{head} SELECT * FROM UNNEST({}) {tail}", casts.join(", ")));
+    let mut query = sqlx::query(sql);
+    for (int_column, text_column) in ints.into_iter().zip(texts) {
+        query = match (int_column, text_column) {
+            (Some(values), _) => query.bind(values),
+            (None, values) => query.bind(values.unwrap_or_default()),
+        };
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
 }
 
 /// `$first, $first+1, …` for `count` values.
