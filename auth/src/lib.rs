@@ -1,0 +1,23 @@
+//! Security building blocks of Resource Reserver, called by the HTTP layer: argon2id password
+//! hashing and the password policy ([`password`]), HS256 access tokens and the signing secret
+//! ([`tokens`], [`secret`]), refresh tokens with rotation and reuse detection kept as an
+//! event-sourced session aggregate ([`refresh_token`], [`session`]), and tiered rate limits
+//! ([`rate_limit`]). Nothing here does I/O except through the command pipeline.
+
+#![forbid(unsafe_code)]
+
+mod error;
+pub mod password;
+pub mod rate_limit;
+pub mod refresh_token;
+pub mod secret;
+pub mod session;
+pub mod tokens;
+
+pub use error::AuthError;
+pub use password::{check_password_policy, hash_password, verify_password, PolicyViolation};
+pub use rate_limit::{Limited, RateInfo, RateLimitConfig, RateLimiter, Tier};
+pub use refresh_token::{new_refresh_token, parse_refresh_token};
+pub use secret::SecretKey;
+pub use session::{reuse_detected, SessionAggregate, SessionCommand, SessionEvent, SessionState};
+pub use tokens::{AccessClaims, AccessToken, TokenError, TokenIssuer};

@@ -1,0 +1,121 @@
+//! Short-lived access tokens: HS256 JWTs naming the user, role and session. Expiry is checked
+//! against the caller's `now` (not the library's clock) so tests and the service agree on time.
+
+use chrono::{DateTime, Duration, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use reserver_domain::Role;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+use uuid::Uuid;
+
+use crate::AuthError;
+
+/// What an access token asserts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    /// The user.
+    pub sub: Uuid,
+    pub username: String,
+    pub role: Role,
+    /// The refresh session this token was issued under; revoking it (logout) lets the HTTP
+    /// layer refuse the token before it expires.
+    pub sid: Uuid,
+    /// Expiry, Unix seconds.
+    pub exp: i64,
+    /// Issued at, Unix seconds.
+    pub iat: i64,
+    /// Unique token id.
+    pub jti: Uuid,
+}
+
+/// A signed access token and its lifetime in seconds (the OAuth2 `expires_in`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccessToken {
+    pub token: String,
+    pub expires_in: i64,
+}
+
+/// Why an access token was refused. Both mean `401`; `Expired` lets clients know to refresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum TokenError {
+    #[error("access token expired")]
+    Expired,
+    /// Bad signature, another algorithm, malformed, or missing claims.
+    #[error("access token invalid")]
+    Invalid,
+}
+
+/// Signs and verifies access tokens with one HS256 secret.
+#[derive(Clone)]
+pub struct TokenIssuer {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    access_ttl: Duration,
+}
+
+impl std::fmt::Debug for TokenIssuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenIssuer").field("access_ttl", &self.access_ttl).finish_non_exhaustive()
+    }
+}
+
+impl TokenIssuer {
+    pub fn new(secret: &[u8], access_ttl: Duration) -> Self {
+        // Only HS256 is accepted: `alg: none` and algorithm-confusion tokens fail the header check.
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.validate_exp = false;
+        validation.leeway = 0;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            access_ttl,
+        }
+    }
+
+    pub fn access_ttl(&self) -> Duration {
+        self.access_ttl
+    }
+
+    /// Signs a token for `user_id` valid from `now` for the configured lifetime.
+    pub fn issue_access(
+        &self,
+        user_id: Uuid,
+        username: &str,
+        role: Role,
+        session_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<AccessToken, AuthError> {
+        let iat = now.timestamp();
+        let expires_in = self.access_ttl.num_seconds();
+        let claims = AccessClaims {
+            sub: user_id,
+            username: username.to_string(),
+            role,
+            sid: session_id,
+            exp: iat.saturating_add(expires_in),
+            iat,
+            jti: Uuid::new_v4(),
+        };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| AuthError::TokenSigning(e.to_string()))?;
+        Ok(AccessToken { token, expires_in })
+    }
+
+    /// The claims of `token` if its signature is ours and it has not expired at `now`
+    /// (expired when `now >= exp`, no leeway).
+    pub fn verify_access(&self, token: &str, now: DateTime<Utc>) -> Result<AccessClaims, TokenError> {
+        let data = jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation)
+            .map_err(|_| TokenError::Invalid)?;
+        if now.timestamp() >= data.claims.exp {
+            return Err(TokenError::Expired);
+        }
+        Ok(data.claims)
+    }
+}
+
+#[cfg(test)]
+#[path = "tokens_tests.rs"]
+mod tests;
