@@ -20,7 +20,7 @@ pub enum AuthError {
     Randomness(String),
 }
 
-/// `len` bytes from the operating system's CSPRNG.
+/// `N` bytes from the operating system's CSPRNG.
 pub(crate) fn os_random<const N: usize>() -> Result<[u8; N], AuthError> {
     let mut bytes = [0u8; N];
     getrandom::fill(&mut bytes).map_err(|e| AuthError::Randomness(e.to_string()))?;

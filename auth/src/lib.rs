@@ -2,7 +2,8 @@
 //! hashing and the password policy ([`password`]), HS256 access tokens and the signing secret
 //! ([`tokens`], [`secret`]), refresh tokens with rotation and reuse detection kept as an
 //! event-sourced session aggregate ([`refresh_token`], [`session`]), and tiered rate limits
-//! ([`rate_limit`]). Nothing here does I/O except through the command pipeline.
+//! ([`rate_limit`]). Pure apart from OS randomness: sessions are decided here and persisted by
+//! the caller's `reserver_commands::CommandPipeline<SessionAggregate>`.
 
 #![forbid(unsafe_code)]
 
