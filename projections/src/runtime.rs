@@ -128,23 +128,38 @@ pub async fn step(
     // Read before locking: on SQLite the lock is the database's write lock, which the log's
     // writer needs too, so it is held only while applying.
     let events = store.read_all(seen, batch_size.max(1)).await?;
-    let Some(last) = events.last().map(|e| e.position) else {
+    if events.is_empty() {
         return Ok(Step::CaughtUp(seen));
+    }
+    apply_batch(&db, projector, seen, &events).await
+}
+
+/// In one transaction: lock the projector's checkpoint, check it is still `after` (the
+/// position `events` were read after), apply them and move the checkpoint past them.
+pub async fn apply_batch(
+    db: &Database,
+    projector: &dyn Projector,
+    after: u64,
+    events: &[RecordedEvent],
+) -> Result<Step, ProjectionError> {
+    let name = projector.name();
+    let Some(last) = events.last().map(|e| e.position) else {
+        return Ok(Step::CaughtUp(after));
     };
-    let mut tx = DbTx::begin(&db).await?;
+    let mut tx = DbTx::begin(db).await?;
     match lock_checkpoint(&mut tx, name, false).await? {
         None => {
             tx.rollback().await?;
-            return Ok(Step::Standby(seen));
+            return Ok(Step::Standby(after));
         }
-        Some(locked) if locked != seen => {
+        Some(locked) if locked != after => {
             tx.rollback().await?;
             return Ok(Step::Raced);
         }
         Some(_) => {}
     }
     // An error below drops the transaction, which rolls back rows and checkpoint together.
-    projector.apply(&mut tx, &events).await?;
+    projector.apply(&mut tx, events).await?;
     save_checkpoint(&mut tx, name, last).await?;
     tx.commit().await?;
     Ok(Step::Applied(last))
@@ -203,6 +218,9 @@ pub async fn rebuild_with(
     for projector in &selected {
         reset(&db, projector.as_ref()).await?;
     }
+    replay_shared(&store, &selected, batch_size).await?;
+    // Whatever the shared replay left (another instance took a checkpoint meanwhile, or the
+    // log grew), each projector finishes on its own.
     let tasks: Vec<_> = selected
         .iter()
         .map(|projector| {
@@ -215,6 +233,50 @@ pub async fn rebuild_with(
     }
     let names: Vec<&str> = selected.iter().map(|p| p.name()).collect();
     Ok(status(store.as_ref()).await?.into_iter().filter(|s| names.contains(&s.name.as_str())).collect())
+}
+
+/// Replays the log from 0 up to the current head into freshly reset projectors, reading each
+/// batch once for all of them (the next batch is read while the current one is applied) and
+/// applying it to every projector in parallel, each in its own transaction. A projector whose
+/// checkpoint is taken by another instance drops out and is finished by `catch_up`.
+async fn replay_shared(
+    store: &Arc<dyn EventStore>,
+    projectors: &[Arc<dyn Projector>],
+    batch_size: usize,
+) -> Result<(), ProjectionError> {
+    let db = store.database();
+    let target = store.head().await?.position;
+    let mut active: Vec<Arc<dyn Projector>> = projectors.to_vec();
+    let read = |after: u64| {
+        let store = store.clone();
+        tokio::spawn(async move { store.read_all(after, batch_size.max(1)).await })
+    };
+    let mut after = 0;
+    let mut next = read(after);
+    while after < target && !active.is_empty() {
+        let events = (&mut next).await.map_err(|e| ProjectionError::Corrupt(format!("log reader failed: {e}")))??;
+        let Some(last) = events.last().map(|e| e.position) else { break };
+        next = read(last);
+        let events = Arc::new(events);
+        let tasks: Vec<_> = active
+            .iter()
+            .map(|projector| {
+                let (db, projector, events) = (db.clone(), projector.clone(), events.clone());
+                tokio::spawn(async move { apply_batch(&db, projector.as_ref(), after, &events).await })
+            })
+            .collect();
+        let mut still = Vec::with_capacity(active.len());
+        for (projector, task) in active.iter().zip(tasks) {
+            let step = task.await.map_err(|e| ProjectionError::Corrupt(format!("rebuild task failed: {e}")))??;
+            if step == Step::Applied(last) {
+                still.push(projector.clone());
+            }
+        }
+        active = still;
+        after = last;
+    }
+    next.abort();
+    Ok(())
 }
 
 /// Where a projector stands relative to the log head.
