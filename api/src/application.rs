@@ -1,48 +1,119 @@
-//! Startup, shared by `main` and the tests: open the store, bind, build the HTTP server.
+//! Startup, shared by `main` and the tests: open the store, start the read side, the command
+//! pipelines and the deadline scheduler, then bind the HTTP server.
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::{middleware, web, App, HttpServer};
+use actix_web::{middleware, web, App, HttpRequest, HttpServer};
 use anyhow::Context;
+use reserver_auth::{RateLimiter, SecretKey, TokenIssuer};
+use reserver_commands::{scheduler, Clock, CommandPipeline, PipelineConfig, SystemClock};
+use reserver_projections::ProjectionRuntime;
 use reserver_store::{EventStore, StoreConfig};
 
 use crate::config::Settings;
-use crate::routes;
-
-/// What request handlers share.
-pub struct AppState {
-    pub store: Arc<dyn EventStore>,
-}
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::{metrics, rate_limit, routes};
 
 /// A built, bound, not yet running service.
 pub struct Application {
     port: u16,
     server: Server,
     store: Arc<dyn EventStore>,
+    background: Vec<tokio::task::JoinHandle<()>>,
+}
+
+fn json_error(message: String) -> actix_web::Error {
+    ApiError::validation("body", message).into()
 }
 
 impl Application {
-    /// Opens (and migrates) the database and binds the listener.
+    /// Opens (and migrates) the database, starts the background work and binds the listener.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let secret =
+            SecretKey::from_env_value(settings.secret_key.as_deref(), settings.production).context("SECRET_KEY")?;
+        if let Some(warning) = secret.warning() {
+            tracing::warn!("{warning}");
+        }
         let store = reserver_store::open(&StoreConfig::new(&settings.database_url))
             .await
             .with_context(|| format!("opening the event store at {}", settings.database_url))?;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let pipeline = |store: &Arc<dyn EventStore>| (store.clone(), clock.clone(), PipelineConfig::default());
+        let resources = {
+            let (s, c, p) = pipeline(&store);
+            CommandPipeline::new(s, c, p)
+        };
+        let projections = ProjectionRuntime::start(store.clone()).await.context("starting the projectors")?;
+        let background = vec![scheduler::spawn(resources.clone())];
+        let state = web::Data::new(AppState {
+            store: store.clone(),
+            clock: clock.clone(),
+            users: CommandPipeline::new(store.clone(), clock.clone(), PipelineConfig::default()),
+            groups: CommandPipeline::new(store.clone(), clock.clone(), PipelineConfig::default()),
+            sessions: CommandPipeline::new(store.clone(), clock.clone(), PipelineConfig::default()),
+            resources,
+            projections,
+            tokens: TokenIssuer::new(secret.as_bytes(), chrono::Duration::minutes(settings.access_token_minutes)),
+            rate_limits: RateLimiter::new(settings.rate_limits),
+            refresh_ttl: chrono::Duration::days(settings.refresh_token_days),
+            setup_reopen_token: settings.setup_reopen_token.clone(),
+            read_wait: Duration::from_secs(2),
+            metrics: metrics::recorder(),
+        });
         let listener = TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
         let port = listener.local_addr()?.port();
-        let state = web::Data::new(AppState { store: store.clone() });
+        let body_limit = settings.max_body_bytes;
+        let cors_origins = settings.cors_origins.clone();
         let mut server = HttpServer::new(move || {
+            let mut cors = actix_cors::Cors::default()
+                .allow_any_method()
+                .allow_any_header()
+                .expose_headers([
+                    "X-Log-Position",
+                    "ETag",
+                    "Retry-After",
+                    "RateLimit-Limit",
+                    "RateLimit-Remaining",
+                    "RateLimit-Reset",
+                ])
+                .max_age(3600);
+            for origin in &cors_origins {
+                cors = cors.allowed_origin(origin);
+            }
             App::new()
                 .app_data(state.clone())
-                .wrap(middleware::Logger::new(r#"%a "%r" %s %b %Dms"#))
+                .app_data(web::PayloadConfig::new(body_limit))
+                .app_data(web::JsonConfig::default().limit(body_limit).error_handler(|e, _| json_error(e.to_string())))
+                .app_data(web::FormConfig::default().limit(body_limit).error_handler(|e, _| json_error(e.to_string())))
+                .app_data(
+                    web::QueryConfig::default()
+                        .error_handler(|e, _| ApiError::validation("query", e.to_string()).into()),
+                )
+                .app_data(
+                    web::PathConfig::default().error_handler(|e, _| ApiError::validation("path", e.to_string()).into()),
+                )
+                .wrap(middleware::from_fn(rate_limit::limit))
+                .wrap(middleware::from_fn(metrics::track))
+                .wrap(cors)
+                .wrap(middleware::Logger::new(r#"%a "%r" %s %b %Dms req=%{x-request-id}i"#))
                 .configure(routes::configure)
+                .default_service(web::to(|req: HttpRequest| async move {
+                    Err::<actix_web::HttpResponse, _>(ApiError::NotFound(format!(
+                        "route {} {}",
+                        req.method(),
+                        req.path()
+                    )))
+                }))
         })
         .listen(listener)?;
         if settings.workers > 0 {
             server = server.workers(settings.workers);
         }
-        Ok(Self { port, server: server.run(), store })
+        Ok(Self { port, server: server.run(), store, background })
     }
 
     /// The port actually bound (useful with port 0).
@@ -56,6 +127,10 @@ impl Application {
 
     /// Serves until the process is told to stop (SIGINT/SIGTERM stop it gracefully).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        for task in self.background {
+            task.abort();
+        }
+        result
     }
 }

@@ -46,6 +46,66 @@ struct ServeArgs {
     /// HTTP worker threads (0: one per core).
     #[arg(long, env = "RESERVER_WORKERS", default_value_t = 0)]
     workers: usize,
+    /// Secret that signs access tokens (required in production; at least 32 bytes).
+    #[arg(long, env = "SECRET_KEY", hide_env_values = true)]
+    secret_key: Option<String>,
+    /// `production` refuses to start without a proper SECRET_KEY.
+    #[arg(long, env = "ENVIRONMENT", default_value = "development")]
+    environment: String,
+    /// Browser origins allowed to call the API (comma-separated).
+    #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',')]
+    cors_origins: Vec<String>,
+    /// Lets POST /api/v1/setup/unlock reopen first-admin setup.
+    #[arg(long, env = "SETUP_REOPEN_TOKEN", hide_env_values = true)]
+    setup_reopen_token: Option<String>,
+    #[arg(long, env = "ACCESS_TOKEN_EXPIRE_MINUTES", default_value_t = 15)]
+    access_token_minutes: i64,
+    #[arg(long, env = "REFRESH_TOKEN_EXPIRE_DAYS", default_value_t = 14)]
+    refresh_token_days: i64,
+    /// Rate limits on or off.
+    #[arg(long, env = "RATE_LIMIT_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
+    rate_limit_enabled: bool,
+    /// Requests per minute for anonymous callers (by address).
+    #[arg(long, env = "RATE_LIMIT_ANONYMOUS", default_value = "60/minute", value_parser = per_minute)]
+    rate_limit_anonymous: u32,
+    /// Requests per minute for authenticated users.
+    #[arg(long, env = "RATE_LIMIT_AUTHENTICATED", default_value = "600/minute", value_parser = per_minute)]
+    rate_limit_authenticated: u32,
+    /// Requests per minute for admins.
+    #[arg(long, env = "RATE_LIMIT_ADMIN", default_value = "1200/minute", value_parser = per_minute)]
+    rate_limit_admin: u32,
+    /// Requests per minute to login, registration, refresh and setup (by address).
+    #[arg(long, env = "RATE_LIMIT_AUTH", default_value = "10/minute", value_parser = per_minute)]
+    rate_limit_auth: u32,
+}
+
+/// `N` or `N/minute` (the seed's notation).
+fn per_minute(text: &str) -> Result<u32, String> {
+    text.trim().trim_end_matches("/minute").trim().parse().map_err(|_| format!("expected N or N/minute, got {text:?}"))
+}
+
+impl ServeArgs {
+    fn settings(self, database_url: String) -> Settings {
+        Settings {
+            database_url,
+            bind: self.bind,
+            workers: self.workers,
+            secret_key: self.secret_key.filter(|s| !s.is_empty()),
+            production: self.environment.eq_ignore_ascii_case("production"),
+            cors_origins: self.cors_origins.into_iter().filter(|o| !o.is_empty()).collect(),
+            rate_limits: reserver_auth::RateLimitConfig {
+                anonymous_per_minute: self.rate_limit_anonymous,
+                authenticated_per_minute: self.rate_limit_authenticated,
+                admin_per_minute: self.rate_limit_admin,
+                auth_endpoints_per_minute: self.rate_limit_auth,
+                enabled: self.rate_limit_enabled,
+            },
+            access_token_minutes: self.access_token_minutes.clamp(1, 24 * 60),
+            refresh_token_days: self.refresh_token_days.clamp(1, 365),
+            setup_reopen_token: self.setup_reopen_token.filter(|s| !s.is_empty()),
+            ..Settings::default()
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -84,7 +144,7 @@ pub fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => {
-            let settings = Settings { database_url: cli.database_url, bind: args.bind, workers: args.workers };
+            let settings = args.settings(cli.database_url);
             let app = Application::build(settings.clone()).await?;
             tracing::info!(bind = %settings.bind, port = app.port(), "serving");
             app.run_until_stopped().await?;

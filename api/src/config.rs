@@ -1,5 +1,6 @@
 //! Service settings, from flags and the environment.
 
+use reserver_auth::RateLimitConfig;
 use reserver_store::DEFAULT_DATABASE_URL;
 
 /// Where the HTTP server listens when neither `--bind` nor `RESERVER_BIND` says otherwise.
@@ -14,17 +15,49 @@ pub struct Settings {
     pub bind: String,
     /// HTTP worker threads; 0 means one per core.
     pub workers: usize,
+    /// `SECRET_KEY`: signs access tokens. Required (and not a known default) in production.
+    pub secret_key: Option<String>,
+    /// `ENVIRONMENT=production` refuses to start without a proper secret.
+    pub production: bool,
+    /// `CORS_ORIGINS`: comma-separated origins allowed to call the API from a browser.
+    pub cors_origins: Vec<String>,
+    pub rate_limits: RateLimitConfig,
+    pub access_token_minutes: i64,
+    pub refresh_token_days: i64,
+    /// `SETUP_REOPEN_TOKEN`: lets `POST /setup/unlock` reopen first-admin setup.
+    pub setup_reopen_token: Option<String>,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { database_url: DEFAULT_DATABASE_URL.into(), bind: DEFAULT_BIND.into(), workers: 0 }
+        Self {
+            database_url: DEFAULT_DATABASE_URL.into(),
+            bind: DEFAULT_BIND.into(),
+            workers: 0,
+            secret_key: None,
+            production: false,
+            cors_origins: Vec::new(),
+            rate_limits: RateLimitConfig::default(),
+            access_token_minutes: 15,
+            refresh_token_days: 14,
+            setup_reopen_token: None,
+            max_body_bytes: 1024 * 1024,
+        }
     }
 }
 
 impl Settings {
     /// Settings for a server on a random local port over the given database (tests).
     pub fn for_tests(database_url: impl Into<String>) -> Self {
-        Self { database_url: database_url.into(), bind: "127.0.0.1:0".into(), workers: 2 }
+        Self {
+            database_url: database_url.into(),
+            bind: "127.0.0.1:0".into(),
+            workers: 2,
+            secret_key: Some("test-secret-key-that-is-long-enough-0123456789".into()),
+            rate_limits: RateLimitConfig { enabled: false, ..RateLimitConfig::default() },
+            ..Self::default()
+        }
     }
 }

@@ -2,12 +2,19 @@
 //! the HTTP API (actix-web), plus the `reserver` command line (serve, migrate, events verify,
 //! bench). Everything below this crate is independent of actix.
 
+mod api_doc;
 pub mod application;
 mod bench;
 pub mod cli;
 pub mod config;
+mod error;
+mod extract;
+mod metrics;
+mod openapi;
 mod problem;
+mod rate_limit;
 mod routes;
+mod state;
 mod telemetry;
 
 pub use application::Application;

@@ -1,6 +1,7 @@
 //! What the pipeline needs to know of an aggregate: its stream, how it decides and evolves.
 //! The domain's functions are plugged in unchanged.
 
+use reserver_domain::group::{self, GroupCommand, GroupEvent, GroupState};
 use reserver_domain::resource::{self, ResourceCommand, ResourceEvent, ResourceState};
 use reserver_domain::user::{self, UserCommand, UserEvent, UserState};
 use reserver_domain::{DecisionContext, Rejection};
@@ -81,6 +82,33 @@ impl Aggregate for UserAggregate {
     }
 
     fn event_type(event: &UserEvent) -> &'static str {
+        event.event_type()
+    }
+}
+
+/// A resource group: a node of the tree resources are organised in.
+#[derive(Debug, Clone, Copy)]
+pub struct GroupAggregate;
+
+impl Aggregate for GroupAggregate {
+    type State = GroupState;
+    type Command = GroupCommand;
+    type Event = GroupEvent;
+    const STATE_SCHEMA_VERSION: i32 = 1;
+
+    fn stream_id(id: Uuid) -> String {
+        group::group_stream_id(id)
+    }
+
+    fn decide(state: &GroupState, command: &GroupCommand, ctx: &DecisionContext) -> Result<Vec<GroupEvent>, Rejection> {
+        group::decide_group(state, command, ctx)
+    }
+
+    fn evolve(state: GroupState, event: &GroupEvent) -> GroupState {
+        group::evolve_group(state, event)
+    }
+
+    fn event_type(event: &GroupEvent) -> &'static str {
         event.event_type()
     }
 }

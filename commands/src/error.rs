@@ -11,6 +11,9 @@ pub enum CommandError {
     /// The idempotency key was used before for a different request.
     #[error("idempotency key already used for a different request")]
     IdempotencyKeyReused,
+    /// The aggregate is no longer at the version the client saw (`If-Match`).
+    #[error("the aggregate is at version {current}")]
+    VersionMismatch { current: u64 },
     /// A unique claim (e.g. a username) belongs to someone else.
     #[error("{0} is already taken")]
     ClaimTaken(String),

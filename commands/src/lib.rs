@@ -12,7 +12,7 @@ mod idempotency;
 mod pipeline;
 pub mod scheduler;
 
-pub use aggregate::{Aggregate, ResourceAggregate, UserAggregate};
+pub use aggregate::{Aggregate, GroupAggregate, ResourceAggregate, UserAggregate};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::CommandError;
 pub use idempotency::IdempotencyKey;

@@ -51,6 +51,9 @@ pub struct CommandMeta {
     /// Streams that must not exist yet, claimed by this command in the same append (unique
     /// names such as usernames). Losing a claim answers `ClaimTaken`.
     pub claims: Vec<String>,
+    /// Optimistic concurrency for clients (`If-Match`): decide only if the aggregate is still at
+    /// this version, else answer `VersionMismatch`.
+    pub expected_version: Option<u64>,
 }
 
 impl CommandMeta {
@@ -300,6 +303,9 @@ impl<A: Aggregate> Inner<A> {
                 Some(_) => return Planned::Answer(Err(CommandError::IdempotencyKeyReused)),
                 None => {}
             }
+        }
+        if job.meta.expected_version.is_some_and(|v| v != *version) {
+            return Planned::Answer(Err(CommandError::VersionMismatch { current: *version }));
         }
         if let Some(claim) = job.meta.claims.iter().find(|c| scope.claims.contains(*c)) {
             return Planned::Answer(Err(CommandError::ClaimTaken(claim.clone())));

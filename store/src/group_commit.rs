@@ -75,6 +75,7 @@ async fn run_writer<W: BatchWriter>(
         batches += 1;
         let delay = config.slow_commit.and_then(|(every, d)| batches.is_multiple_of(every.max(1)).then_some(d));
         let (requests, replies): (Vec<_>, Vec<_>) = jobs.drain(..).unzip();
+        metrics::histogram!("event_log_append_batch_size").record(requests.len() as f64);
         let results = write_isolating_failures(&mut writer, &requests, delay).await;
         let newest = results.iter().filter_map(|r| r.as_ref().ok()).map(|o| o.last_position()).max();
         if let Some(position) = newest {

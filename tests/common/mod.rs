@@ -32,20 +32,93 @@ pub fn stderr(o: &Output) -> String {
 pub struct Server {
     child: Child,
     pub base_url: String,
+    pub client: reqwest::Client,
+}
+
+/// A password that satisfies the policy.
+pub const PASSWORD: &str = "Correct-Horse-9-Battery";
+
+impl Server {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// Creates the first admin and returns its access token.
+    pub async fn setup_admin(&self) -> String {
+        let r = self
+            .client
+            .post(self.url("/api/v1/setup/initialize"))
+            .json(&serde_json::json!({ "username": "admin", "password": PASSWORD }))
+            .send()
+            .await
+            .expect("setup");
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+        self.login("admin", PASSWORD).await
+    }
+
+    /// Registers a user and returns its access token.
+    pub async fn user(&self, name: &str) -> String {
+        let r = self
+            .client
+            .post(self.url("/api/v1/register"))
+            .json(&serde_json::json!({ "username": name, "password": PASSWORD }))
+            .send()
+            .await
+            .expect("register");
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+        self.login(name, PASSWORD).await
+    }
+
+    pub async fn login_response(&self, name: &str, password: &str) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/v1/token"))
+            .form(&[("username", name), ("password", password)])
+            .send()
+            .await
+            .expect("login")
+    }
+
+    pub async fn login(&self, name: &str, password: &str) -> String {
+        let r = self.login_response(name, password).await;
+        assert_eq!(r.status(), 200);
+        let body: serde_json::Value = r.json().await.expect("json");
+        body["access_token"].as_str().expect("token").to_string()
+    }
+
+    pub fn get(&self, token: &str, path: &str) -> reqwest::RequestBuilder {
+        self.client.get(self.url(path)).bearer_auth(token)
+    }
+
+    pub fn post(&self, token: &str, path: &str, body: serde_json::Value) -> reqwest::RequestBuilder {
+        self.client.post(self.url(path)).bearer_auth(token).json(&body)
+    }
 }
 
 impl Server {
     pub async fn start(database_url: &str) -> Server {
+        Self::start_with(database_url, &[]).await
+    }
+
+    /// Starts a server with extra environment (e.g. rate limits on).
+    pub async fn start_with(database_url: &str, env: &[(&str, &str)]) -> Server {
         // Pick a free port, then hand it to the server (the tiny race is harmless in tests).
         let port = TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
-        let child = reserver()
+        let mut command = reserver();
+        command
             .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--workers", "2"])
+            .env("SECRET_KEY", "a-test-secret-that-is-long-enough-for-hs256-0123456789")
+            .env("RATE_LIMIT_ENABLED", "false")
+            .env("SETUP_REOPEN_TOKEN", "reopen-me");
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let child = command
             .env("DATABASE_URL", database_url)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("spawn reserver serve");
-        let server = Server { child, base_url: format!("http://127.0.0.1:{port}") };
+        let server = Server { child, base_url: format!("http://127.0.0.1:{port}"), client: reqwest::Client::new() };
         let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {

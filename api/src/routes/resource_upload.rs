@@ -1,0 +1,97 @@
+//! `POST /api/v1/resources/upload`: bulk creation from CSV (`name,tags,available`; tags
+//! separated by `;` or `|`). Each valid row becomes a resource; invalid rows are reported by
+//! line and create nothing.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
+
+use crate::error::ApiError;
+use crate::extract::CurrentUser;
+use crate::routes::resources::{create_resource, ResourceInput};
+use crate::state::AppState;
+
+const MAX_ROWS: usize = 5_000;
+
+fn parse_bool(field: &str) -> Option<bool> {
+    match field.trim().to_ascii_lowercase().as_str() {
+        "" | "true" | "1" | "yes" | "y" => Some(true),
+        "false" | "0" | "no" | "n" => Some(false),
+        _ => None,
+    }
+}
+
+/// Splits one CSV line, honouring double quotes.
+fn split_csv_line(line: &str) -> Vec<String> {
+    let (mut fields, mut current, mut quoted) = (Vec::new(), String::new(), false);
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                current.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => fields.push(std::mem::take(&mut current)),
+            _ => current.push(c),
+        }
+    }
+    fields.push(current);
+    fields
+}
+
+pub async fn upload(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: CurrentUser,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let text = std::str::from_utf8(&body).map_err(|_| ApiError::validation("file", "CSV must be UTF-8"))?;
+    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let header: Vec<String> = match lines.next() {
+        Some((_, h)) => split_csv_line(h).iter().map(|s| s.trim().to_ascii_lowercase()).collect(),
+        None => return Err(ApiError::validation("file", "empty CSV; expected a header name,tags,available")),
+    };
+    let col = |name: &str| header.iter().position(|h| h == name);
+    let name_col = col("name").ok_or_else(|| ApiError::validation("file", "the header needs a name column"))?;
+    let (tags_col, available_col) = (col("tags"), col("available"));
+    let mut inputs = Vec::new();
+    let mut errors = Vec::new();
+    for (index, line) in lines {
+        let fields = split_csv_line(line);
+        let field = |c: Option<usize>| c.and_then(|c| fields.get(c)).map(|s| s.trim().to_string()).unwrap_or_default();
+        let name = field(Some(name_col));
+        let tags: Vec<String> =
+            field(tags_col).split([';', '|']).map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect();
+        match parse_bool(&field(available_col)) {
+            Some(available) if !name.is_empty() => inputs.push(ResourceInput {
+                name,
+                tags,
+                available,
+                kind: None,
+                description: String::new(),
+                location: String::new(),
+                group_id: None,
+                capacity: 1,
+                time_zone: None,
+                policy: None,
+                business_hours: None,
+            }),
+            Some(_) => errors.push(json!({ "line": index + 1, "error": "name is empty" })),
+            None => errors.push(json!({ "line": index + 1, "error": "available must be true or false" })),
+        }
+    }
+    if inputs.len() > MAX_ROWS {
+        return Err(ApiError::validation("file", format!("at most {MAX_ROWS} rows per upload")));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation {
+            field: "file".into(),
+            message: format!("invalid rows: {}", serde_json::Value::from(errors)),
+        });
+    }
+    let mut created = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        created.push(create_resource(&state, &req, &user, input, &[]).await?.1);
+    }
+    Ok(HttpResponse::Created().json(json!({ "created_count": created.len(), "created": created, "errors": [] })))
+}
