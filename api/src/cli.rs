@@ -119,6 +119,8 @@ enum EventsCommand {
 enum BenchCommand {
     /// Append throughput and latency, with and without group commit, beside the one-fsync ceiling.
     Append(AppendBenchArgs),
+    /// HTTP load: bookings under contention, overlap check, list and availability reads.
+    Http(crate::bench_http::HttpBenchArgs),
 }
 
 /// Parses the command line and runs it.
@@ -170,6 +172,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Bench(BenchCommand::Append(args)) => {
             bench::run_append(args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(BenchCommand::Http(args)) => {
+            crate::bench_http::run(args).await?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -5,6 +5,7 @@
 mod api_doc;
 pub mod application;
 mod bench;
+mod bench_http;
 pub mod cli;
 pub mod config;
 mod error;

@@ -389,7 +389,7 @@ impl<A: Aggregate> Inner<A> {
         let stream = A::stream_id(id);
         let mut loaded = match self.cache.get(id) {
             Some(l) => l,
-            None => self.from_snapshot(&stream).await?,
+            None => self.load_snapshot(&stream).await?,
         };
         let start = loaded.version;
         loop {
@@ -411,7 +411,7 @@ impl<A: Aggregate> Inner<A> {
         Ok(loaded)
     }
 
-    async fn from_snapshot(&self, stream: &str) -> Result<Loaded<A::State>, CommandError> {
+    async fn load_snapshot(&self, stream: &str) -> Result<Loaded<A::State>, CommandError> {
         let snapshot = self.store.load_snapshot(stream).await?;
         let usable = snapshot.filter(|s| s.schema_version == A::STATE_SCHEMA_VERSION);
         Ok(usable
@@ -465,12 +465,7 @@ fn send_answers<A: Aggregate>(
             None => Err(CommandError::Unavailable("repeated request has no answer".into())),
         }
     };
-    let resolved: Vec<_> = (0..jobs.len())
-        .map(|i| match same_as.get(i).copied().flatten() {
-            Some(first) => Some(repeat(first)),
-            None => None,
-        })
-        .collect();
+    let resolved: Vec<_> = (0..jobs.len()).map(|i| same_as.get(i).copied().flatten().map(repeat)).collect();
     let mut answers = answers;
     for (i, (job, resolved)) in jobs.into_iter().zip(resolved).enumerate() {
         let answer = resolved.or_else(|| answers.get_mut(i).and_then(Option::take));

@@ -1,0 +1,320 @@
+//! `reserver bench http`: an HTTP load generator against the real service, started in this
+//! process on a scratch database. Books with N users on M resources at concurrency C — a mix of
+//! random slots and groups of mutually overlapping requests in flight together — then checks the
+//! reservations read model for overlaps, and measures the two hottest reads.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DurationRound, Utc};
+use clap::Args;
+use futures::future::join_all;
+use reserver_store::scratch::{ScratchDatabase, DEFAULT_TEST_DATABASE_URL};
+use reserver_store::Backend;
+use serde_json::{json, Value};
+
+use crate::config::Settings;
+use crate::Application;
+
+#[derive(Debug, Args)]
+pub struct HttpBenchArgs {
+    /// sqlite or postgres.
+    #[arg(long, default_value = "postgres")]
+    backend: String,
+    #[arg(long, env = "BENCH_POSTGRES_URL", default_value = DEFAULT_TEST_DATABASE_URL)]
+    postgres_url: String,
+    #[arg(long, default_value = "./data/bench")]
+    sqlite_dir: std::path::PathBuf,
+    #[arg(long, default_value_t = 10)]
+    users: usize,
+    #[arg(long, default_value_t = 50)]
+    resources: usize,
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Seconds of booking load, and of each read benchmark.
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    /// Share of requests aimed at a few contended slots (the rest are random).
+    #[arg(long, default_value_t = 0.2)]
+    contended_share: f64,
+    /// HTTP workers of the server under test.
+    #[arg(long, default_value_t = 2)]
+    workers: usize,
+}
+
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+}
+
+#[derive(Default)]
+struct Tally {
+    latencies: Vec<Duration>,
+    created: u64,
+    conflicts: u64,
+    other: u64,
+    max_position: u64,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1000.0
+}
+
+pub async fn run(args: HttpBenchArgs) -> anyhow::Result<()> {
+    let db = match args.backend.as_str() {
+        "sqlite" => ScratchDatabase::sqlite_in(&args.sqlite_dir)?,
+        "postgres" => ScratchDatabase::postgres_beside(&args.postgres_url).await?,
+        other => anyhow::bail!("unknown backend {other:?}"),
+    };
+    let mut settings = Settings::for_tests(db.url());
+    settings.workers = args.workers;
+    let app = Application::build(settings).await?;
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency * 2).build()?;
+    let (admin, users, resources) = seed(&client, &base, &args).await?;
+    println!(
+        "backend {} · {} users · {} resources · concurrency {} · {:.0} s per phase",
+        if db.backend() == Backend::Postgres { "postgres" } else { "sqlite" },
+        args.users,
+        args.resources,
+        args.concurrency,
+        args.seconds
+    );
+
+    let tally = book_load(&client, &base, &users, &resources, &args).await;
+    let overlaps = check_overlaps(&client, &base, &admin, &resources, tally.max_position).await?;
+    let mut lat = tally.latencies.clone();
+    lat.sort();
+    let secs = args.seconds;
+    println!("| phase | requests/s | p50 ms | p95 ms | p99 ms | notes |");
+    println!("|---|---:|---:|---:|---:|---|");
+    println!(
+        "| POST /reservations | {:.0} | {:.2} | {:.2} | {:.2} | 201: {}, 409: {}, other: {}, overlaps in read model: {} |",
+        (tally.created + tally.conflicts + tally.other) as f64 / secs,
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.95),
+        percentile(&lat, 0.99),
+        tally.created,
+        tally.conflicts,
+        tally.other,
+        overlaps
+    );
+    println!("|  bookings accepted/s | {:.0} | | | | |", tally.created as f64 / secs);
+    let token = users[0].clone();
+    for (label, path) in [
+        ("GET /resources?limit=20", "/api/v1/resources?limit=20".to_string()),
+        (
+            "GET /resources/{id}/availability?days_ahead=30",
+            format!("/api/v1/resources/{}/availability?days_ahead=30", resources[0]),
+        ),
+    ] {
+        let (count, mut lat, errors) = read_load(&client, &format!("{base}{path}"), &token, &args).await;
+        lat.sort();
+        println!(
+            "| {label} | {:.0} | {:.2} | {:.2} | {:.2} | non-200: {errors} |",
+            count as f64 / secs,
+            percentile(&lat, 0.5),
+            percentile(&lat, 0.95),
+            percentile(&lat, 0.99)
+        );
+    }
+    if overlaps > 0 {
+        anyhow::bail!("{overlaps} overlapping confirmed bookings found");
+    }
+    Ok(())
+}
+
+const PASSWORD: &str = "Bench-Password-42!";
+
+async fn seed(
+    client: &reqwest::Client,
+    base: &str,
+    args: &HttpBenchArgs,
+) -> anyhow::Result<(String, Vec<String>, Vec<String>)> {
+    client
+        .post(format!("{base}/api/v1/setup/initialize"))
+        .json(&json!({ "username": "admin", "password": PASSWORD }))
+        .send()
+        .await?
+        .error_for_status()?;
+    let login = |name: String| {
+        let client = client.clone();
+        let base = base.to_string();
+        async move {
+            let r: Value = client
+                .post(format!("{base}/api/v1/token"))
+                .form(&[("username", name.as_str()), ("password", PASSWORD)])
+                .send()
+                .await?
+                .error_for_status()?
+                .json()
+                .await?;
+            anyhow::Ok(r["access_token"].as_str().unwrap_or_default().to_string())
+        }
+    };
+    let admin = login("admin".into()).await?;
+    let mut resources = Vec::new();
+    for i in 0..args.resources {
+        let r: Value = client
+            .post(format!("{base}/api/v1/resources"))
+            .bearer_auth(&admin)
+            .json(&json!({ "name": format!("Room {i:03}"), "tags": ["bench"], "capacity": 1 }))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        resources.push(r["id"].as_str().unwrap_or_default().to_string());
+    }
+    let mut users = Vec::new();
+    for i in 0..args.users {
+        let name = format!("user{i:03}");
+        client
+            .post(format!("{base}/api/v1/register"))
+            .json(&json!({ "username": name, "password": PASSWORD }))
+            .send()
+            .await?
+            .error_for_status()?;
+        users.push(login(name).await?);
+    }
+    Ok((admin, users, resources))
+}
+
+async fn book_load(
+    client: &reqwest::Client,
+    base: &str,
+    users: &[String],
+    resources: &[String],
+    args: &HttpBenchArgs,
+) -> Tally {
+    let deadline = Instant::now() + Duration::from_secs_f64(args.seconds);
+    let day0 =
+        Utc::now().duration_trunc(chrono::Duration::days(1)).unwrap_or_else(|_| Utc::now()) + chrono::Duration::days(1);
+    let seq = Arc::new(AtomicU64::new(0));
+    let workers = (0..args.concurrency).map(|w| {
+        let (client, base, users, resources, seq) = (client.clone(), base.to_string(), users.to_vec(), resources.to_vec(), seq.clone());
+        let contended = args.contended_share;
+        async move {
+            let mut rng = Rng(0x2545_F491_4F6C_DD1D ^ (w as u64 + 1) * 0x9E37_79B9);
+            let mut t = Tally::default();
+            while Instant::now() < deadline {
+                let n = seq.fetch_add(1, Ordering::Relaxed);
+                let user = &users[rng.below(users.len() as u64) as usize];
+                // Contended: everyone in the same 100 ms aims at one of three shared slots.
+                let (resource, start) = if (rng.below(1000) as f64) < contended * 1000.0 {
+                    let group = n / 16;
+                    (&resources[(group % resources.len() as u64) as usize], day0 + chrono::Duration::hours(8 + (group % 3) as i64))
+                } else {
+                    let minutes = rng.below(60 * 24 * 60) as i64 / 30 * 30;
+                    (&resources[rng.below(resources.len() as u64) as usize], day0 + chrono::Duration::minutes(minutes))
+                };
+                let body = json!({ "resource_id": resource, "start_time": start.to_rfc3339(), "end_time": (start + chrono::Duration::minutes(60)).to_rfc3339() });
+                let began = Instant::now();
+                match client.post(format!("{base}/api/v1/reservations")).bearer_auth(user).json(&body).send().await {
+                    Ok(r) => {
+                        t.latencies.push(began.elapsed());
+                        let position = r.headers().get("X-Log-Position").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(0);
+                        t.max_position = t.max_position.max(position);
+                        match r.status().as_u16() {
+                            201 => t.created += 1,
+                            409 => t.conflicts += 1,
+                            _ => t.other += 1,
+                        }
+                    }
+                    Err(_) => t.other += 1,
+                }
+            }
+            t
+        }
+    });
+    let mut total = Tally::default();
+    for t in join_all(workers).await {
+        total.latencies.extend(t.latencies);
+        total.created += t.created;
+        total.conflicts += t.conflicts;
+        total.other += t.other;
+        total.max_position = total.max_position.max(t.max_position);
+    }
+    total
+}
+
+/// Reads every resource's reservations from the read model (after the last write) and counts
+/// overlapping confirmed pairs; also checks that confirmed == accepted.
+async fn check_overlaps(
+    client: &reqwest::Client,
+    base: &str,
+    admin: &str,
+    resources: &[String],
+    position: u64,
+) -> anyhow::Result<usize> {
+    let mut overlaps = 0;
+    for id in resources {
+        let mut spans: Vec<(String, String)> = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut url = format!("{base}/api/v1/resources/{id}/reservations?limit=500&min_position={position}");
+            if let Some(c) = &cursor {
+                url.push_str(&format!("&cursor={c}"));
+            }
+            let page: Value = client.get(url).bearer_auth(admin).send().await?.error_for_status()?.json().await?;
+            for r in page["data"].as_array().cloned().unwrap_or_default() {
+                if r["status"] == "confirmed" {
+                    spans.push((
+                        r["start_time"].as_str().unwrap_or_default().into(),
+                        r["end_time"].as_str().unwrap_or_default().into(),
+                    ));
+                }
+            }
+            cursor = page["next_cursor"].as_str().map(str::to_string);
+            if page["has_more"] != true {
+                break;
+            }
+        }
+        spans.sort();
+        overlaps += spans.windows(2).filter(|p| p[0].1 > p[1].0).count();
+    }
+    Ok(overlaps)
+}
+
+async fn read_load(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    args: &HttpBenchArgs,
+) -> (u64, Vec<Duration>, u64) {
+    let deadline = Instant::now() + Duration::from_secs_f64(args.seconds);
+    let workers = (0..args.concurrency).map(|_| {
+        let (client, url, token) = (client.clone(), url.to_string(), token.to_string());
+        async move {
+            let (mut lat, mut errors) = (Vec::new(), 0u64);
+            while Instant::now() < deadline {
+                let began = Instant::now();
+                match client.get(&url).bearer_auth(&token).send().await {
+                    Ok(r) if r.status() == 200 => {
+                        let _ = r.bytes().await;
+                        lat.push(began.elapsed());
+                    }
+                    _ => errors += 1,
+                }
+            }
+            (lat, errors)
+        }
+    });
+    let (mut all, mut errors) = (Vec::new(), 0);
+    for (lat, e) in join_all(workers).await {
+        all.extend(lat);
+        errors += e;
+    }
+    (all.len() as u64, all, errors)
+}
