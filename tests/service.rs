@@ -93,6 +93,9 @@ fn every_command_explains_itself() {
         vec!["migrate", "--help"],
         vec!["events", "--help"],
         vec!["events", "verify", "--help"],
+        vec!["projections", "status", "--help"],
+        vec!["projections", "rebuild", "--help"],
+        vec!["bench", "http", "--help"],
         vec!["bench", "append", "--help"],
     ] {
         let out = reserver().args(&args).output().expect("run");
@@ -114,4 +117,35 @@ fn default_database_is_created_on_first_run() {
     let out = reserver().arg("migrate").current_dir(dir.path()).output().expect("run");
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(dir.path().join("data/reserver.db").exists(), "the embedded default is ./data/reserver.db");
+}
+
+async fn projections_status_and_rebuild(backend: Backend) {
+    let db = ScratchDatabase::new(backend).await;
+    let store = db.open().await;
+    for i in 0..3 {
+        let e = NewEvent::new(Uuid::new_v4(), "unrelated", format!(r#"{{"i":{i}}}"#));
+        store.append(AppendRequest::single("other-1", ExpectedVersion::Any, vec![e])).await.expect("append");
+    }
+    let rebuilt = run(db.url(), &["projections", "rebuild", "--all"]);
+    assert!(rebuilt.status.success(), "{}", stderr(&rebuilt));
+    let status = run(db.url(), &["projections", "status"]);
+    assert!(status.status.success(), "{}", stderr(&status));
+    let text = stdout(&status);
+    assert!(text.contains("reservations"), "{text}");
+    for line in text.lines().skip(1) {
+        let fields: Vec<_> = line.split_whitespace().collect();
+        assert_eq!(fields[1..], ["3", "3", "0"], "every projector caught up: {line}");
+    }
+    let unknown = run(db.url(), &["projections", "rebuild", "nope"]);
+    assert!(!unknown.status.success());
+}
+
+#[tokio::test]
+async fn sqlite_projections_status_and_rebuild() {
+    projections_status_and_rebuild(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_projections_status_and_rebuild() {
+    projections_status_and_rebuild(Backend::Postgres).await;
 }

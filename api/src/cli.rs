@@ -33,6 +33,9 @@ enum Command {
     /// Inspect the event log.
     #[command(subcommand)]
     Events(EventsCommand),
+    /// Inspect or rebuild the read models.
+    #[command(subcommand)]
+    Projections(ProjectionsCommand),
     /// Measure performance on scratch databases (never touches DATABASE_URL's data).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -116,6 +119,22 @@ enum EventsCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum ProjectionsCommand {
+    /// Position and lag of each read model.
+    Status,
+    /// Drop a read model and rebuild it from the log (stop the service first, or let a replica
+    /// hold the projector and rebuild there).
+    Rebuild {
+        /// The projector to rebuild.
+        #[arg(required_unless_present = "all")]
+        name: Option<String>,
+        /// Rebuild every read model.
+        #[arg(long, conflicts_with = "name")]
+        all: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum BenchCommand {
     /// Append throughput and latency, with and without group commit, beside the one-fsync ceiling.
     Append(AppendBenchArgs),
@@ -169,6 +188,23 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     Ok(ExitCode::from(1))
                 }
             }
+        }
+        Command::Projections(command) => {
+            let store = reserver_store::open(&StoreConfig::new(&cli.database_url)).await?;
+            let statuses = match command {
+                ProjectionsCommand::Status => reserver_projections::status(store.as_ref()).await?,
+                ProjectionsCommand::Rebuild { name, .. } => {
+                    let started = std::time::Instant::now();
+                    let statuses = reserver_projections::rebuild(store.clone(), name.as_deref()).await?;
+                    println!("rebuilt in {:.2} s", started.elapsed().as_secs_f64());
+                    statuses
+                }
+            };
+            println!("{:<16} {:>12} {:>12} {:>8}", "projector", "position", "head", "lag");
+            for s in statuses {
+                println!("{:<16} {:>12} {:>12} {:>8}", s.name, s.position, s.head, s.lag);
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Bench(BenchCommand::Append(args)) => {
             bench::run_append(args).await?;
