@@ -63,6 +63,7 @@ impl Application {
             setup_reopen_token: settings.setup_reopen_token.clone(),
             read_wait: Duration::from_secs(2),
             metrics: metrics::recorder(),
+            read_cache: crate::read_cache::ReadCache::new(settings.read_cache_ttl, 10_000),
         });
         let listener = TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
         let port = listener.local_addr()?.port();

@@ -41,6 +41,9 @@ pub struct HttpBenchArgs {
     /// HTTP workers of the server under test.
     #[arg(long, default_value_t = 2)]
     workers: usize,
+    /// The server's read cache for lists and availability, in ms (0: off, every read computed).
+    #[arg(long, default_value_t = 1000)]
+    read_cache_ms: u64,
 }
 
 struct Rng(u64);
@@ -78,18 +81,20 @@ pub async fn run(args: HttpBenchArgs) -> anyhow::Result<()> {
     };
     let mut settings = Settings::for_tests(db.url());
     settings.workers = args.workers;
+    settings.read_cache_ttl = Duration::from_millis(args.read_cache_ms);
     let app = Application::build(settings).await?;
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency * 2).build()?;
     let (admin, users, resources) = seed(&client, &base, &args).await?;
     println!(
-        "backend {} · {} users · {} resources · concurrency {} · {:.0} s per phase",
+        "backend {} · {} users · {} resources · concurrency {} · {:.0} s per phase · read cache {} ms",
         if db.backend() == Backend::Postgres { "postgres" } else { "sqlite" },
         args.users,
         args.resources,
         args.concurrency,
-        args.seconds
+        args.seconds,
+        args.read_cache_ms
     );
 
     let tally = book_load(&client, &base, &users, &resources, &args).await;

@@ -80,6 +80,9 @@ struct ServeArgs {
     /// Requests per minute to login, registration, refresh and setup (by address).
     #[arg(long, env = "RATE_LIMIT_AUTH", default_value = "10/minute", value_parser = per_minute)]
     rate_limit_auth: u32,
+    /// Milliseconds list and availability answers may be served from cache (0: off).
+    #[arg(long, env = "READ_CACHE_MS", default_value_t = 1000)]
+    read_cache_ms: u64,
 }
 
 /// `N` or `N/minute` (the seed's notation).
@@ -106,6 +109,7 @@ impl ServeArgs {
             access_token_minutes: self.access_token_minutes.clamp(1, 24 * 60),
             refresh_token_days: self.refresh_token_days.clamp(1, 365),
             setup_reopen_token: self.setup_reopen_token.filter(|s| !s.is_empty()),
+            read_cache_ttl: std::time::Duration::from_millis(self.read_cache_ms),
             ..Settings::default()
         }
     }

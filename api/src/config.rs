@@ -28,6 +28,8 @@ pub struct Settings {
     pub setup_reopen_token: Option<String>,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
+    /// How long list and availability answers may be served from cache (0 turns it off).
+    pub read_cache_ttl: std::time::Duration,
 }
 
 impl Default for Settings {
@@ -44,6 +46,7 @@ impl Default for Settings {
             refresh_token_days: 14,
             setup_reopen_token: None,
             max_body_bytes: 1024 * 1024,
+            read_cache_ttl: std::time::Duration::from_secs(1),
         }
     }
 }
@@ -57,6 +60,7 @@ impl Settings {
             workers: 2,
             secret_key: Some("test-secret-key-that-is-long-enough-0123456789".into()),
             rate_limits: RateLimitConfig { enabled: false, ..RateLimitConfig::default() },
+            read_cache_ttl: std::time::Duration::ZERO,
             ..Self::default()
         }
     }

@@ -14,6 +14,7 @@ mod metrics;
 mod openapi;
 mod problem;
 mod rate_limit;
+mod read_cache;
 mod routes;
 mod state;
 mod telemetry;

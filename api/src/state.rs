@@ -25,9 +25,36 @@ pub struct AppState {
     /// Longest a query waits for the read model to reach a requested position.
     pub read_wait: Duration,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// Short-lived answers of the hottest reads (bypassed by `min_position`).
+    pub read_cache: crate::read_cache::ReadCache,
 }
 
 impl AppState {
+    /// Serves a cacheable read: from the cache when fresh and no position was asked for, else
+    /// computed (and cached).
+    pub async fn cached<F, Fut>(
+        &self,
+        key: String,
+        min: Option<u64>,
+        compute: F,
+    ) -> Result<actix_web::HttpResponse, ApiError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<serde_json::Value, ApiError>>,
+    {
+        if min.is_none() {
+            if let Some(body) = self.read_cache.get(&key) {
+                return Ok(actix_web::HttpResponse::Ok().content_type("application/json").body(body));
+            }
+        }
+        self.caught_up(min).await?;
+        let body = actix_web::web::Bytes::from(
+            serde_json::to_vec(&compute().await?).map_err(|e| ApiError::Internal(e.to_string()))?,
+        );
+        self.read_cache.put(key, body.clone());
+        Ok(actix_web::HttpResponse::Ok().content_type("application/json").body(body))
+    }
+
     pub fn db(&self) -> Database {
         self.store.database()
     }

@@ -176,12 +176,18 @@ struct ListParams {
 
 async fn list(
     state: web::Data<AppState>,
+    req: HttpRequest,
     _user: CurrentUser,
     min: MinPosition,
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
-    state.caught_up(min.0).await?;
+    let key = format!("resources?{}", req.query_string());
     let p = params.into_inner();
+    let db = state.db();
+    state.cached(key, min.0, || async move { list_page(&db, p).await }).await
+}
+
+async fn list_page(db: &reserver_store::Database, p: ListParams) -> Result<serde_json::Value, ApiError> {
     if let Some(status) = &p.status {
         if !["available", "maintenance", "retired"].contains(&status.as_str()) {
             return Err(ApiError::validation("status", "must be available, maintenance or retired"));
@@ -206,8 +212,8 @@ async fn list(
         descending,
     };
     let page = PageParams { limit: p.limit, cursor: p.cursor }.request()?;
-    let result = catalog::list_resources(&state.db(), &query, &page).await?;
-    Ok(HttpResponse::Ok().json(page_json(result, views::resource)))
+    let result = catalog::list_resources(db, &query, &page).await?;
+    Ok(page_json(result, views::resource))
 }
 
 async fn get(
