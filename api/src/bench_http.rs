@@ -211,7 +211,7 @@ async fn book_load(
         let (client, base, users, resources, seq) = (client.clone(), base.to_string(), users.to_vec(), resources.to_vec(), seq.clone());
         let contended = args.contended_share;
         async move {
-            let mut rng = Rng(0x2545_F491_4F6C_DD1D ^ (w as u64 + 1) * 0x9E37_79B9);
+            let mut rng = Rng(0x2545_F491_4F6C_DD1D ^ ((w as u64 + 1) * 0x9E37_79B9));
             let mut t = Tally::default();
             while Instant::now() < deadline {
                 let n = seq.fetch_add(1, Ordering::Relaxed);
