@@ -11,13 +11,25 @@ use actix_web::web::Bytes;
 
 pub struct ReadCache {
     entries: Mutex<HashMap<String, (Instant, Bytes)>>,
+    /// One computation per key at a time: concurrent misses wait for it instead of all
+    /// computing the same answer (no thundering herd when an entry expires).
+    flights: Mutex<HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
     ttl: Duration,
     capacity: usize,
 }
 
 impl ReadCache {
     pub fn new(ttl: Duration, capacity: usize) -> Self {
-        Self { entries: Mutex::new(HashMap::new()), ttl, capacity }
+        Self { entries: Mutex::new(HashMap::new()), flights: Mutex::new(HashMap::new()), ttl, capacity }
+    }
+
+    /// The lock a computation of `key` holds.
+    pub fn flight(&self, key: &str) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+        let mut flights = self.flights.lock().unwrap_or_else(|p| p.into_inner());
+        if flights.len() >= self.capacity {
+            flights.retain(|_, lock| std::sync::Arc::strong_count(lock) > 1);
+        }
+        flights.entry(key.to_string()).or_default().clone()
     }
 
     pub fn get(&self, key: &str) -> Option<Bytes> {

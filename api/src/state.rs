@@ -42,11 +42,20 @@ impl AppState {
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<serde_json::Value, ApiError>>,
     {
-        if min.is_none() {
+        let flight = self.read_cache.flight(&key);
+        let _computing = if min.is_none() {
             if let Some(body) = self.read_cache.get(&key) {
                 return Ok(actix_web::HttpResponse::Ok().content_type("application/json").body(body));
             }
-        }
+            let guard = flight.lock().await;
+            // Someone else may have computed it while we waited.
+            if let Some(body) = self.read_cache.get(&key) {
+                return Ok(actix_web::HttpResponse::Ok().content_type("application/json").body(body));
+            }
+            Some(guard)
+        } else {
+            None
+        };
         self.caught_up(min).await?;
         let body = actix_web::web::Bytes::from(
             serde_json::to_vec(&compute().await?).map_err(|e| ApiError::Internal(e.to_string()))?,

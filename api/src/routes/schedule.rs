@@ -177,23 +177,28 @@ impl WindowParams {
 
 async fn availability_summary(
     state: web::Data<AppState>,
+    req: HttpRequest,
     _u: CurrentUser,
     min: MinPosition,
     id: web::Path<Uuid>,
     params: web::Query<WindowParams>,
 ) -> Result<HttpResponse, ApiError> {
-    state.caught_up(min.0).await?;
     let id = id.into_inner();
-    let view = resource_view(&state, id).await?;
-    let today = Utc::now().with_timezone(&view.time_zone).date_naive();
-    let days =
-        availability::day_summary(&state.db(), id, today, params.days()?, params.duration()?, Utc::now()).await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "resource_id": id,
-        "time_zone": view.time_zone.name(),
-        "resource": views::resource(&view),
-        "days": days,
-    })))
+    let key = format!("availability/{id}?{}", req.query_string());
+    let (days, duration) = (params.days()?, params.duration()?);
+    let inner = state.clone();
+    let compute = || async move {
+        let view = resource_view(&inner, id).await?;
+        let today = Utc::now().with_timezone(&view.time_zone).date_naive();
+        let days = availability::day_summary(&inner.db(), id, today, days, duration, Utc::now()).await?;
+        Ok(json!({
+            "resource_id": id,
+            "time_zone": view.time_zone.name(),
+            "resource": views::resource(&view),
+            "days": days,
+        }))
+    };
+    state.cached(key, min.0, compute).await
 }
 
 async fn available_slots(
