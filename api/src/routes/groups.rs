@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::error::ApiError;
 use crate::extract::{command_meta, CurrentUser, MinPosition};
 use crate::routes::resources::validate_name;
+use crate::routes::support::json_body;
 use crate::routes::support::written;
 use crate::state::AppState;
 
@@ -82,7 +83,7 @@ async fn create(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin])?;
-    let input: GroupInput = serde_json::from_slice(&body).map_err(|e| ApiError::validation("body", e.to_string()))?;
+    let input: GroupInput = json_body(&body)?;
     let name = validate_name(&input.name)?;
     let group_id = Uuid::new_v4();
     check_parent(&state, group_id, input.parent_id).await?;
@@ -115,7 +116,7 @@ async fn update(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin])?;
-    let patch: GroupPatch = serde_json::from_slice(&body).map_err(|e| ApiError::validation("body", e.to_string()))?;
+    let patch: GroupPatch = json_body(&body)?;
     let group_id = id.into_inner();
     let mut position = 0;
     if let Some(name) = patch.name {

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::extract::{command_meta, CurrentUser, MinPosition};
-use crate::routes::support::{instant, page_json, written, PageParams};
+use crate::routes::support::{instant, json_body, page_json, written, PageParams};
 use crate::routes::views;
 use crate::state::AppState;
 
@@ -70,17 +70,13 @@ struct BookInput {
     end_time: String,
 }
 
-fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| ApiError::validation("body", e.to_string()))
-}
-
 async fn book(
     state: web::Data<AppState>,
     req: HttpRequest,
     user: CurrentUser,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let input: BookInput = parse_body(&body)?;
+    let input: BookInput = json_body(&body)?;
     let range = TimeRange::new(instant("start_time", &input.start_time)?, instant("end_time", &input.end_time)?)
         .map_err(|_| ApiError::validation("end_time", "must be after start_time"))?;
     let reservation_id = Uuid::new_v4();
@@ -120,7 +116,7 @@ async fn book_series(
     user: CurrentUser,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let input: SeriesInput = parse_body(&body)?;
+    let input: SeriesInput = json_body(&body)?;
     if !(1..=24 * 60).contains(&input.duration_minutes) {
         return Err(ApiError::validation("duration_minutes", "must be between 1 and 1440"));
     }
@@ -233,7 +229,7 @@ async fn cancel(
     id: web::Path<Uuid>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let input: CancelInput = if body.is_empty() { CancelInput::default() } else { parse_body(&body)? };
+    let input: CancelInput = if body.is_empty() { CancelInput::default() } else { json_body(&body)? };
     let id = id.into_inner();
     let command = ResourceCommand::CancelReservation { reservation_id: id, reason: input.reason };
     on_reservation(&state, &req, &user, id, &body, command).await
@@ -278,7 +274,7 @@ async fn cancel_series(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let input: CancelSeriesInput =
-        if body.is_empty() { CancelSeriesInput { from_reservation_id: None } } else { parse_body(&body)? };
+        if body.is_empty() { CancelSeriesInput { from_reservation_id: None } } else { json_body(&body)? };
     let series_id = id.into_inner();
     let detail = rm::get_series(&state.db(), series_id).await?.ok_or_else(|| ApiError::NotFound("series".into()))?;
     if detail.series.user_id != user.user_id && user.role != Role::Admin {

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::error::{etag, ApiError};
 use crate::extract::{command_meta, CurrentUser, MinPosition};
-use crate::routes::support::{if_match, page_json, written, PageParams};
+use crate::routes::support::{if_match, json_body, page_json, written, PageParams};
 use crate::routes::views;
 use crate::state::AppState;
 
@@ -148,8 +148,7 @@ async fn create(
     user: CurrentUser,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let input: ResourceInput =
-        serde_json::from_slice(&body).map_err(|e| ApiError::validation("body", e.to_string()))?;
+    let input: ResourceInput = json_body(&body)?;
     let (position, view) = create_resource(&state, &req, &user, input, &body).await?;
     Ok(written(StatusCode::CREATED, position, view))
 }
@@ -251,8 +250,7 @@ async fn update(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin])?;
-    let patch: ResourcePatch =
-        serde_json::from_slice(&body).map_err(|e| ApiError::validation("body", e.to_string()))?;
+    let patch: ResourcePatch = json_body(&body)?;
     let id = id.into_inner();
     let (version, current) = state.resources.load(id).await?;
     let resource = current.resource.ok_or_else(|| ApiError::NotFound("resource".into()))?;
@@ -328,7 +326,7 @@ async fn set_status(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin])?;
-    let input: StatusInput = serde_json::from_slice(&body).map_err(|e| ApiError::validation("body", e.to_string()))?;
+    let input: StatusInput = json_body(&body)?;
     let status = match (input.status, input.available) {
         (Some(s), _) => s,
         (None, Some(true)) => ResourceStatus::Available,

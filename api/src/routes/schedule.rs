@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::extract::{command_meta, CurrentUser, MinPosition};
-use crate::routes::support::{instant, written};
+use crate::routes::support::{instant, json_body, written};
 use crate::routes::views;
 use crate::state::AppState;
 
@@ -101,8 +101,7 @@ async fn add_blackout(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin])?;
-    let input: BlackoutInput =
-        serde_json::from_slice(&body).map_err(|e| ApiError::validation("body", e.to_string()))?;
+    let input: BlackoutInput = json_body(&body)?;
     let range = TimeRange::new(instant("start_time", &input.start_time)?, instant("end_time", &input.end_time)?)
         .map_err(|_| ApiError::validation("end_time", "must be after start_time"))?;
     let blackout_id = Uuid::new_v4();

@@ -63,3 +63,8 @@ pub fn instant(field: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
         ApiError::validation(field, "must be an RFC 3339 instant with an offset, e.g. 2030-01-10T09:00:00Z")
     })
 }
+
+/// A JSON request body, or a `422` naming what is wrong with it.
+pub fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::validation("body", e.to_string()))
+}

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::extract::{command_meta, CurrentUser, MinPosition};
-use crate::routes::support::{instant, page_json, written, PageParams};
+use crate::routes::support::{instant, json_body, page_json, written, PageParams};
 use crate::routes::views;
 use crate::state::AppState;
 
@@ -44,7 +44,7 @@ async fn join(
     user: CurrentUser,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let input: JoinInput = serde_json::from_slice(&body).map_err(|e| ApiError::validation("body", e.to_string()))?;
+    let input: JoinInput = json_body(&body)?;
     let desired =
         TimeRange::new(instant("desired_start", &input.desired_start)?, instant("desired_end", &input.desired_end)?)
             .map_err(|_| ApiError::validation("desired_end", "must be after desired_start"))?;
@@ -146,18 +146,7 @@ async fn accept_offer(
     min: MinPosition,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    state.caught_up(min.0).await?;
-    let offer = offer_for(&state, &user, id.into_inner()).await?;
-    let command = ResourceCommand::AcceptOffer { reservation_id: offer.reservation_id };
-    let decided = state
-        .resources
-        .execute(offer.resource_id, user.actor(), command, command_meta(&req, Some(&user), &[])?)
-        .await?;
-    Ok(written(
-        StatusCode::OK,
-        decided.position,
-        json!({ "reservation_id": offer.reservation_id, "status": "confirmed" }),
-    ))
+    answer_offer(&state, &req, &user, min, id.into_inner(), true).await
 }
 
 async fn decline_offer(
@@ -167,18 +156,28 @@ async fn decline_offer(
     min: MinPosition,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
+    answer_offer(&state, &req, &user, min, id.into_inner(), false).await
+}
+
+async fn answer_offer(
+    state: &AppState,
+    req: &HttpRequest,
+    user: &CurrentUser,
+    min: MinPosition,
+    id: Uuid,
+    accept: bool,
+) -> Result<HttpResponse, ApiError> {
     state.caught_up(min.0).await?;
-    let offer = offer_for(&state, &user, id.into_inner()).await?;
-    let command = ResourceCommand::DeclineOffer { reservation_id: offer.reservation_id };
-    let decided = state
-        .resources
-        .execute(offer.resource_id, user.actor(), command, command_meta(&req, Some(&user), &[])?)
-        .await?;
-    Ok(written(
-        StatusCode::OK,
-        decided.position,
-        json!({ "reservation_id": offer.reservation_id, "status": "declined" }),
-    ))
+    let offer = offer_for(state, user, id).await?;
+    let reservation_id = offer.reservation_id;
+    let (command, status) = if accept {
+        (ResourceCommand::AcceptOffer { reservation_id }, "confirmed")
+    } else {
+        (ResourceCommand::DeclineOffer { reservation_id }, "declined")
+    };
+    let decided =
+        state.resources.execute(offer.resource_id, user.actor(), command, command_meta(req, Some(user), &[])?).await?;
+    Ok(written(StatusCode::OK, decided.position, json!({ "reservation_id": reservation_id, "status": status })))
 }
 
 #[derive(Debug, Deserialize)]
@@ -218,7 +217,7 @@ async fn respond(
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin, Role::Approver])?;
     state.caught_up(min.0).await?;
-    let input: RespondInput = serde_json::from_slice(&body).map_err(|e| ApiError::validation("body", e.to_string()))?;
+    let input: RespondInput = json_body(&body)?;
     let reservation_id = id.into_inner();
     let view = rm::get_reservation(&state.db(), reservation_id)
         .await?
@@ -265,8 +264,7 @@ async fn set_approval_settings(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin])?;
-    let input: ApprovalSettings =
-        serde_json::from_slice(&body).map_err(|e| ApiError::validation("body", e.to_string()))?;
+    let input: ApprovalSettings = json_body(&body)?;
     let id = id.into_inner();
     let (version, current) = state.resources.load(id).await?;
     let resource = current.resource.ok_or_else(|| ApiError::NotFound("resource".into()))?;
