@@ -19,6 +19,8 @@ pub const ROUTES: &[(&str, &str, &str, &str, bool)] = &[
     ("post", "/api/v1/logout", "auth", "Revoke the current session", true),
     ("get", "/api/v1/users/me", "auth", "The caller's account and preferences", true),
     ("patch", "/api/v1/users/me/preferences", "auth", "Merge preferences", true),
+    ("get", "/api/v1/users", "auth", "All accounts (admin)", true),
+    ("put", "/api/v1/users/{id}/role", "auth", "Change an account's role (admin)", true),
     ("get", "/api/v1/resources", "resources", "List resources: filters, text search, cursor pagination", true),
     ("post", "/api/v1/resources", "resources", "Create a resource (admin)", true),
     ("get", "/api/v1/resources/search", "resources", "Search resources", true),

@@ -29,7 +29,43 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/token/refresh", web::post().to(refresh))
         .route("/logout", web::post().to(logout))
         .route("/users/me", web::get().to(me))
-        .route("/users/me/preferences", web::patch().to(set_preferences));
+        .route("/users/me/preferences", web::patch().to(set_preferences))
+        .route("/users", web::get().to(list_users))
+        .route("/users/{id}/role", web::put().to(grant_role));
+}
+
+/// Every account (admins).
+async fn list_users(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    min: crate::extract::MinPosition,
+) -> Result<HttpResponse, ApiError> {
+    user.require(&[Role::Admin])?;
+    state.caught_up(min.0).await?;
+    Ok(HttpResponse::Ok().json(reserver_projections::users::list_users(&state.db(), None).await?))
+}
+
+#[derive(Debug, Deserialize)]
+struct RoleInput {
+    role: Role,
+}
+
+/// Changes an account's role (admins). Takes effect at the account's next login or refresh.
+async fn grant_role(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: CurrentUser,
+    id: web::Path<Uuid>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    user.require(&[Role::Admin])?;
+    let input: RoleInput = crate::routes::support::json_body(&body)?;
+    let id = id.into_inner();
+    let decided = state
+        .users
+        .execute(id, user.actor(), UserCommand::GrantRole { role: input.role }, command_meta(&req, Some(&user), &body)?)
+        .await?;
+    Ok(written(StatusCode::OK, decided.position, json!({ "id": id, "role": input.role })))
 }
 
 /// Reopening setup bumps the epoch; setup is complete when the current epoch's claim exists.

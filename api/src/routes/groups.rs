@@ -68,6 +68,8 @@ struct GroupInput {
 
 async fn check_parent(state: &AppState, group_id: Uuid, parent: Option<Uuid>) -> Result<(), ApiError> {
     if let Some(p) = parent {
+        // The tree is checked on the read model: let it include every write so far.
+        state.caught_up(Some(state.store.head().await?.position)).await?;
         catalog::get_group(&state.db(), p).await?.ok_or_else(|| ApiError::validation("parent_id", "no such group"))?;
         if catalog::would_create_cycle(&state.db(), group_id, Some(p)).await? {
             return Err(ApiError::validation("parent_id", "a group cannot be inside itself or its descendants"));
