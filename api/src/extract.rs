@@ -3,7 +3,7 @@
 use std::future::{ready, Ready};
 
 use actix_web::dev::Payload;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use reserver_auth::tokens::TokenError;
 use reserver_commands::{CommandMeta, IdempotencyKey};
 use reserver_domain::{Actor, Role};
@@ -65,6 +65,10 @@ impl FromRequest for CurrentUser {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        // Already verified by the rate-limit middleware for this request, if it ran.
+        if let Some(user) = req.extensions().get::<CurrentUser>() {
+            return ready(Ok(user.clone()));
+        }
         ready(authenticate(req, None))
     }
 }

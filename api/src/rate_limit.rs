@@ -6,7 +6,7 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{web, ResponseError};
+use actix_web::{web, HttpMessage, ResponseError};
 use reserver_auth::{RateInfo, Tier};
 
 use crate::error::ApiError;
@@ -21,7 +21,12 @@ fn tier_and_key(req: &ServiceRequest) -> (Tier, String) {
         return (Tier::AuthEndpoint, address);
     }
     match authenticate(req.request(), None) {
-        Ok(user) => (Tier::for_role(Some(user.role)), user.user_id.to_string()),
+        Ok(user) => {
+            let tier = (Tier::for_role(Some(user.role)), user.user_id.to_string());
+            // The handler's extractor reuses it instead of verifying the token again.
+            req.extensions_mut().insert(user);
+            tier
+        }
         Err(_) => (Tier::Anonymous, address),
     }
 }
