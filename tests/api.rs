@@ -289,6 +289,23 @@ async fn sessions_and_lockout(backend: Backend) {
         .await
         .expect("refresh");
     assert_eq!(after.status(), 401, "reuse revoked the whole family");
+    // ... and the access token of that family stops working too.
+    let access = first["access_token"].as_str().expect("access").to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while s.get(&access, "/api/v1/users/me").send().await.expect("me").status() != 401 {
+        assert!(std::time::Instant::now() < deadline, "access token of a revoked family still accepted");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    // Logout ends the session: its access token is refused at once, a new login works.
+    let token = s.login("carol", PASSWORD).await;
+    assert_eq!(s.get(&token, "/api/v1/users/me").send().await.expect("me").status(), 200);
+    let out = s.client.post(s.url("/api/v1/logout")).bearer_auth(&token).send().await.expect("logout");
+    assert_eq!(out.status(), 200);
+    let refused = s.get(&token, "/api/v1/users/me").send().await.expect("me");
+    assert_eq!(refused.status(), 401, "logged-out access token refused");
+    let again = s.login("carol", PASSWORD).await;
+    assert_eq!(s.get(&again, "/api/v1/users/me").send().await.expect("me").status(), 200);
 
     // Weak passwords are refused with every failed rule named.
     let weak = s

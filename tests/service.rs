@@ -14,6 +14,12 @@ async fn health_endpoints_answer(backend: Backend) {
 
     let live = client.get(format!("{}/live", server.base_url)).send().await.expect("live");
     assert_eq!(live.status(), 200);
+    // Every request gets an id (echoed when the caller brought one), for logs and correlation.
+    let generated = live.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+    assert!(generated.is_some_and(|id| Uuid::parse_str(&id).is_ok()), "a generated request id");
+    let given =
+        client.get(format!("{}/live", server.base_url)).header("X-Request-Id", "trace-42").send().await.expect("live");
+    assert_eq!(given.headers().get("x-request-id").and_then(|v| v.to_str().ok()), Some("trace-42"));
 
     let health: Value =
         client.get(format!("{}/health", server.base_url)).send().await.expect("health").json().await.expect("json");

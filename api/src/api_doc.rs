@@ -10,6 +10,13 @@ pub const ROUTES: &[(&str, &str, &str, &str, bool)] = &[
     ("get", "/live", "operations", "Liveness: the process runs", false),
     ("get", "/ready", "operations", "Readiness: the database answers", false),
     ("get", "/metrics", "operations", "Prometheus metrics", false),
+    (
+        "get",
+        "/ws",
+        "live",
+        "WebSocket of live events (?token=, from_position=, types=, resource_id=); see docs/api.md",
+        false,
+    ),
     ("get", "/api/v1/setup/status", "setup", "Whether the first admin exists", false),
     ("post", "/api/v1/setup/initialize", "setup", "Create the first admin (once)", false),
     ("post", "/api/v1/setup/unlock", "setup", "Reopen setup with X-Setup-Token", false),
@@ -100,6 +107,52 @@ pub const ROUTES: &[(&str, &str, &str, &str, bool)] = &[
     ("get", "/api/v1/audit/export/json", "audit", "Audit trail as JSON (auditor)", true),
     ("get", "/api/v1/events", "audit", "The event log as NDJSON from a position (auditor)", true),
     ("get", "/api/v1/events/verify", "audit", "Verify the hash chain (auditor)", true),
+    ("get", "/api/v1/webhooks/events", "webhooks", "Event types a webhook can subscribe to (admin)", true),
+    ("get", "/api/v1/webhooks", "webhooks", "All webhook endpoints (admin)", true),
+    ("post", "/api/v1/webhooks", "webhooks", "Create a webhook endpoint; the secret is shown once (admin)", true),
+    ("get", "/api/v1/webhooks/{id}", "webhooks", "One webhook endpoint, with its ETag (admin)", true),
+    ("patch", "/api/v1/webhooks/{id}", "webhooks", "Update, disable or re-enable an endpoint (admin; If-Match)", true),
+    ("put", "/api/v1/webhooks/{id}", "webhooks", "Update, disable or re-enable an endpoint (admin; If-Match)", true),
+    ("delete", "/api/v1/webhooks/{id}", "webhooks", "Delete an endpoint (admin)", true),
+    (
+        "post",
+        "/api/v1/webhooks/{id}/rotate-secret",
+        "webhooks",
+        "New secret; the previous one signs a while longer (admin)",
+        true,
+    ),
+    (
+        "get",
+        "/api/v1/webhooks/{id}/deliveries",
+        "webhooks",
+        "Delivery history with every attempt, newest first (admin)",
+        true,
+    ),
+    ("post", "/api/v1/webhooks/{id}/test", "webhooks", "Send a webhook.test ping (admin)", true),
+    (
+        "post",
+        "/api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver",
+        "webhooks",
+        "Send a delivery again, same webhook-id (admin)",
+        true,
+    ),
+    ("get", "/api/v1/calendar/export/{id}.ics", "calendar", "A reservation (or its series) as iCalendar", true),
+    ("get", "/api/v1/calendar/subscription-url", "calendar", "The caller's feed URL (token made on first use)", true),
+    (
+        "post",
+        "/api/v1/calendar/regenerate-token",
+        "calendar",
+        "Replace the feed token; the old URL stops working",
+        true,
+    ),
+    ("get", "/api/v1/calendar/feed/{token}.ics", "calendar", "The token owner's reservations as iCalendar", false),
+    (
+        "get",
+        "/api/v1/calendar/feed/{token}/resources/{id}.ics",
+        "calendar",
+        "A resource's bookings as iCalendar (others' as \"Booked\")",
+        false,
+    ),
 ];
 
 pub fn document() -> Value {
@@ -107,8 +160,16 @@ pub fn document() -> Value {
     for (method, path, tag, summary, secured) in ROUTES {
         let parameters: Vec<Value> = path
             .split('/')
-            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-            .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } }))
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.split_once('}')).map(|(name, _)| name))
+            .map(|name| {
+                // Every path parameter is an id, except the calendar feed's secret token.
+                let schema = if name == "token" {
+                    json!({ "type": "string" })
+                } else {
+                    json!({ "type": "string", "format": "uuid" })
+                };
+                json!({ "name": name, "in": "path", "required": true, "schema": schema })
+            })
             .collect();
         let mut operation = json!({
             "tags": [tag],

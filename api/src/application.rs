@@ -24,6 +24,7 @@ pub struct Application {
     server: Server,
     store: Arc<dyn EventStore>,
     background: Vec<tokio::task::JoinHandle<()>>,
+    webhooks: reserver_webhooks::WebhookService,
 }
 
 fn json_error(message: String) -> actix_web::Error {
@@ -48,7 +49,23 @@ impl Application {
             CommandPipeline::new(s, c, p)
         };
         let projections = ProjectionRuntime::start(store.clone()).await.context("starting the projectors")?;
-        let background = vec![scheduler::spawn(resources.clone())];
+        let access_lifetime = chrono::Duration::minutes(settings.access_token_minutes);
+        let revocations = Arc::new(crate::revocations::Revocations::new(access_lifetime));
+        let (live_hub, live_tail) =
+            crate::live::LiveHub::start(store.clone(), settings.live.buffer_events, revocations.clone())
+                .await
+                .context("starting the live hub")?;
+        revocations.load(store.as_ref()).await.context("loading ended sessions")?;
+        let mut background = vec![scheduler::spawn(resources.clone()), live_tail];
+        background.extend(
+            reserver_mailer::spawn(store.clone(), settings.mail.clone(), chrono::Utc::now)
+                .await
+                .context("starting reminders and email")?,
+        );
+        let webhooks = reserver_webhooks::WebhookService::start(store.clone(), settings.webhooks.clone())
+            .await
+            .context("starting webhook delivery")?;
+        let webhooks_data = web::Data::new(webhooks.clone());
         let state = web::Data::new(AppState {
             store: store.clone(),
             clock: clock.clone(),
@@ -57,13 +74,17 @@ impl Application {
             sessions: CommandPipeline::new(store.clone(), clock.clone(), PipelineConfig::default()),
             resources,
             projections,
-            tokens: TokenIssuer::new(secret.as_bytes(), chrono::Duration::minutes(settings.access_token_minutes)),
+            tokens: TokenIssuer::new(secret.as_bytes(), access_lifetime),
+            revocations,
             rate_limits: RateLimiter::new(settings.rate_limits),
             refresh_ttl: chrono::Duration::days(settings.refresh_token_days),
             setup_reopen_token: settings.setup_reopen_token.clone(),
             read_wait: Duration::from_secs(2),
             metrics: metrics::recorder(),
             read_cache: crate::read_cache::ReadCache::new(settings.read_cache_ttl, 10_000),
+            live_hub,
+            live: settings.live,
+            public_url: settings.public_url.clone(),
         });
         let listener = TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
         let port = listener.local_addr()?.port();
@@ -80,6 +101,7 @@ impl Application {
                     "RateLimit-Limit",
                     "RateLimit-Remaining",
                     "RateLimit-Reset",
+                    "X-Request-Id",
                 ])
                 .max_age(3600);
             for origin in &cors_origins {
@@ -87,6 +109,7 @@ impl Application {
             }
             App::new()
                 .app_data(state.clone())
+                .app_data(webhooks_data.clone())
                 .app_data(web::PayloadConfig::new(body_limit))
                 .app_data(web::JsonConfig::default().limit(body_limit).error_handler(|e, _| json_error(e.to_string())))
                 .app_data(web::FormConfig::default().limit(body_limit).error_handler(|e, _| json_error(e.to_string())))
@@ -101,6 +124,7 @@ impl Application {
                 .wrap(middleware::from_fn(metrics::track))
                 .wrap(cors)
                 .wrap(middleware::Logger::new(r#"%a "%r" %s %b %Dms req=%{x-request-id}i"#))
+                .wrap(middleware::from_fn(crate::telemetry::request_id))
                 .configure(routes::configure)
                 .default_service(web::to(|req: HttpRequest| async move {
                     Err::<actix_web::HttpResponse, _>(ApiError::NotFound(format!(
@@ -114,7 +138,7 @@ impl Application {
         if settings.workers > 0 {
             server = server.workers(settings.workers);
         }
-        Ok(Self { port, server: server.run(), store, background })
+        Ok(Self { port, server: server.run(), store, background, webhooks })
     }
 
     /// The port actually bound (useful with port 0).
@@ -132,6 +156,7 @@ impl Application {
         for task in self.background {
             task.abort();
         }
+        self.webhooks.shutdown().await;
         result
     }
 }

@@ -27,7 +27,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the HTTP service (migrates the database first).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply database migrations and exit.
     Migrate,
     /// Inspect the event log.
@@ -83,6 +83,16 @@ struct ServeArgs {
     /// Milliseconds list and availability answers may be served from cache (0: off).
     #[arg(long, env = "READ_CACHE_MS", default_value_t = 1000)]
     read_cache_ms: u64,
+    #[command(flatten)]
+    live: crate::outward_args::LiveArgs,
+    #[command(flatten)]
+    mail: crate::outward_args::MailArgs,
+    #[command(flatten)]
+    webhooks: crate::webhook_args::WebhookArgs,
+    /// Public base URL of the service (e.g. https://reserver.example.com), used in calendar
+    /// feed links; by default the scheme and host of each request.
+    #[arg(long, env = "API_URL")]
+    public_url: Option<String>,
 }
 
 /// `N` or `N/minute` (the seed's notation).
@@ -110,6 +120,10 @@ impl ServeArgs {
             refresh_token_days: self.refresh_token_days.clamp(1, 365),
             setup_reopen_token: self.setup_reopen_token.filter(|s| !s.is_empty()),
             read_cache_ttl: std::time::Duration::from_millis(self.read_cache_ms),
+            live: self.live.settings(),
+            mail: self.mail.settings(),
+            webhooks: self.webhooks.settings(),
+            public_url: self.public_url.filter(|u| !u.trim().is_empty()),
             ..Settings::default()
         }
     }
@@ -149,6 +163,8 @@ enum BenchCommand {
 /// Parses the command line and runs it.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Before any HTTP client (webhooks, `bench http`) is built.
+    reserver_webhooks::sender::install_crypto_provider();
     telemetry::init(if matches!(cli.command, Command::Serve(_)) { "info" } else { "warn" });
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,

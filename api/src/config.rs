@@ -30,6 +30,13 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// How long list and availability answers may be served from cache (0 turns it off).
     pub read_cache_ttl: std::time::Duration,
+    pub live: crate::live::LiveSettings,
+    pub mail: reserver_mailer::MailSettings,
+    /// Webhook delivery: timeouts, retries, auto-disable, the private-address guard.
+    pub webhooks: reserver_webhooks::WebhookSettings,
+    /// `API_URL`: the service's public base URL, for links handed out (calendar feeds);
+    /// without it, the request's own scheme and host.
+    pub public_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -47,6 +54,10 @@ impl Default for Settings {
             setup_reopen_token: None,
             max_body_bytes: 1024 * 1024,
             read_cache_ttl: std::time::Duration::from_secs(1),
+            live: crate::live::LiveSettings::default(),
+            mail: reserver_mailer::MailSettings::default(),
+            webhooks: reserver_webhooks::WebhookSettings::default(),
+            public_url: None,
         }
     }
 }

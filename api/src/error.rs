@@ -21,6 +21,9 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0} not found")]
     NotFound(String),
+    /// Well-formed but refused by a rule with its own problem type (e.g. a private webhook target).
+    #[error("{field}: {message}")]
+    Refused { slug: &'static str, field: String, message: String },
     /// A state conflict other than a booking conflict (e.g. setup already done).
     #[error("{detail}")]
     Conflict { slug: &'static str, detail: String },
@@ -52,6 +55,11 @@ impl ApiError {
             ApiError::Rejected(r) => rejection_problem(r),
             ApiError::Validation { field, message } => {
                 Problem::new(S::UNPROCESSABLE_ENTITY, "validation-error", "Invalid request")
+                    .detail(format!("{field}: {message}"))
+                    .with("errors", [serde_json::json!({ "field": field, "message": message })])
+            }
+            ApiError::Refused { slug, field, message } => {
+                Problem::new(S::UNPROCESSABLE_ENTITY, slug, "Request refused")
                     .detail(format!("{field}: {message}"))
                     .with("errors", [serde_json::json!({ "field": field, "message": message })])
             }

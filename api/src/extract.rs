@@ -22,6 +22,8 @@ pub struct CurrentUser {
     pub user_id: Uuid,
     pub role: Role,
     pub session_id: Uuid,
+    /// When the access token expires (Unix seconds); long-lived connections close then.
+    pub expires_at: i64,
 }
 
 impl CurrentUser {
@@ -57,7 +59,10 @@ pub fn authenticate(req: &HttpRequest, token: Option<&str>) -> Result<CurrentUse
         TokenError::Expired => ApiError::Unauthorized("access token expired; refresh it".into()),
         TokenError::Invalid => ApiError::Unauthorized("invalid access token".into()),
     })?;
-    Ok(CurrentUser { user_id: claims.sub, role: claims.role, session_id: claims.sid })
+    if state.revocations.is_ended(claims.sid) {
+        return Err(ApiError::Unauthorized("this session has ended (logged out); log in again".into()));
+    }
+    Ok(CurrentUser { user_id: claims.sub, role: claims.role, session_id: claims.sid, expires_at: claims.exp })
 }
 
 impl FromRequest for CurrentUser {

@@ -19,6 +19,8 @@ pub struct AppState {
     pub sessions: CommandPipeline<SessionAggregate>,
     pub projections: ProjectionHandle,
     pub tokens: TokenIssuer,
+    /// Sessions ended by logout or refresh reuse: their access tokens are refused.
+    pub revocations: Arc<crate::revocations::Revocations>,
     pub rate_limits: RateLimiter,
     pub refresh_ttl: chrono::Duration,
     pub setup_reopen_token: Option<String>,
@@ -27,6 +29,11 @@ pub struct AppState {
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// Short-lived answers of the hottest reads (bypassed by `min_position`).
     pub read_cache: crate::read_cache::ReadCache,
+    /// The log, live, for WebSocket connections.
+    pub live_hub: crate::live::LiveHub,
+    pub live: crate::live::LiveSettings,
+    /// `API_URL`: base of links handed out (calendar feeds); `None` means the request's host.
+    pub public_url: Option<String>,
 }
 
 impl AppState {

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod error;
+pub mod feed_token;
 pub mod password;
 pub mod rate_limit;
 pub mod refresh_token;
@@ -16,6 +17,7 @@ pub mod session;
 pub mod tokens;
 
 pub use error::AuthError;
+pub use feed_token::{is_feed_token, new_feed_token};
 pub use password::{check_password_policy, hash_password, verify_password, PolicyViolation};
 pub use rate_limit::{Limited, RateInfo, RateLimitConfig, RateLimiter, Tier};
 pub use refresh_token::{new_refresh_token, parse_refresh_token};

@@ -69,6 +69,9 @@ pub enum UserCommand {
     },
     /// Admin: lift a lockout early.
     Unlock,
+    /// Self or admin: replace the secret calendar-feed token (the token itself is kept outside
+    /// the log, so a copy of the log cannot be used to read anyone's calendar).
+    RegenerateCalendarToken,
 }
 
 /// Facts in a user stream.
@@ -90,6 +93,8 @@ pub enum UserEvent {
     LockedOut { until: DateTime<Utc>, at: DateTime<Utc> },
     /// Lockout lifted by an admin.
     Unlocked { by: Uuid, at: DateTime<Utc> },
+    /// The calendar-feed token was replaced; the previous one stopped working.
+    CalendarTokenRegenerated { by: Uuid, at: DateTime<Utc> },
 }
 
 impl UserEvent {
@@ -103,6 +108,7 @@ impl UserEvent {
             UserEvent::LoginFailed { .. } => "login_failed",
             UserEvent::LockedOut { .. } => "locked_out",
             UserEvent::Unlocked { .. } => "unlocked",
+            UserEvent::CalendarTokenRegenerated { .. } => "calendar_token_regenerated",
         }
     }
 }
@@ -179,6 +185,12 @@ pub fn decide_user(
             }
             Ok(vec![UserEvent::Unlocked { by: actor.user_id, at }])
         }
+        UserCommand::RegenerateCalendarToken => {
+            if actor.user_id != user.id && actor.role != Role::Admin {
+                return Err(Rejection::forbidden("only the user or an admin may replace the calendar token"));
+            }
+            Ok(vec![UserEvent::CalendarTokenRegenerated { by: actor.user_id, at }])
+        }
     }
 }
 
@@ -215,6 +227,8 @@ pub fn evolve_user(mut state: UserState, event: &UserEvent) -> UserState {
             user.locked_until = None;
             user.consecutive_failures = 0;
         }
+        // The token lives outside the aggregate; the event only records that it changed.
+        UserEvent::CalendarTokenRegenerated { .. } => {}
     }
     state
 }

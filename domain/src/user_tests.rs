@@ -81,3 +81,18 @@ fn admin_unlock_lifts_lockout() {
     assert_eq!(run(&mut state, UserCommand::Unlock, &ctx(6, Role::Admin)).unwrap()[0].event_type(), "unlocked");
     run(&mut state, UserCommand::RecordLogin { succeeded: true }, &ctx(7, Role::User)).unwrap();
 }
+
+#[test]
+fn calendar_token_regeneration_by_self_or_admin() {
+    let mut state = registered();
+    let events = run(&mut state, UserCommand::RegenerateCalendarToken, &ctx(1, Role::User)).unwrap();
+    assert_eq!(events, vec![UserEvent::CalendarTokenRegenerated { by: ID, at: ctx(1, Role::User).now }]);
+    assert_eq!(events[0].event_type(), "calendar_token_regenerated");
+    let mut stranger = ctx(2, Role::User);
+    stranger.actor.user_id = Uuid::from_u128(7);
+    let err = run(&mut state, UserCommand::RegenerateCalendarToken, &stranger).unwrap_err();
+    assert_eq!(err.code(), "forbidden");
+    stranger.actor.role = Role::Admin;
+    assert!(run(&mut state, UserCommand::RegenerateCalendarToken, &stranger).is_ok());
+    assert_eq!(state, registered(), "the token itself is not part of the state");
+}

@@ -17,6 +17,7 @@ pub mod decode;
 mod error;
 pub mod notifications;
 pub mod page;
+pub mod public_events;
 pub mod reservations;
 pub mod runtime;
 pub mod sql;

@@ -20,6 +20,7 @@ use uuid::Uuid;
 use crate::decode::{decode, DomainEvent};
 use crate::error::ProjectionError;
 use crate::page::{into_page, CursorKey, Page, PageRequest, SortValue};
+use crate::public_events::REMINDER_EVENT_TYPE;
 use crate::runtime::Projector;
 use crate::sql::{execute, fetch_all, placeholders, DbTx, SqlBuilder, Value};
 
@@ -29,7 +30,8 @@ pub struct NotificationView {
     pub notification_id: Uuid,
     pub user_id: Uuid,
     /// `reservation_confirmed`, `series_booked`, `reservation_cancelled`, `reservation_approved`,
-    /// `reservation_rejected`, `approval_expired`, `approval_needed`, `waitlist_offer`, `no_show_released`.
+    /// `reservation_rejected`, `approval_expired`, `approval_needed`, `waitlist_offer`, `no_show_released`,
+    /// `webhook_disabled`, `reminder`.
     pub kind: String,
     pub resource_id: Uuid,
     pub reservation_id: Option<Uuid>,
@@ -41,6 +43,9 @@ pub struct NotificationView {
     /// Filled in by queries from the user's read marks.
     #[serde(default)]
     pub read: bool,
+    /// The webhook endpoint a `webhook_disabled` notification is about (`resource_id` is nil then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_id: Option<Uuid>,
 }
 
 /// Builds `rm_notifications` and `rm_notify_approvers`.
@@ -122,9 +127,15 @@ impl Projector for NotificationsProjector {
     }
 
     async fn apply(&self, tx: &mut DbTx, events: &[RecordedEvent]) -> Result<(), ProjectionError> {
+        let mut rows = Vec::new();
+        for view in events.iter().filter_map(|e| reminder(e).or_else(|| webhook_disabled(e))) {
+            rows.push(row_of(&view)?);
+        }
         let decoded: Vec<(&RecordedEvent, DomainEvent)> =
             events.iter().filter_map(|e| decode(e).map(|d| (e, d))).collect();
         if decoded.is_empty() {
+            tx.insert_rows("INSERT INTO rm_notifications (notification_id, user_id, position, kind, doc)", "", &rows)
+                .await?;
             return Ok(());
         }
         let mut approvers = BTreeSet::new();
@@ -132,7 +143,6 @@ impl Projector for NotificationsProjector {
             approvers.insert(Uuid::parse_str(&row.text(0)?).map_err(|e| ProjectionError::Corrupt(e.to_string()))?);
         }
         let mut role_changes: HashMap<Uuid, bool> = HashMap::new();
-        let mut rows = Vec::new();
         for (recorded, event) in decoded {
             match event {
                 DomainEvent::User { user_id, event } => {
@@ -162,14 +172,9 @@ impl Projector for NotificationsProjector {
                             position: recorded.position,
                             created_at: event.at(),
                             read: false,
+                            webhook_id: None,
                         };
-                        rows.push(vec![
-                            Value::Text(id.to_string()),
-                            Value::Text(to.to_string()),
-                            Value::Int(recorded.position as i64),
-                            d.kind.into(),
-                            Value::Text(serde_json::to_string(&view)?),
-                        ]);
+                        rows.push(row_of(&view)?);
                     }
                 }
                 DomainEvent::Group { .. } => {}
@@ -187,6 +192,72 @@ impl Projector for NotificationsProjector {
             .await?;
         Ok(())
     }
+}
+
+fn row_of(view: &NotificationView) -> Result<Vec<Value>, ProjectionError> {
+    Ok(vec![
+        Value::Text(view.notification_id.to_string()),
+        Value::Text(view.user_id.to_string()),
+        Value::Int(view.position as i64),
+        Value::Text(view.kind.clone()),
+        Value::Text(serde_json::to_string(view)?),
+    ])
+}
+
+/// The notification a `reservation_reminder` event (see `public_events`) gives its owner.
+fn reminder(recorded: &RecordedEvent) -> Option<NotificationView> {
+    if recorded.event_type != REMINDER_EVENT_TYPE {
+        return None;
+    }
+    let data: serde_json::Value = serde_json::from_str(&recorded.payload).ok()?;
+    let id = |key: &str| data.get(key)?.as_str().and_then(|s| Uuid::parse_str(s).ok());
+    let instant = |key: &str| data.get(key)?.as_str()?.parse::<DateTime<Utc>>().ok();
+    let user_id = id("user_id")?;
+    let range = TimeRange::new(instant("start_time")?, instant("end_time")?).ok();
+    let minutes = data.get("minutes_before").and_then(|m| m.as_i64()).unwrap_or(0);
+    Some(NotificationView {
+        notification_id: Uuid::new_v5(&recorded.event_id, user_id.as_bytes()),
+        user_id,
+        kind: "reminder".into(),
+        resource_id: id("resource_id")?,
+        reservation_id: id("reservation_id"),
+        range,
+        message: format!("Starts in about {minutes} minutes."),
+        position: recorded.position,
+        created_at: recorded.recorded_at,
+        read: false,
+        webhook_id: None,
+    })
+}
+
+/// The notification a `webhook_disabled` event (of a `webhook-{uuid}` stream, naming the owner
+/// and the URL itself) gives the endpoint's owner.
+fn webhook_disabled(recorded: &RecordedEvent) -> Option<NotificationView> {
+    #[derive(Deserialize)]
+    struct Disabled {
+        owner: Uuid,
+        url: String,
+        reason: String,
+        at: DateTime<Utc>,
+    }
+    if recorded.event_type != "webhook_disabled" {
+        return None;
+    }
+    let webhook_id = recorded.stream_id.strip_prefix("webhook-").and_then(|id| Uuid::parse_str(id).ok())?;
+    let disabled: Disabled = serde_json::from_str(&recorded.payload).ok()?;
+    Some(NotificationView {
+        notification_id: Uuid::new_v5(&recorded.event_id, disabled.owner.as_bytes()),
+        user_id: disabled.owner,
+        kind: "webhook_disabled".into(),
+        resource_id: Uuid::nil(),
+        reservation_id: None,
+        range: None,
+        message: format!("Webhook endpoint {} was disabled: {}.", disabled.url, disabled.reason),
+        position: recorded.position,
+        created_at: disabled.at,
+        read: false,
+        webhook_id: Some(webhook_id),
+    })
 }
 
 /// A user's notifications, newest first; only unread ones when `unread_only`.

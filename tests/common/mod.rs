@@ -5,6 +5,8 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod smtp_sink;
+
 pub use reserver_store::scratch::ScratchDatabase;
 pub use reserver_store::Backend;
 
@@ -101,6 +103,8 @@ impl Server {
 
     /// Starts a server with extra environment (e.g. rate limits on).
     pub async fn start_with(database_url: &str, env: &[(&str, &str)]) -> Server {
+        // The HTTP client needs the process's TLS provider before it is built.
+        reserver_api::install_crypto_provider();
         // Pick a free port, then hand it to the server (the tiny race is harmless in tests).
         let port = TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
         let mut command = reserver();

@@ -320,6 +320,7 @@ async fn logout(state: web::Data<AppState>, req: HttpRequest, user: CurrentUser)
     let command = SessionCommand::Revoke { reason: "logout".into() };
     let decided =
         state.sessions.execute(user.session_id, user.actor(), command, command_meta(&req, Some(&user), &[])?).await?;
+    state.revocations.end(user.session_id);
     Ok(written(StatusCode::OK, decided.position, json!({ "logged_out": true })))
 }
 
@@ -351,7 +352,36 @@ async fn me(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpRespons
     })))
 }
 
-/// Merges the given preferences (e.g. `email_notifications`, `reminder_minutes`, `language`).
+/// The preferences the service acts on must make sense; anything else is kept as given.
+fn check_preferences(patch: &serde_json::Map<String, serde_json::Value>) -> Result<(), ApiError> {
+    use serde_json::Value;
+    if let Some(email) = patch.get("email") {
+        let valid = match email {
+            Value::Null => true,
+            Value::String(e) => {
+                let e = e.trim();
+                e.len() <= 254 && e.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.'))
+            }
+            _ => false,
+        };
+        if !valid {
+            return Err(ApiError::validation("email", "expected an email address like name@example.org, or null"));
+        }
+    }
+    if let Some(flag) = patch.get("email_notifications") {
+        if !flag.is_boolean() {
+            return Err(ApiError::validation("email_notifications", "expected true or false"));
+        }
+    }
+    if let Some(minutes) = patch.get("reminder_minutes") {
+        if !minutes.as_i64().is_some_and(|m| (0..=7 * 24 * 60).contains(&m)) {
+            return Err(ApiError::validation("reminder_minutes", "expected whole minutes from 0 (off) to 10080"));
+        }
+    }
+    Ok(())
+}
+
+/// Merges the given preferences (e.g. `email`, `email_notifications`, `reminder_minutes`, `language`).
 async fn set_preferences(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -361,6 +391,7 @@ async fn set_preferences(
     let serde_json::Value::Object(patch) = patch else {
         return Err(ApiError::validation("body", "preferences must be a JSON object"));
     };
+    check_preferences(&patch)?;
     let stream = preferences_stream(user.user_id);
     let version = state.store.stream_version(&stream).await?;
     let mut current = match version {

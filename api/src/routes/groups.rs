@@ -107,6 +107,7 @@ async fn create(
 #[derive(Debug, Deserialize)]
 struct GroupPatch {
     name: Option<String>,
+    #[serde(default, deserialize_with = "crate::routes::support::nullable")]
     parent_id: Option<Option<Uuid>>,
 }
 

@@ -3,6 +3,7 @@
 use actix_web::web;
 
 mod auth;
+mod calendar;
 mod groups;
 mod health;
 mod reports;
@@ -12,6 +13,8 @@ pub(crate) mod resources;
 mod schedule;
 mod support;
 mod views;
+mod webhook_deliveries;
+mod webhooks;
 mod workflow;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -21,6 +24,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/metrics", web::get().to(crate::metrics::render))
         .route("/openapi.json", web::get().to(crate::openapi::document))
         .route("/docs", web::get().to(crate::openapi::swagger_ui))
+        .route("/ws", web::get().to(crate::live::socket::connect))
         .service(
             web::scope("/api/v1")
                 .configure(auth::configure)
@@ -29,6 +33,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(reservations::configure)
                 .configure(workflow::configure)
                 .configure(groups::configure)
-                .configure(reports::configure),
+                .configure(reports::configure)
+                .configure(webhooks::configure)
+                .configure(calendar::configure),
         );
 }

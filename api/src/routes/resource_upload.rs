@@ -1,13 +1,15 @@
 //! `POST /api/v1/resources/upload`: bulk creation from CSV (`name,tags,available`; tags
-//! separated by `;` or `|`). Each valid row becomes a resource; invalid rows are reported by
-//! line and create nothing.
+//! separated by `;` or `|`). Every row is validated first: if any is invalid, all invalid rows
+//! are reported by line and nothing is created.
 
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
 use crate::error::ApiError;
 use crate::extract::CurrentUser;
-use crate::routes::resources::{create_resource, ResourceInput};
+use crate::routes::resources::{create_resource, validate_name, validate_tags, ResourceInput};
+use crate::routes::support::written;
 use crate::state::AppState;
 
 const MAX_ROWS: usize = 5_000;
@@ -62,8 +64,15 @@ pub async fn upload(
         let name = field(Some(name_col));
         let tags: Vec<String> =
             field(tags_col).split([';', '|']).map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect();
+        // The same checks creation makes, so that a bad row is refused before any row is created.
+        let checked = validate_name(&name).and_then(|_| validate_tags(&tags));
         match parse_bool(&field(available_col)) {
-            Some(available) if !name.is_empty() => inputs.push(ResourceInput {
+            Some(_) if name.is_empty() => errors.push(json!({ "line": index + 1, "error": "name is empty" })),
+            Some(_) if checked.is_err() => {
+                let message = checked.err().map(|e| e.to_string()).unwrap_or_default();
+                errors.push(json!({ "line": index + 1, "error": message }));
+            }
+            Some(available) => inputs.push(ResourceInput {
                 name,
                 tags,
                 available,
@@ -76,7 +85,6 @@ pub async fn upload(
                 policy: None,
                 business_hours: None,
             }),
-            Some(_) => errors.push(json!({ "line": index + 1, "error": "name is empty" })),
             None => errors.push(json!({ "line": index + 1, "error": "available must be true or false" })),
         }
     }
@@ -89,9 +97,12 @@ pub async fn upload(
             message: format!("invalid rows: {}", serde_json::Value::from(errors)),
         });
     }
-    let mut created = Vec::with_capacity(inputs.len());
+    let (mut created, mut position) = (Vec::with_capacity(inputs.len()), 0);
     for input in inputs {
-        created.push(create_resource(&state, &req, &user, input, &[]).await?.1);
+        let (at, view) = create_resource(&state, &req, &user, input, &[]).await?;
+        created.push(view);
+        position = at;
     }
-    Ok(HttpResponse::Created().json(json!({ "created_count": created.len(), "created": created, "errors": [] })))
+    let body = json!({ "created_count": created.len(), "created": created, "errors": [] });
+    Ok(written(StatusCode::CREATED, position, body))
 }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::error::{etag, ApiError};
 use crate::extract::{command_meta, CurrentUser, MinPosition};
-use crate::routes::support::{if_match, json_body, page_json, written, PageParams};
+use crate::routes::support::{if_match, json_body, nullable, page_json, written, PageParams};
 use crate::routes::views;
 use crate::state::AppState;
 
@@ -72,7 +72,7 @@ pub fn validate_name(name: &str) -> Result<String, ApiError> {
     Ok(name.to_string())
 }
 
-fn validate_tags(tags: &[String]) -> Result<Vec<String>, ApiError> {
+pub fn validate_tags(tags: &[String]) -> Result<Vec<String>, ApiError> {
     if tags.len() > 50 || tags.iter().any(|t| t.trim().is_empty() || t.len() > 64) {
         return Err(ApiError::validation("tags", "at most 50 tags of 1 to 64 characters"));
     }
@@ -235,6 +235,7 @@ struct ResourcePatch {
     kind: Option<ResourceKind>,
     description: Option<String>,
     location: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
     group_id: Option<Option<Uuid>>,
     capacity: Option<u32>,
     time_zone: Option<String>,

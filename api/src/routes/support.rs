@@ -64,6 +64,16 @@ pub fn instant(field: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
     })
 }
 
+/// For `Option<Option<T>>` fields of a patch (with `#[serde(default)]`): absent leaves the value
+/// alone (`None`), `null` clears it (`Some(None)`). Plain serde reads `null` as absent.
+pub fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
 /// A JSON request body, or a `422` naming what is wrong with it.
 pub fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::validation("body", e.to_string()))

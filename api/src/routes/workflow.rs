@@ -238,9 +238,11 @@ async fn respond(
 async fn approval_settings(
     state: web::Data<AppState>,
     user: CurrentUser,
+    min: MinPosition,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin, Role::Approver])?;
+    state.caught_up(min.0).await?;
     let view = reserver_projections::catalog::get_resource(&state.db(), id.into_inner())
         .await?
         .ok_or_else(|| ApiError::NotFound("resource".into()))?;

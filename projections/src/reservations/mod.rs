@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use projector::ReservationsProjector;
+pub use query::history_lengths;
 pub use query::{
     get_reservation, get_series, pending_approvals, reservation_history, reservations_for_resource,
     reservations_for_user, reservations_in_range, series_for_user, waitlist_for_resource, waitlist_for_user,

@@ -1,6 +1,8 @@
 //! Reservation queries: mine (upcoming / past / all), by resource, by time range, history,
 //! series, waitlists and the approval queue.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use reserver_domain::TimeRange;
 use reserver_store::Database;
@@ -11,7 +13,7 @@ use super::{ReservationView, SeriesView, WaitlistView};
 use crate::decode::from_micros;
 use crate::error::ProjectionError;
 use crate::page::{into_page, CursorKey, Page, PageRequest, SortValue};
-use crate::sql::{fetch_all, DbRow, SqlBuilder};
+use crate::sql::{fetch_all, placeholders, DbRow, SqlBuilder, Value};
 
 /// Which of a user's reservations.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -156,6 +158,25 @@ pub async fn reservation_history(db: &Database, reservation_id: Uuid) -> Result<
             })
         })
         .collect()
+}
+
+/// How many events each of `reservation_ids` has had (ids without any are absent). The first
+/// event creates a reservation, so this minus one counts its changes: a calendar's SEQUENCE.
+pub async fn history_lengths(db: &Database, reservation_ids: &[Uuid]) -> Result<HashMap<Uuid, u64>, ProjectionError> {
+    let mut lengths = HashMap::with_capacity(reservation_ids.len());
+    for chunk in reservation_ids.chunks(500) {
+        let sql = format!(
+            "SELECT reservation_id, COUNT(*) FROM rm_reservation_history WHERE reservation_id IN ({}) \
+             GROUP BY reservation_id",
+            placeholders(1, chunk.len())
+        );
+        let args: Vec<Value> = chunk.iter().map(|id| Value::Text(id.to_string())).collect();
+        for row in fetch_all(db, &sql, &args).await? {
+            let id = Uuid::parse_str(&row.text(0)?).map_err(|e| ProjectionError::Corrupt(e.to_string()))?;
+            lengths.insert(id, u64::try_from(row.int(1)?).unwrap_or(0));
+        }
+    }
+    Ok(lengths)
 }
 
 /// A series with the current state of each booked occurrence.

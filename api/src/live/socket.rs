@@ -1,0 +1,268 @@
+//! `GET /ws?token=<JWT>[&from_position=N][&types=a,b][&resource_id=…]`: the log, live, as JSON
+//! text frames, filtered by what the caller may see.
+//!
+//! A connection first replays the log after `from_position` (if given), then follows the hub.
+//! It never buffers without bound: the hub's channel holds a fixed number of events per
+//! connection and a send to the socket has a deadline; a subscriber that falls behind either is
+//! closed with code [`SLOW_CONSUMER`] and a reason naming the position to resume from.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use actix_ws::{CloseCode, CloseReason, Message, MessageStream, Session};
+use futures::StreamExt;
+use reserver_domain::Role;
+use reserver_projections::public_events::{publish, PublicEvent};
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::broadcast::error::RecvError;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::extract::authenticate;
+use crate::state::AppState;
+
+/// Closed because the subscriber fell too far behind; reconnect with `from_position`.
+pub const SLOW_CONSUMER: u16 = 4008;
+/// Closed because the access token expired; reconnect with a fresh one.
+pub const TOKEN_EXPIRED: u16 = 4001;
+/// Closed because the client stopped answering pings.
+pub const HEARTBEAT_TIMEOUT: u16 = 4002;
+
+/// Longest a close frame waits for room in a stalled connection's queue.
+const CLOSE_GRACE: Duration = Duration::from_secs(30);
+/// Events read from the log per query while catching up.
+const CATCH_UP_BATCH: usize = 500;
+
+/// Timing of live connections.
+#[derive(Debug, Clone, Copy)]
+pub struct LiveSettings {
+    /// Events a connection may fall behind the hub before it is closed.
+    pub buffer_events: usize,
+    /// Interval of server pings; a client silent for two intervals is closed.
+    pub heartbeat: Duration,
+    /// Longest a single frame may wait for the socket.
+    pub send_timeout: Duration,
+}
+
+impl Default for LiveSettings {
+    fn default() -> Self {
+        Self { buffer_events: 1024, heartbeat: Duration::from_secs(20), send_timeout: Duration::from_secs(10) }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SocketQuery {
+    token: Option<String>,
+    from_position: Option<u64>,
+    /// Comma-separated event names, socket (`reservation_created`) or dotted form.
+    types: Option<String>,
+    resource_id: Option<Uuid>,
+}
+
+/// What one subscriber may and wants to see.
+struct Filter {
+    user_id: Uuid,
+    role: Role,
+    types: Option<Vec<String>>,
+    resource_id: Option<Uuid>,
+}
+
+impl Filter {
+    fn wants(&self, event: &PublicEvent) -> bool {
+        if !event.audience.admits(self.user_id, self.role) {
+            return false;
+        }
+        if let Some(types) = &self.types {
+            let socket = event.socket_name();
+            if !types.iter().any(|t| t == event.name || *t == socket) {
+                return false;
+            }
+        }
+        match self.resource_id {
+            Some(wanted) => event.data.get("resource_id").and_then(|v| v.as_str()) == Some(&wanted.to_string()),
+            None => true,
+        }
+    }
+}
+
+/// Why a connection ended, as a close frame (or none when the socket is gone).
+struct Ending(Option<CloseReason>);
+
+impl Ending {
+    fn close(code: u16, description: String) -> Self {
+        Ending(Some(CloseReason { code: CloseCode::Other(code), description: Some(description) }))
+    }
+    fn normal() -> Self {
+        Ending(Some(CloseReason { code: CloseCode::Normal, description: None }))
+    }
+    fn gone() -> Self {
+        Ending(None)
+    }
+}
+
+pub async fn connect(
+    req: HttpRequest,
+    body: web::Payload,
+    query: web::Query<SocketQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let user = authenticate(&req, query.token.as_deref())?;
+    let types = query.types.map(|t| t.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect());
+    let filter = Filter { user_id: user.user_id, role: user.role, types, resource_id: query.resource_id };
+    let (response, session, messages) =
+        actix_ws::handle(&req, body).map_err(|e| ApiError::validation("upgrade", e.to_string()))?;
+    let state = state.into_inner();
+    let expires_at = user.expires_at;
+    actix_web::rt::spawn(async move {
+        metrics::gauge!("ws_connections").increment(1.0);
+        let connection = Connection { state, session, filter, sent_after: 0 };
+        connection.run(messages, query.from_position, expires_at).await;
+        metrics::gauge!("ws_connections").decrement(1.0);
+    });
+    Ok(response)
+}
+
+struct Connection {
+    state: Arc<AppState>,
+    session: Session,
+    filter: Filter,
+    /// The last log position this connection has dealt with (sent or filtered out).
+    sent_after: u64,
+}
+
+impl Connection {
+    async fn run(mut self, mut messages: MessageStream, from: Option<u64>, expires_at: i64) {
+        let settings = self.state.live;
+        let mut feed = self.state.live_hub.feed();
+        let ending = async {
+            self.sent_after = from.unwrap_or(feed.live_after);
+            let hello = json!({
+                "type": "connected",
+                "user_id": self.filter.user_id,
+                "role": self.filter.role,
+                "from_position": self.sent_after,
+                "head": feed.live_after,
+            });
+            if let Err(ending) = self.send(hello.to_string()).await {
+                return ending;
+            }
+            if let Err(ending) = self.catch_up(feed.live_after).await {
+                return ending;
+            }
+            let mut heartbeat = tokio::time::interval(settings.heartbeat);
+            heartbeat.tick().await;
+            let mut last_heard = Instant::now();
+            let expiry = expiry_sleep(expires_at);
+            tokio::pin!(expiry);
+            loop {
+                tokio::select! {
+                    received = feed.receiver.recv() => match received {
+                        Ok(event) => {
+                            if let Err(ending) = self.forward(&event).await {
+                                return ending;
+                            }
+                        }
+                        Err(RecvError::Lagged(missed)) => {
+                            return self.slow(format!("fell {missed} events behind"));
+                        }
+                        Err(RecvError::Closed) => return Ending::close(1012, "service restarting".into()),
+                    },
+                    message = messages.next() => match message {
+                        Some(Ok(Message::Ping(bytes))) => {
+                            last_heard = Instant::now();
+                            if self.session.pong(&bytes).await.is_err() {
+                                return Ending::gone();
+                            }
+                        }
+                        Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Ending::normal(),
+                        Some(Ok(_)) => last_heard = Instant::now(),
+                    },
+                    _ = heartbeat.tick() => {
+                        if last_heard.elapsed() > settings.heartbeat * 2 {
+                            return Ending::close(HEARTBEAT_TIMEOUT, "no answer to pings".into());
+                        }
+                        if self.session.ping(b"").await.is_err() {
+                            return Ending::gone();
+                        }
+                    }
+                    _ = &mut expiry => {
+                        return Ending::close(TOKEN_EXPIRED, "access token expired; reconnect with a new one".into());
+                    }
+                }
+            }
+        }
+        .await;
+        if let Some(reason) = ending.0 {
+            // A client that stopped reading has a full queue: the close frame waits (bounded,
+            // nothing else is buffered meanwhile) until it reads again, or the connection is
+            // dropped without one.
+            let _ = tokio::time::timeout(CLOSE_GRACE, self.session.close(Some(reason))).await;
+        }
+    }
+
+    /// Replays the log after `sent_after` up to `until` (where the live feed takes over).
+    async fn catch_up(&mut self, until: u64) -> Result<(), Ending> {
+        while self.sent_after < until {
+            let events = match self.state.store.read_all(self.sent_after, CATCH_UP_BATCH).await {
+                Ok(events) => events,
+                Err(error) => return Err(Ending::close(1011, format!("could not read the log: {error}"))),
+            };
+            if events.is_empty() {
+                break;
+            }
+            for event in events {
+                let position = event.position;
+                if let Some(public) = publish(&event) {
+                    self.forward(&public).await?;
+                }
+                self.sent_after = position;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends an event the subscriber may see and has not had yet.
+    async fn forward(&mut self, event: &PublicEvent) -> Result<(), Ending> {
+        if event.position <= self.sent_after {
+            return Ok(());
+        }
+        if !self.filter.wants(event) {
+            self.sent_after = event.position;
+            return Ok(());
+        }
+        let frame = json!({
+            "type": event.socket_name(),
+            "event": event.name,
+            "position": event.position,
+            "event_id": event.event_id,
+            "timestamp": event.occurred_at,
+            "data": event.data,
+        });
+        self.send(frame.to_string()).await?;
+        // Only now: a connection cut while sending names this event as still to come.
+        self.sent_after = event.position;
+        Ok(())
+    }
+
+    async fn send(&mut self, text: String) -> Result<(), Ending> {
+        match tokio::time::timeout(self.state.live.send_timeout, self.session.text(text)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(Ending::gone()),
+            Err(_) => Err(self.slow("the socket did not take a frame in time".into())),
+        }
+    }
+
+    fn slow(&self, why: String) -> Ending {
+        metrics::counter!("ws_slow_consumers_closed").increment(1);
+        // Close reasons are limited to 123 bytes; this stays well below.
+        Ending::close(SLOW_CONSUMER, format!("slow consumer: {why}; resume with from_position={}", self.sent_after))
+    }
+}
+
+async fn expiry_sleep(expires_at: i64) {
+    let left = expires_at - chrono::Utc::now().timestamp();
+    tokio::time::sleep(Duration::from_secs(left.max(0) as u64)).await;
+}

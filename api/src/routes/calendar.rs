@@ -1,0 +1,174 @@
+//! `/api/v1/calendar`: reservations as RFC 5545 iCalendar. An export of one reservation (or
+//! of the series it belongs to) for the caller; a subscription feed of the caller's
+//! reservations and per-resource feeds, both read with a secret token in the URL because
+//! calendar clients cannot send bearer tokens.
+
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use reserver_domain::user::UserCommand;
+use reserver_projections::catalog::get_resource;
+use reserver_projections::reservations::{self as rm, ReservationView};
+use reserver_projections::users::get_user;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::calendar::render::{render, CalendarMeta, Privacy};
+use crate::calendar::{feed_tokens, load};
+use crate::error::ApiError;
+use crate::extract::{command_meta, CurrentUser, MinPosition};
+use crate::routes::support::written;
+use crate::state::AppState;
+
+/// Suggested polling interval for subscribed calendars, in minutes.
+const FEED_REFRESH_MINUTES: u32 = 15;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/calendar/export/{id}.ics", web::get().to(export))
+        .route("/calendar/subscription-url", web::get().to(subscription_url))
+        .route("/calendar/regenerate-token", web::post().to(regenerate_token))
+        .route("/calendar/feed/{token}.ics", web::get().to(user_feed))
+        .route("/calendar/feed/{token}/resources/{id}.ics", web::get().to(resource_feed));
+}
+
+fn calendar_response(body: String, attachment: Option<String>) -> HttpResponse {
+    let mut response = HttpResponse::Ok();
+    response.content_type("text/calendar; charset=utf-8");
+    // The feed URL is a secret: no shared cache may keep what it returns.
+    response.insert_header((CACHE_CONTROL, "private, no-cache"));
+    if let Some(filename) = attachment {
+        response.insert_header((CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")));
+    }
+    response.body(body)
+}
+
+/// The caller's own reservation, or anyone's for admins; anything else is "not found".
+async fn exportable(state: &AppState, user: &CurrentUser, id: Uuid) -> Result<ReservationView, ApiError> {
+    let view = rm::get_reservation(&state.db(), id).await?.ok_or_else(|| ApiError::NotFound("reservation".into()))?;
+    if view.user_id == user.user_id || user.is_admin() {
+        Ok(view)
+    } else {
+        Err(ApiError::NotFound("reservation".into()))
+    }
+}
+
+/// One reservation as an `.ics` file; an occurrence of a series exports the whole series.
+async fn export(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    min: MinPosition,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    state.caught_up(min.0).await?;
+    let id = id.into_inner();
+    let view = match exportable(&state, &user, id).await {
+        // A booking just made may not be projected yet: wait for the log head, retry once.
+        Err(ApiError::NotFound(_)) => {
+            state.caught_up(Some(state.store.head().await?.position)).await?;
+            exportable(&state, &user, id).await?
+        }
+        other => other?,
+    };
+    let entries = load::entries(&state.db(), vec![view], |_| Privacy::Owner).await?;
+    let body = render(&CalendarMeta::default(), &entries, state.clock.now());
+    Ok(calendar_response(body, Some(format!("reservation-{id}.ics"))))
+}
+
+/// Where links point: `API_URL` when configured, else the scheme and host of this request.
+fn base_url(state: &AppState, req: &HttpRequest) -> String {
+    let base = match &state.public_url {
+        Some(url) => url.trim().to_string(),
+        None => {
+            let info = req.connection_info();
+            format!("{}://{}", info.scheme(), info.host())
+        }
+    };
+    let base = base.trim_end_matches('/');
+    base.strip_suffix("/api/v1").unwrap_or(base).to_string()
+}
+
+fn subscription(base: &str, token: &str) -> Value {
+    let url = format!("{base}/api/v1/calendar/feed/{token}.ics");
+    let webcal = url.replacen("https://", "webcal://", 1).replacen("http://", "webcal://", 1);
+    json!({
+        "url": url,
+        "webcal_url": webcal,
+        "token": token,
+        "resource_feed_template": format!("{base}/api/v1/calendar/feed/{token}/resources/{{resource_id}}.ics"),
+    })
+}
+
+/// The caller's feed URL; the token is created on first use.
+async fn subscription_url(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: CurrentUser,
+) -> Result<HttpResponse, ApiError> {
+    let token = feed_tokens::get_or_create(&state.db(), user.user_id, state.clock.now()).await?;
+    Ok(HttpResponse::Ok().json(subscription(&base_url(&state, &req), &token)))
+}
+
+/// Replaces the caller's token: the old feed URL answers 404 from now on. The user's stream
+/// records that it happened (not the token).
+async fn regenerate_token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: CurrentUser,
+) -> Result<HttpResponse, ApiError> {
+    let mut meta = command_meta(&req, Some(&user), &[])?;
+    // A replayed answer would carry a token that a later retry already replaced.
+    meta.idempotency = None;
+    let decided = state.users.execute(user.user_id, user.actor(), UserCommand::RegenerateCalendarToken, meta).await?;
+    let token = feed_tokens::replace(&state.db(), user.user_id, state.clock.now()).await?;
+    Ok(written(StatusCode::OK, decided.position, subscription(&base_url(&state, &req), &token)))
+}
+
+async fn feed_owner(state: &AppState, token: &str) -> Result<Uuid, ApiError> {
+    feed_tokens::user_of(&state.db(), token).await?.ok_or_else(|| ApiError::NotFound("calendar feed".into()))
+}
+
+/// The token owner's reservations, recent and upcoming, cancelled ones included so that
+/// subscribed clients remove them.
+async fn user_feed(state: web::Data<AppState>, token: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let user_id = feed_owner(&state, &token).await?;
+    let db = state.db();
+    let now = state.clock.now();
+    let reservations = load::user_feed(&db, user_id, now).await?;
+    let entries = load::entries(&db, reservations, |_| Privacy::Owner).await?;
+    let name = match get_user(&db, user_id).await? {
+        Some(user) => format!("Reservations of {}", user.username),
+        None => "Reservations".to_string(),
+    };
+    let meta = CalendarMeta { name: Some(name), refresh_minutes: Some(FEED_REFRESH_MINUTES) };
+    Ok(calendar_response(render(&meta, &entries, now), None))
+}
+
+/// Everyone's bookings of one resource: the token owner's in full, other people's as "Booked".
+async fn resource_feed(state: web::Data<AppState>, path: web::Path<(String, Uuid)>) -> Result<HttpResponse, ApiError> {
+    let (token, resource_id) = path.into_inner();
+    let user_id = feed_owner(&state, &token).await?;
+    let db = state.db();
+    let resource = get_resource(&db, resource_id).await?.ok_or_else(|| ApiError::NotFound("resource".into()))?;
+    let now = state.clock.now();
+    let reservations = load::resource_feed(&db, resource_id, now).await?;
+    let privacy = |owner: Uuid| if owner == user_id { Privacy::Owner } else { Privacy::Neutral };
+    let entries = load::entries(&db, reservations, privacy).await?;
+    let meta = CalendarMeta { name: Some(resource.name), refresh_minutes: Some(FEED_REFRESH_MINUTES) };
+    Ok(calendar_response(render(&meta, &entries, now), None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subscription_links_share_one_base() {
+        let links = subscription("https://reserver.example.com", "tok");
+        assert_eq!(links["url"], "https://reserver.example.com/api/v1/calendar/feed/tok.ics");
+        assert_eq!(links["webcal_url"], "webcal://reserver.example.com/api/v1/calendar/feed/tok.ics");
+        assert_eq!(
+            links["resource_feed_template"],
+            "https://reserver.example.com/api/v1/calendar/feed/tok/resources/{resource_id}.ics"
+        );
+    }
+}

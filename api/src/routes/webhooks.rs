@@ -1,0 +1,350 @@
+//! Webhook subscriptions (admins): create, list, read, update, delete, re-enable, rotate the
+//! secret, and the event catalog. A subscription is a `webhook-{uuid}` stream of the log,
+//! appended here with expected versions (ETag / If-Match); its secret lives beside the log
+//! and is shown only when created or rotated.
+
+use actix_web::http::header::{HeaderValue, ETAG, LOCATION};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::Utc;
+use reserver_domain::Role;
+use reserver_projections::public_events::CATALOG;
+use reserver_store::{AppendError, EventMetadata, ExpectedVersion};
+use reserver_webhooks::envelope::TEST_EVENT;
+use reserver_webhooks::guard::{check_target, TargetError};
+use reserver_webhooks::signing::Secret;
+use reserver_webhooks::subscription::{Subscription, WebhookEvent, ALL_EVENTS};
+use reserver_webhooks::{history, secrets, stream, WebhookError, WebhookService};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::error::{etag, ApiError};
+use crate::extract::{command_meta, CurrentUser, MinPosition};
+use crate::routes::support::{if_match, json_body, written};
+use crate::state::AppState;
+
+/// Most event types one subscription may list.
+const MAX_EVENT_TYPES: usize = 64;
+const MAX_DESCRIPTION: usize = 500;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/webhooks/events", web::get().to(catalog))
+        .service(web::resource("/webhooks").route(web::get().to(list)).route(web::post().to(create)))
+        .service(
+            web::resource("/webhooks/{id}")
+                .route(web::get().to(get))
+                .route(web::patch().to(update))
+                .route(web::put().to(update))
+                .route(web::delete().to(delete)),
+        )
+        .route("/webhooks/{id}/rotate-secret", web::post().to(rotate_secret))
+        .configure(super::webhook_deliveries::configure);
+}
+
+pub(crate) fn webhook_error(e: WebhookError) -> ApiError {
+    match e {
+        WebhookError::Projection(p) => p.into(),
+        WebhookError::Store(s) => s.into(),
+        WebhookError::Database(d) => ApiError::Unavailable(d.to_string()),
+        other => ApiError::Internal(other.to_string()),
+    }
+}
+
+fn append_error(e: AppendError) -> ApiError {
+    match e {
+        AppendError::WrongExpectedVersion { current, .. } => ApiError::PreconditionFailed { current: etag(current) },
+        other => ApiError::Unavailable(other.to_string()),
+    }
+}
+
+/// The outward form of a subscription (never its secret).
+pub(crate) fn view(s: &Subscription) -> Value {
+    json!({
+        "id": s.id,
+        "url": s.url,
+        "event_types": s.event_types,
+        "description": s.description,
+        "active": s.active,
+        "disabled_reason": s.disabled_reason,
+        "owner": s.owner,
+        "created_at": s.created_at,
+        "updated_at": s.updated_at,
+        "secret_rotated_at": s.secret_rotated_at,
+    })
+}
+
+fn with_etag(mut response: HttpResponse, version: u64) -> HttpResponse {
+    if let Ok(v) = HeaderValue::from_str(&etag(version)) {
+        response.headers_mut().insert(ETAG, v);
+    }
+    response
+}
+
+/// The subscription `id` as of the log, or 404.
+pub(crate) async fn load(state: &AppState, id: Uuid) -> Result<(Subscription, u64), ApiError> {
+    match stream::load(&state.store, id).await.map_err(webhook_error)? {
+        (Some(subscription), version) => Ok((subscription, version)),
+        (None, _) => Err(ApiError::NotFound("webhook".into())),
+    }
+}
+
+/// The metadata of an event appended for an admin's request.
+fn metadata(req: &HttpRequest, user: &CurrentUser) -> Result<EventMetadata, ApiError> {
+    let meta = command_meta(req, Some(user), &[])?;
+    Ok(EventMetadata {
+        actor: Some(user.user_id.to_string()),
+        command_id: Some(meta.command_id),
+        correlation_id: meta.correlation_id,
+        causation_id: None,
+        client_ip: meta.client_ip,
+    })
+}
+
+async fn checked_url(service: &WebhookService, url: &str) -> Result<String, ApiError> {
+    match check_target(url, service.settings().allow_private).await {
+        Ok(url) => Ok(url.to_string()),
+        Err(refused @ TargetError::Private { .. }) => Err(ApiError::Refused {
+            slug: "webhook-target-forbidden",
+            field: "url".into(),
+            message: format!("{refused}; webhooks may only target public addresses"),
+        }),
+        Err(invalid) => Err(ApiError::validation("url", invalid.to_string())),
+    }
+}
+
+/// Whether a pattern names something in the catalog: `*`, an event type, or `prefix.*`
+/// covering at least one.
+fn known_event_type(pattern: &str) -> bool {
+    pattern == ALL_EVENTS
+        || CATALOG.iter().any(|(name, _)| reserver_webhooks::subscription::type_matches(pattern, name))
+}
+
+fn checked_event_types(types: Vec<String>) -> Result<Vec<String>, ApiError> {
+    if types.is_empty() {
+        return Err(ApiError::validation("event_types", "list at least one event type, or \"*\" for all"));
+    }
+    if types.len() > MAX_EVENT_TYPES {
+        return Err(ApiError::validation("event_types", format!("at most {MAX_EVENT_TYPES} entries")));
+    }
+    let mut checked: Vec<String> = Vec::with_capacity(types.len());
+    for t in types {
+        let t = t.trim().to_string();
+        if !known_event_type(&t) {
+            return Err(ApiError::validation(
+                "event_types",
+                format!("unknown event type {t:?}; see GET /api/v1/webhooks/events"),
+            ));
+        }
+        if !checked.contains(&t) {
+            checked.push(t);
+        }
+    }
+    Ok(checked)
+}
+
+fn checked_description(description: Option<String>) -> Result<String, ApiError> {
+    let description = description.unwrap_or_default().trim().to_string();
+    if description.chars().count() > MAX_DESCRIPTION {
+        return Err(ApiError::validation("description", format!("at most {MAX_DESCRIPTION} characters")));
+    }
+    Ok(description)
+}
+
+/// The public event types a subscription can ask for.
+async fn catalog(user: CurrentUser) -> Result<HttpResponse, ApiError> {
+    user.require(&[Role::Admin])?;
+    let data: Vec<Value> =
+        CATALOG.iter().map(|(name, description)| json!({ "type": name, "description": description })).collect();
+    Ok(HttpResponse::Ok().json(json!({
+        "data": data,
+        "patterns": ["*", "reservation.*"],
+        "test_event": TEST_EVENT,
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateInput {
+    url: String,
+    event_types: Vec<String>,
+    description: Option<String>,
+}
+
+async fn create(
+    state: web::Data<AppState>,
+    service: web::Data<WebhookService>,
+    req: HttpRequest,
+    user: CurrentUser,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    user.require(&[Role::Admin])?;
+    let input: CreateInput = json_body(&body)?;
+    let event_types = checked_event_types(input.event_types)?;
+    let description = checked_description(input.description)?;
+    // Last: it may look the host up.
+    let url = checked_url(&service, &input.url).await?;
+    let id = Uuid::new_v4();
+    let now = Utc::now();
+    let secret = Secret::generate().map_err(|e| ApiError::Internal(e.to_string()))?;
+    // The secret first: a subscription in the log always has one. If the append fails the
+    // row is removed again (and an orphan row would be harmless).
+    secrets::create(&state.db(), id, &secret, now).await.map_err(webhook_error)?;
+    let event = WebhookEvent::WebhookCreated { url, event_types, description, owner: user.user_id, at: now };
+    let outcome =
+        match stream::append(&state.store, id, ExpectedVersion::NoStream, &event, metadata(&req, &user)?).await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                let _ = secrets::delete(&state.db(), id).await;
+                return Err(append_error(e));
+            }
+        };
+    let (subscription, version) = load(&state, id).await?;
+    let mut body = view(&subscription);
+    body["secret"] = json!(secret.encoded());
+    let mut response = with_etag(written(StatusCode::CREATED, outcome.last_position(), body), version);
+    if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/webhooks/{id}")) {
+        response.headers_mut().insert(LOCATION, v);
+    }
+    Ok(response)
+}
+
+/// Every subscription, oldest first (as of the planner; `X-Min-Position` waits for it).
+async fn list(
+    state: web::Data<AppState>,
+    service: web::Data<WebhookService>,
+    user: CurrentUser,
+    min: MinPosition,
+) -> Result<HttpResponse, ApiError> {
+    user.require(&[Role::Admin])?;
+    if let Some(position) = min.0.filter(|p| *p > 0) {
+        if !service.wait_for_planner(position, state.read_wait).await {
+            return Err(ApiError::NotCaughtUp { position });
+        }
+    }
+    let subscriptions = history::subscriptions(&state.db()).await.map_err(webhook_error)?;
+    Ok(HttpResponse::Ok().json(json!({ "data": subscriptions.iter().map(view).collect::<Vec<_>>() })))
+}
+
+async fn get(state: web::Data<AppState>, user: CurrentUser, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    user.require(&[Role::Admin])?;
+    let (subscription, version) = load(&state, id.into_inner()).await?;
+    Ok(with_etag(HttpResponse::Ok().json(view(&subscription)), version))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateInput {
+    url: Option<String>,
+    event_types: Option<Vec<String>>,
+    description: Option<String>,
+    /// `true` re-enables a disabled endpoint; `false` disables it.
+    active: Option<bool>,
+}
+
+/// Changes a subscription (fields left out stay), and disables or re-enables it.
+async fn update(
+    state: web::Data<AppState>,
+    service: web::Data<WebhookService>,
+    req: HttpRequest,
+    user: CurrentUser,
+    id: web::Path<Uuid>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    user.require(&[Role::Admin])?;
+    let input: UpdateInput = json_body(&body)?;
+    let id = id.into_inner();
+    let (current, version) = load(&state, id).await?;
+    let expected = if_match(&req)?.unwrap_or(version);
+    if expected != version {
+        return Err(ApiError::PreconditionFailed { current: etag(version) });
+    }
+    let event_types = match input.event_types {
+        Some(types) => checked_event_types(types)?,
+        None => current.event_types.clone(),
+    };
+    let description = match input.description {
+        Some(d) => checked_description(Some(d))?,
+        None => current.description.clone(),
+    };
+    let url = match input.url {
+        Some(url) => checked_url(&service, &url).await?,
+        None => current.url.clone(),
+    };
+    let now = Utc::now();
+    let mut events = Vec::new();
+    if url != current.url || event_types != current.event_types || description != current.description {
+        events.push(WebhookEvent::WebhookUpdated { url: url.clone(), event_types, description, at: now });
+    }
+    match input.active {
+        Some(true) if !current.active => events.push(WebhookEvent::WebhookEnabled { at: now }),
+        Some(false) if current.active => events.push(WebhookEvent::WebhookDisabled {
+            reason: "disabled by an administrator".into(),
+            owner: current.owner,
+            url,
+            at: now,
+        }),
+        _ => {}
+    }
+    if events.is_empty() {
+        return Ok(with_etag(HttpResponse::Ok().json(view(&current)), version));
+    }
+    let outcome =
+        stream::append_all(&state.store, id, ExpectedVersion::Exact(version), &events, metadata(&req, &user)?)
+            .await
+            .map_err(append_error)?;
+    let (subscription, version) = load(&state, id).await?;
+    if subscription.active {
+        // Deliveries that waited while it was disabled are due again.
+        service.wake();
+    }
+    Ok(with_etag(written(StatusCode::OK, outcome.last_position(), view(&subscription)), version))
+}
+
+async fn delete(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: CurrentUser,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(&[Role::Admin])?;
+    let id = id.into_inner();
+    let (_, version) = load(&state, id).await?;
+    let expected = if_match(&req)?.unwrap_or(version);
+    let event = WebhookEvent::WebhookDeleted { at: Utc::now() };
+    let outcome = stream::append(&state.store, id, ExpectedVersion::Exact(expected), &event, metadata(&req, &user)?)
+        .await
+        .map_err(append_error)?;
+    secrets::delete(&state.db(), id).await.map_err(webhook_error)?;
+    Ok(written(StatusCode::OK, outcome.last_position(), json!({ "id": id, "deleted": true })))
+}
+
+/// A new secret, returned once; the previous one keeps signing (as a second signature) for
+/// the configured overlap, so receivers can switch without losing messages.
+async fn rotate_secret(
+    state: web::Data<AppState>,
+    service: web::Data<WebhookService>,
+    req: HttpRequest,
+    user: CurrentUser,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(&[Role::Admin])?;
+    let id = id.into_inner();
+    let (_, version) = load(&state, id).await?;
+    let expected = if_match(&req)?.unwrap_or(version);
+    let now = Utc::now();
+    let overlap = chrono::Duration::from_std(service.settings().secret_overlap).unwrap_or(chrono::Duration::days(1));
+    let previous_valid_until = now + overlap;
+    let secret = Secret::generate().map_err(|e| ApiError::Internal(e.to_string()))?;
+    // The log first: if the append loses a race nothing changed; the secret row follows.
+    let event = WebhookEvent::WebhookSecretRotated { previous_valid_until, at: now };
+    let outcome = stream::append(&state.store, id, ExpectedVersion::Exact(expected), &event, metadata(&req, &user)?)
+        .await
+        .map_err(append_error)?;
+    if !secrets::rotate(&state.db(), id, &secret, previous_valid_until, now).await.map_err(webhook_error)? {
+        secrets::create(&state.db(), id, &secret, now).await.map_err(webhook_error)?;
+    }
+    let version = outcome.stream_versions.first().map(|(_, v)| *v).unwrap_or(version + 1);
+    let body = json!({ "id": id, "secret": secret.encoded(), "previous_valid_until": previous_valid_until });
+    Ok(with_etag(written(StatusCode::OK, outcome.last_position(), body), version))
+}

@@ -1,0 +1,51 @@
+//! Happy paths and the key error paths of routes the other suites only check are served:
+//! schedule rules, CSV upload, resource administration, recurring series, check-in,
+//! availability queries, preferences, setup reopening, waitlist, notifications, analytics and
+//! groups. The real `reserver serve` binary, a fresh database per scenario, both backends.
+
+mod common;
+
+#[path = "routes/accounts.rs"]
+mod accounts;
+#[path = "routes/bookings.rs"]
+mod bookings;
+#[path = "routes/catalog.rs"]
+mod catalog;
+#[path = "routes/support.rs"]
+mod support;
+#[path = "routes/workflow.rs"]
+mod workflow;
+
+use common::Backend;
+
+macro_rules! on_both_backends {
+    ($($module:ident :: $check:ident),* $(,)?) => {
+        mod sqlite { use super::*; $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() { $module::$check(Backend::Sqlite).await; }
+        )* }
+        mod postgres { use super::*; $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() { $module::$check(Backend::Postgres).await; }
+        )* }
+    };
+}
+
+on_both_backends!(
+    catalog::business_hours,
+    catalog::blackout_dates,
+    catalog::csv_upload,
+    catalog::update_status_and_retire,
+    accounts::preferences,
+    accounts::setup_unlock,
+    accounts::user_administration,
+    bookings::recurring_series,
+    bookings::check_in,
+    bookings::availability_queries,
+    bookings::schedule_as_of,
+    workflow::waitlist_leave_and_decline,
+    workflow::notifications_read,
+    workflow::analytics_exports,
+    workflow::groups_manage,
+    workflow::approval_settings,
+);
