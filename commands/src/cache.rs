@@ -1,6 +1,6 @@
 //! A bounded cache of loaded aggregates: stream id → (version, state). The cache may be stale
-//! (another replica wrote); the expected-version check on append catches that, and the
-//! pipeline also catches up from the cached version before deciding.
+//! (another replica wrote); the expected-version check on append catches that, and a batch
+//! that writes nothing to the aggregate's stream is decided again against the log.
 
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
@@ -32,6 +32,10 @@ impl<S: Clone> AggregateCache<S> {
 
     pub fn get(&self, id: Uuid) -> Option<Loaded<S>> {
         self.lock().get(&id).cloned()
+    }
+
+    pub fn contains(&self, id: Uuid) -> bool {
+        self.lock().contains(&id)
     }
 
     /// Stores `loaded` unless a newer version is already cached.

@@ -218,15 +218,23 @@ impl<A: Aggregate> Inner<A> {
 
     async fn process(&self, id: Uuid, mut jobs: Vec<Job<A>>) {
         let stream = A::stream_id(id);
+        let mut must_read = false;
         for attempt in 0..self.config.max_attempts {
             if attempt > 2 {
                 // Someone else keeps winning: step back a little, differently each time.
                 let jitter = (Uuid::new_v4().as_u128() % 5_000) as u64;
                 tokio::time::sleep(Duration::from_micros(jitter * u64::from(attempt.min(10)))).await;
             }
-            let loaded = match self.load_fresh(id).await {
-                Ok(l) => l,
-                Err(e) => return fail_all(jobs, &e),
+            // The cached state is trusted first: an append to the aggregate's stream carries the
+            // version it was decided at, so a stale cache is caught by the store and retried.
+            // Only a batch that writes nothing to that stream (all rejected, say) has no such
+            // check, and is decided again against the log before it is answered.
+            let (loaded, read_now) = match self.cache.get(id) {
+                Some(cached) if !must_read => (cached, false),
+                _ => match self.load_fresh(id).await {
+                    Ok(l) => (l, true),
+                    Err(e) => return fail_all(jobs, &e),
+                },
             };
             let now = self.clock.now();
             let mut state = loaded.state.clone();
@@ -249,6 +257,10 @@ impl<A: Aggregate> Inner<A> {
                 }
             }
             let main_count = main_events.len() as u64;
+            if main_count == 0 && !read_now {
+                must_read = true;
+                continue;
+            }
             if !main_events.is_empty() {
                 request = request.with_stream(&stream, ExpectedVersion::Exact(loaded.version), main_events);
             }
@@ -405,7 +417,7 @@ impl<A: Aggregate> Inner<A> {
                 break;
             }
         }
-        if loaded.version != start || self.cache.get(id).is_none() {
+        if loaded.version != start || !self.cache.contains(id) {
             self.cache.put(id, loaded.clone());
         }
         Ok(loaded)

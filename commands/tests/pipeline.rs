@@ -138,6 +138,17 @@ async fn replicas_see_each_others_writes(db: &ScratchDatabase) {
     let (_, other) = book(slot(120, 180));
     let d = a.execute(resource, user(2), other, CommandMeta::new()).await.expect("a books a free slot");
     assert_eq!(d.stream_version, 3);
+
+    // The other way round: a's cache says the slot is taken, but b has since freed it. A
+    // rejection writes nothing the store could check, so a must look at the log first.
+    let (taken, cmd) = book(slot(300, 360));
+    a.execute(resource, user(1), cmd, CommandMeta::new()).await.expect("a books");
+    let (_, again) = book(slot(300, 360));
+    assert!(matches!(b.execute(resource, user(2), again, CommandMeta::new()).await, Err(CommandError::Rejected(_))));
+    let cancel = ResourceCommand::CancelReservation { reservation_id: taken, reason: None };
+    b.execute(resource, user(1), cancel, CommandMeta::new()).await.expect("b cancels");
+    let (_, freed) = book(slot(300, 360));
+    a.execute(resource, user(2), freed, CommandMeta::new()).await.expect("a sees the slot b freed");
 }
 
 async fn snapshots_make_loading_short(db: &ScratchDatabase) {

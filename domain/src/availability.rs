@@ -38,26 +38,29 @@ pub fn free_slots(
     let Some(last_start) = window.end().checked_sub_signed(duration) else {
         return Vec::new();
     };
-    let mut candidates = vec![window.start(), saturating_add(now, resource.policy.min_notice())];
-    if let Ok(mut grid) = window.start().duration_trunc(SEARCH_STEP) {
-        while grid <= last_start && candidates.len() < MAX_CANDIDATES {
-            candidates.push(grid);
-            grid = saturating_add(grid, SEARCH_STEP);
-        }
-    }
+    // The few irregular candidates are sorted; the 15-minute grid is sorted by construction
+    // and is walked lazily alongside them, so a search that finds its slots early (the usual
+    // conflict suggestion) never builds or sorts the whole window's grid.
+    let in_window = |c: &DateTime<Utc>| *c >= window.start() && *c <= last_start;
+    let mut irregular = vec![window.start(), saturating_add(now, resource.policy.min_notice())];
     for reservation in state.holding() {
         let span = occupied(resource, &reservation.range);
-        candidates.push(saturating_add(span.end(), resource.policy.buffer_before()));
+        irregular.push(saturating_add(span.end(), resource.policy.buffer_before()));
     }
-    candidates.extend(resource.blackouts.iter().map(|b| b.range.end()));
+    irregular.extend(resource.blackouts.iter().map(|b| b.range.end()));
     if let Some(hours) = resource.business_hours.as_ref() {
         if let Some(open) = business_intervals(hours, resource.time_zone, &window) {
-            candidates.extend(open.iter().map(TimeRange::start));
+            irregular.extend(open.iter().map(TimeRange::start));
         }
     }
-    candidates.retain(|c| *c >= window.start() && *c <= last_start);
-    candidates.sort();
-    candidates.dedup();
+    irregular.retain(in_window);
+    irregular.sort();
+    let grid_start = window.start().duration_trunc(SEARCH_STEP).ok();
+    let grid = std::iter::successors(grid_start, |g| Some(saturating_add(*g, SEARCH_STEP)))
+        .take_while(|g| *g <= last_start)
+        .take(MAX_CANDIDATES)
+        .filter(in_window);
+    let candidates = merge_sorted(irregular.into_iter(), grid);
 
     let mut slots: Vec<TimeRange> = Vec::new();
     for start in candidates {
@@ -75,6 +78,24 @@ pub fn free_slots(
         }
     }
     slots
+}
+
+/// Two ascending sequences as one, without repeats.
+fn merge_sorted<T: Ord + Copy>(a: impl Iterator<Item = T>, b: impl Iterator<Item = T>) -> impl Iterator<Item = T> {
+    let (mut a, mut b) = (a.peekable(), b.peekable());
+    let mut last: Option<T> = None;
+    std::iter::from_fn(move || loop {
+        let next = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) if x <= y => a.next(),
+            (Some(_), Some(_)) | (None, Some(_)) => b.next(),
+            (Some(_), None) => a.next(),
+            (None, None) => return None,
+        }?;
+        if last != Some(next) {
+            last = Some(next);
+            return Some(next);
+        }
+    })
 }
 
 /// The earliest bookable slot of length `duration` starting at or after
