@@ -49,6 +49,14 @@ pub fn booking(outcome: &str) {
     metrics::counter!("bookings_total", "outcome" => outcome.to_string()).increment(1);
 }
 
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    operation_id = "metrics",
+    summary = "Prometheus metrics",
+    responses((status = 200, description = "The Prometheus text format", body = String, content_type = "text/plain"))
+)]
 pub async fn render(state: web::Data<AppState>) -> HttpResponse {
     if let Ok(lag) = reserver_projections::projection_lag(state.store.as_ref()).await {
         metrics::gauge!("projection_lag_events").set(lag as f64);

@@ -3,7 +3,7 @@
 use actix_web::HttpResponse;
 
 pub async fn document() -> HttpResponse {
-    HttpResponse::Ok().json(crate::api_doc::document())
+    HttpResponse::Ok().content_type("application/json").body(crate::api_doc::json())
 }
 
 /// Swagger UI, loaded by the browser from a CDN and pointed at our document.

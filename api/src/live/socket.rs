@@ -52,12 +52,16 @@ impl Default for LiveSettings {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SocketQuery {
+    /// An access token, for clients that cannot set `Authorization` on the upgrade request.
     token: Option<String>,
+    /// Replay the events after this log position before going live.
     from_position: Option<u64>,
     /// Comma-separated event names, socket (`reservation_created`) or dotted form.
     types: Option<String>,
+    /// Only events about this resource.
     resource_id: Option<Uuid>,
 }
 
@@ -102,6 +106,24 @@ impl Ending {
     }
 }
 
+/// Upgrades to a WebSocket that pushes the public events the caller may see.
+///
+/// Authenticate with `Authorization: Bearer` or `?token=`; the socket closes when the token
+/// expires. Frames are JSON events; see docs/api.md.
+#[utoipa::path(
+    get,
+    path = "/ws",
+    tag = "live",
+    operation_id = "live_events",
+    summary = "WebSocket of live events (?token=, from_position=, types=, resource_id=); see docs/api.md",
+    params(SocketQuery),
+    responses(
+        (status = 101, description = "Switched to the WebSocket protocol"),
+        crate::api_doc::problems::Unauthenticated,
+        crate::api_doc::problems::Invalid
+    ),
+    security((), ("bearer" = []))
+)]
 pub async fn connect(
     req: HttpRequest,
     body: web::Payload,

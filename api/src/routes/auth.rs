@@ -1,6 +1,6 @@
-//! Setup, registration, login, token refresh, logout and the caller's profile. Every security
-//! fact (registration, login success or failure, lockout, session start, rotation, reuse,
-//! revocation) is an event in the log.
+//! Setup, registration, login, token refresh and logout. Every security fact (registration,
+//! login success or failure, lockout, session start, rotation, reuse, revocation) is an event
+//! in the log.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -11,14 +11,21 @@ use reserver_commands::CommandError;
 use reserver_domain::user::{UserCommand, UserEvent};
 use reserver_domain::{Actor, Rejection, Role};
 use reserver_store::{AppendRequest, ExpectedVersion, NewEvent};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
+use crate::api_doc::problems::{Forbidden, Invalid, RateLimited, StateConflict, Unauthenticated};
+use crate::api_doc::schemas;
 use crate::error::ApiError;
 use crate::extract::{command_meta, CurrentUser};
 use crate::routes::support::written;
 use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(paths(setup_status, setup_initialize, setup_unlock, register, login, refresh, logout))]
+pub(super) struct Api;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/setup/status", web::get().to(setup_status))
@@ -27,45 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/register", web::post().to(register))
         .route("/token", web::post().to(login))
         .route("/token/refresh", web::post().to(refresh))
-        .route("/logout", web::post().to(logout))
-        .route("/users/me", web::get().to(me))
-        .route("/users/me/preferences", web::patch().to(set_preferences))
-        .route("/users", web::get().to(list_users))
-        .route("/users/{id}/role", web::put().to(grant_role));
-}
-
-/// Every account (admins).
-async fn list_users(
-    state: web::Data<AppState>,
-    user: CurrentUser,
-    min: crate::extract::MinPosition,
-) -> Result<HttpResponse, ApiError> {
-    user.require(&[Role::Admin])?;
-    state.caught_up(min.0).await?;
-    Ok(HttpResponse::Ok().json(reserver_projections::users::list_users(&state.db(), None).await?))
-}
-
-#[derive(Debug, Deserialize)]
-struct RoleInput {
-    role: Role,
-}
-
-/// Changes an account's role (admins). Takes effect at the account's next login or refresh.
-async fn grant_role(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    user: CurrentUser,
-    id: web::Path<Uuid>,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
-    user.require(&[Role::Admin])?;
-    let input: RoleInput = crate::routes::support::json_body(&body)?;
-    let id = id.into_inner();
-    let decided = state
-        .users
-        .execute(id, user.actor(), UserCommand::GrantRole { role: input.role }, command_meta(&req, Some(&user), &body)?)
-        .await?;
-    Ok(written(StatusCode::OK, decided.position, json!({ "id": id, "role": input.role })))
+        .route("/logout", web::post().to(logout));
 }
 
 /// Reopening setup bumps the epoch; setup is complete when the current epoch's claim exists.
@@ -80,14 +49,45 @@ async fn setup_complete(state: &AppState) -> Result<bool, ApiError> {
     Ok(state.store.stream_version(&format!("setup-{epoch}")).await? > 0)
 }
 
-async fn setup_status(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(json!({ "setup_complete": setup_complete(&state).await? })))
+/// Whether the first administrator exists.
+#[derive(Serialize, ToSchema)]
+struct SetupStatus {
+    setup_complete: bool,
 }
 
-#[derive(Debug, Deserialize)]
+#[utoipa::path(
+    get,
+    path = "/api/v1/setup/status",
+    tag = "setup",
+    operation_id = "setup_status",
+    summary = "Whether the first admin exists",
+    responses((status = 200, description = "Setup state", body = SetupStatus), RateLimited)
+)]
+async fn setup_status(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(SetupStatus { setup_complete: setup_complete(&state).await? }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
 struct Credentials {
+    /// 3 to 64 letters, digits or `. _ - @`.
+    #[schema(example = "alice")]
     username: String,
+    /// At least 10 characters with upper- and lower-case letters, a digit and a special
+    /// character, not containing the username.
+    #[schema(example = "Str0ng-Passw0rd!")]
     password: String,
+}
+
+/// A new account.
+#[derive(Serialize, ToSchema)]
+struct Registered {
+    id: Uuid,
+    username: String,
+    #[schema(value_type = schemas::Role)]
+    role: Role,
+    /// Only after setup: `true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    setup_complete: Option<bool>,
 }
 
 fn username_claim(username: &str) -> String {
@@ -137,6 +137,18 @@ async fn register_user(
     Ok((user_id, decided.position))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/setup/initialize",
+    tag = "setup",
+    operation_id = "setup_initialize",
+    summary = "Create the first admin (once)",
+    request_body = Credentials,
+    responses(
+        (status = 201, description = "The first administrator", body = Registered),
+        StateConflict, Invalid, RateLimited
+    )
+)]
 async fn setup_initialize(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -152,10 +164,23 @@ async fn setup_initialize(
     Ok(written(
         StatusCode::CREATED,
         position,
-        json!({ "id": id, "username": username, "role": "admin", "setup_complete": true }),
+        Registered { id, username, role: Role::Admin, setup_complete: Some(true) },
     ))
 }
 
+/// Reopens setup.
+///
+/// Lets `POST /setup/initialize` run again (e.g. after losing the admin password), if
+/// `SETUP_REOPEN_TOKEN` is configured and sent as `X-Setup-Token`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/setup/unlock",
+    tag = "setup",
+    operation_id = "setup_unlock",
+    summary = "Reopen setup with X-Setup-Token",
+    params(("X-Setup-Token" = String, Header, description = "The configured SETUP_REOPEN_TOKEN")),
+    responses((status = 200, description = "Setup is open again", body = SetupStatus), Forbidden, RateLimited)
+)]
 async fn setup_unlock(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let presented = req.headers().get("X-Setup-Token").and_then(|v| v.to_str().ok()).unwrap_or_default();
     let Some(expected) = state.setup_reopen_token.as_deref() else {
@@ -172,9 +197,21 @@ async fn setup_unlock(state: web::Data<AppState>, req: HttpRequest) -> Result<Ht
         .append(AppendRequest::single(SETUP_REOPENED_STREAM, ExpectedVersion::Any, vec![event]))
         .await
         .map_err(|e| ApiError::Unavailable(e.to_string()))?;
-    Ok(written(StatusCode::OK, outcome.last_position(), json!({ "setup_complete": false })))
+    Ok(written(StatusCode::OK, outcome.last_position(), SetupStatus { setup_complete: false }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/register",
+    tag = "auth",
+    operation_id = "register",
+    summary = "Register an account",
+    request_body = Credentials,
+    responses(
+        (status = 201, description = "The account, with role `user`", body = Registered),
+        StateConflict, Invalid, RateLimited
+    )
+)]
 async fn register(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -182,13 +219,27 @@ async fn register(
 ) -> Result<HttpResponse, ApiError> {
     let username = validate_credentials(&body)?;
     let (id, position) = register_user(&state, &req, &username, &body.password, Role::User, vec![]).await?;
-    Ok(written(StatusCode::CREATED, position, json!({ "id": id, "username": username, "role": "user" })))
+    Ok(written(StatusCode::CREATED, position, Registered { id, username, role: Role::User, setup_complete: None }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 struct LoginForm {
     username: String,
     password: String,
+}
+
+/// An OAuth2 token response.
+#[derive(Serialize, ToSchema)]
+struct TokenPair {
+    /// A JWT for `Authorization: Bearer`.
+    access_token: String,
+    /// `<session>.<secret>`, for one `POST /api/v1/token/refresh`.
+    refresh_token: String,
+    /// Always `bearer`.
+    #[schema(example = "bearer")]
+    token_type: &'static str,
+    /// Seconds the access token is valid.
+    expires_in: i64,
 }
 
 /// The user id a username's claim points at.
@@ -216,15 +267,29 @@ async fn tokens_for(
         .tokens
         .issue_access(user_id, username, role, session_id, state.clock.now())
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(json!({
-        "access_token": access.token,
-        "refresh_token": refresh_token,
-        "token_type": "bearer",
-        "expires_in": access.expires_in,
-    })))
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(TokenPair {
+        access_token: access.token,
+        refresh_token,
+        token_type: "bearer",
+        expires_in: access.expires_in,
+    }))
 }
 
 /// OAuth2 password grant (form `username`, `password`).
+///
+/// Five failed logins lock the account for a while (`401 account-locked` says until when).
+#[utoipa::path(
+    post,
+    path = "/api/v1/token",
+    tag = "auth",
+    operation_id = "login",
+    summary = "Log in (OAuth2 password form) for access and refresh tokens",
+    request_body(content = LoginForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Access and refresh tokens", body = TokenPair),
+        Unauthenticated, Invalid, RateLimited
+    )
+)]
 async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -280,13 +345,26 @@ fn locked(until: chrono::DateTime<Utc>) -> ApiError {
     ApiError::Locked { until }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 struct RefreshInput {
     refresh_token: String,
 }
 
-/// Exchanges a refresh token for a new pair. Presenting a token that was already exchanged
-/// revokes the whole session: someone else has a copy.
+/// Exchanges a refresh token for a new pair.
+///
+/// Presenting a token that was already exchanged revokes the whole session: someone else has a copy.
+#[utoipa::path(
+    post,
+    path = "/api/v1/token/refresh",
+    tag = "auth",
+    operation_id = "refresh",
+    summary = "Rotate a refresh token (reuse revokes the session)",
+    request_body = RefreshInput,
+    responses(
+        (status = 200, description = "A new pair; the presented refresh token is spent", body = TokenPair),
+        Unauthenticated, Invalid, RateLimited
+    )
+)]
 async fn refresh(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -316,106 +394,24 @@ async fn refresh(
     tokens_for(&state, user_id, &user.username, user.role, session_id, refresh_token).await
 }
 
+#[derive(Serialize, ToSchema)]
+struct LoggedOut {
+    logged_out: bool,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/logout",
+    tag = "auth",
+    operation_id = "logout",
+    summary = "Revoke the current session",
+    responses((status = 200, description = "The session has ended", body = LoggedOut), Unauthenticated, RateLimited),
+    security(("bearer" = []))
+)]
 async fn logout(state: web::Data<AppState>, req: HttpRequest, user: CurrentUser) -> Result<HttpResponse, ApiError> {
     let command = SessionCommand::Revoke { reason: "logout".into() };
     let decided =
         state.sessions.execute(user.session_id, user.actor(), command, command_meta(&req, Some(&user), &[])?).await?;
     state.revocations.end(user.session_id);
-    Ok(written(StatusCode::OK, decided.position, json!({ "logged_out": true })))
-}
-
-fn preferences_stream(user_id: Uuid) -> String {
-    format!("preferences-{user_id}")
-}
-
-async fn me(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, ApiError> {
-    let (_, s) = state.users.load(user.user_id).await?;
-    let account = s.user.ok_or_else(|| ApiError::NotFound("user".into()))?;
-    let stream = preferences_stream(user.user_id);
-    let version = state.store.stream_version(&stream).await?;
-    let preferences = match version {
-        0 => json!({}),
-        v => state
-            .store
-            .read_stream(&stream, v, 1)
-            .await?
-            .first()
-            .and_then(|e| serde_json::from_str(&e.payload).ok())
-            .unwrap_or(json!({})),
-    };
-    Ok(HttpResponse::Ok().json(json!({
-        "id": account.id,
-        "username": account.username,
-        "role": account.role,
-        "locked_until": account.locked_until,
-        "preferences": preferences,
-    })))
-}
-
-/// The preferences the service acts on must make sense; anything else is kept as given.
-fn check_preferences(patch: &serde_json::Map<String, serde_json::Value>) -> Result<(), ApiError> {
-    use serde_json::Value;
-    if let Some(email) = patch.get("email") {
-        let valid = match email {
-            Value::Null => true,
-            Value::String(e) => {
-                let e = e.trim();
-                e.len() <= 254 && e.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.'))
-            }
-            _ => false,
-        };
-        if !valid {
-            return Err(ApiError::validation("email", "expected an email address like name@example.org, or null"));
-        }
-    }
-    if let Some(flag) = patch.get("email_notifications") {
-        if !flag.is_boolean() {
-            return Err(ApiError::validation("email_notifications", "expected true or false"));
-        }
-    }
-    if let Some(minutes) = patch.get("reminder_minutes") {
-        if !minutes.as_i64().is_some_and(|m| (0..=7 * 24 * 60).contains(&m)) {
-            return Err(ApiError::validation("reminder_minutes", "expected whole minutes from 0 (off) to 10080"));
-        }
-    }
-    Ok(())
-}
-
-/// Merges the given preferences (e.g. `email`, `email_notifications`, `reminder_minutes`, `language`).
-async fn set_preferences(
-    state: web::Data<AppState>,
-    user: CurrentUser,
-    body: web::Json<serde_json::Value>,
-) -> Result<HttpResponse, ApiError> {
-    let patch = body.into_inner();
-    let serde_json::Value::Object(patch) = patch else {
-        return Err(ApiError::validation("body", "preferences must be a JSON object"));
-    };
-    check_preferences(&patch)?;
-    let stream = preferences_stream(user.user_id);
-    let version = state.store.stream_version(&stream).await?;
-    let mut current = match version {
-        0 => serde_json::Map::new(),
-        v => state
-            .store
-            .read_stream(&stream, v, 1)
-            .await?
-            .first()
-            .and_then(|e| serde_json::from_str(&e.payload).ok())
-            .unwrap_or_default(),
-    };
-    current.extend(patch);
-    let event =
-        NewEvent::new(Uuid::new_v4(), "preferences_set", serde_json::Value::Object(current.clone()).to_string());
-    let outcome = state
-        .store
-        .append(AppendRequest::single(&stream, ExpectedVersion::Exact(version), vec![event]))
-        .await
-        .map_err(|e| match e {
-            reserver_store::AppendError::WrongExpectedVersion { .. } => {
-                ApiError::Conflict { slug: "concurrent-update", detail: "preferences changed meanwhile; retry".into() }
-            }
-            other => ApiError::Unavailable(other.to_string()),
-        })?;
-    Ok(written(StatusCode::OK, outcome.last_position(), json!({ "preferences": current })))
+    Ok(written(StatusCode::OK, decided.position, LoggedOut { logged_out: true }))
 }

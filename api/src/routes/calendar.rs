@@ -10,9 +10,11 @@ use reserver_domain::user::UserCommand;
 use reserver_projections::catalog::get_resource;
 use reserver_projections::reservations::{self as rm, ReservationView};
 use reserver_projections::users::get_user;
-use serde_json::{json, Value};
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
+use crate::api_doc::problems::{Invalid, Lagging, NotFound, RateLimited, Unauthenticated};
 use crate::calendar::render::{render, CalendarMeta, Privacy};
 use crate::calendar::{feed_tokens, load};
 use crate::error::ApiError;
@@ -22,6 +24,10 @@ use crate::state::AppState;
 
 /// Suggested polling interval for subscribed calendars, in minutes.
 const FEED_REFRESH_MINUTES: u32 = 15;
+
+#[derive(OpenApi)]
+#[openapi(paths(export, subscription_url, regenerate_token, user_feed, resource_feed))]
+pub(super) struct Api;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/calendar/export/{id}.ics", web::get().to(export))
@@ -52,7 +58,22 @@ async fn exportable(state: &AppState, user: &CurrentUser, id: Uuid) -> Result<Re
     }
 }
 
-/// One reservation as an `.ics` file; an occurrence of a series exports the whole series.
+/// One reservation as an `.ics` file.
+///
+/// An occurrence of a series exports the whole series.
+#[utoipa::path(
+    get,
+    path = "/api/v1/calendar/export/{id}.ics",
+    tag = "calendar",
+    operation_id = "export_reservation_ics",
+    summary = "A reservation (or its series) as iCalendar",
+    params(("id" = Uuid, Path, description = "The reservation"), MinPosition),
+    responses(
+        (status = 200, description = "An RFC 5545 calendar, as a download", body = String, content_type = "text/calendar"),
+        Unauthenticated, NotFound, Invalid, RateLimited, Lagging
+    ),
+    security(("bearer" = []))
+)]
 async fn export(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -87,18 +108,41 @@ fn base_url(state: &AppState, req: &HttpRequest) -> String {
     base.strip_suffix("/api/v1").unwrap_or(base).to_string()
 }
 
-fn subscription(base: &str, token: &str) -> Value {
+/// Where calendar clients subscribe to the caller's reservations. The URL is a secret.
+#[derive(Debug, Serialize, ToSchema)]
+struct CalendarSubscription {
+    url: String,
+    /// The same with the `webcal://` scheme, which opens calendar apps.
+    webcal_url: String,
+    token: String,
+    /// A resource's feed: replace `{resource_id}`.
+    resource_feed_template: String,
+}
+
+fn subscription(base: &str, token: &str) -> CalendarSubscription {
     let url = format!("{base}/api/v1/calendar/feed/{token}.ics");
     let webcal = url.replacen("https://", "webcal://", 1).replacen("http://", "webcal://", 1);
-    json!({
-        "url": url,
-        "webcal_url": webcal,
-        "token": token,
-        "resource_feed_template": format!("{base}/api/v1/calendar/feed/{token}/resources/{{resource_id}}.ics"),
-    })
+    CalendarSubscription {
+        url,
+        webcal_url: webcal,
+        token: token.to_string(),
+        resource_feed_template: format!("{base}/api/v1/calendar/feed/{token}/resources/{{resource_id}}.ics"),
+    }
 }
 
 /// The caller's feed URL; the token is created on first use.
+#[utoipa::path(
+    get,
+    path = "/api/v1/calendar/subscription-url",
+    tag = "calendar",
+    operation_id = "calendar_subscription_url",
+    summary = "The caller's feed URL (token made on first use)",
+    responses(
+        (status = 200, description = "The feed URLs", body = CalendarSubscription),
+        Unauthenticated, RateLimited, Lagging
+    ),
+    security(("bearer" = []))
+)]
 async fn subscription_url(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -108,8 +152,21 @@ async fn subscription_url(
     Ok(HttpResponse::Ok().json(subscription(&base_url(&state, &req), &token)))
 }
 
-/// Replaces the caller's token: the old feed URL answers 404 from now on. The user's stream
-/// records that it happened (not the token).
+/// Replaces the caller's token: the old feed URL answers 404 from now on.
+///
+/// The user's stream records that it happened (not the token).
+#[utoipa::path(
+    post,
+    path = "/api/v1/calendar/regenerate-token",
+    tag = "calendar",
+    operation_id = "regenerate_calendar_token",
+    summary = "Replace the feed token; the old URL stops working",
+    responses(
+        (status = 200, description = "The new feed URLs", body = CalendarSubscription),
+        Unauthenticated, RateLimited, Lagging
+    ),
+    security(("bearer" = []))
+)]
 async fn regenerate_token(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -127,8 +184,22 @@ async fn feed_owner(state: &AppState, token: &str) -> Result<Uuid, ApiError> {
     feed_tokens::user_of(&state.db(), token).await?.ok_or_else(|| ApiError::NotFound("calendar feed".into()))
 }
 
-/// The token owner's reservations, recent and upcoming, cancelled ones included so that
-/// subscribed clients remove them.
+/// The token owner's reservations, recent and upcoming.
+///
+/// Cancelled ones are included so that subscribed clients remove them. The token in the URL
+/// authenticates: calendar clients cannot send bearer tokens.
+#[utoipa::path(
+    get,
+    path = "/api/v1/calendar/feed/{token}.ics",
+    tag = "calendar",
+    operation_id = "user_calendar_feed",
+    summary = "The token owner's reservations as iCalendar",
+    params(("token" = String, Path, description = "The feed token from subscription-url")),
+    responses(
+        (status = 200, description = "An RFC 5545 calendar", body = String, content_type = "text/calendar"),
+        NotFound, RateLimited, Lagging
+    )
+)]
 async fn user_feed(state: web::Data<AppState>, token: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let user_id = feed_owner(&state, &token).await?;
     let db = state.db();
@@ -144,6 +215,21 @@ async fn user_feed(state: web::Data<AppState>, token: web::Path<String>) -> Resu
 }
 
 /// Everyone's bookings of one resource: the token owner's in full, other people's as "Booked".
+#[utoipa::path(
+    get,
+    path = "/api/v1/calendar/feed/{token}/resources/{id}.ics",
+    tag = "calendar",
+    operation_id = "resource_calendar_feed",
+    summary = "A resource's bookings as iCalendar (others' as \"Booked\")",
+    params(
+        ("token" = String, Path, description = "The feed token from subscription-url"),
+        ("id" = Uuid, Path, description = "The resource")
+    ),
+    responses(
+        (status = 200, description = "An RFC 5545 calendar", body = String, content_type = "text/calendar"),
+        NotFound, Invalid, RateLimited, Lagging
+    )
+)]
 async fn resource_feed(state: web::Data<AppState>, path: web::Path<(String, Uuid)>) -> Result<HttpResponse, ApiError> {
     let (token, resource_id) = path.into_inner();
     let user_id = feed_owner(&state, &token).await?;
@@ -164,10 +250,10 @@ mod tests {
     #[test]
     fn subscription_links_share_one_base() {
         let links = subscription("https://reserver.example.com", "tok");
-        assert_eq!(links["url"], "https://reserver.example.com/api/v1/calendar/feed/tok.ics");
-        assert_eq!(links["webcal_url"], "webcal://reserver.example.com/api/v1/calendar/feed/tok.ics");
+        assert_eq!(links.url, "https://reserver.example.com/api/v1/calendar/feed/tok.ics");
+        assert_eq!(links.webcal_url, "webcal://reserver.example.com/api/v1/calendar/feed/tok.ics");
         assert_eq!(
-            links["resource_feed_template"],
+            links.resource_feed_template,
             "https://reserver.example.com/api/v1/calendar/feed/tok/resources/{resource_id}.ics"
         );
     }

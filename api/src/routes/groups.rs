@@ -5,16 +5,23 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use reserver_domain::group::GroupCommand;
 use reserver_domain::Role;
 use reserver_projections::catalog;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
+use crate::api_doc::params::IdempotencyKey;
+use crate::api_doc::problems::{Forbidden, Invalid, Lagging, NotFound, RateLimited, StateConflict, Unauthenticated};
+use crate::api_doc::read_models;
 use crate::error::ApiError;
 use crate::extract::{command_meta, CurrentUser, MinPosition};
-use crate::routes::resources::validate_name;
+use crate::routes::resource_input::validate_name;
 use crate::routes::support::json_body;
 use crate::routes::support::written;
 use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(paths(list, create, tree, get, update, delete))]
+pub(super) struct Api;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/resource-groups").route(web::get().to(list)).route(web::post().to(create)))
@@ -27,6 +34,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/resource-groups",
+    tag = "groups",
+    operation_id = "list_groups",
+    summary = "All resource groups",
+    params(MinPosition),
+    responses(
+        (status = 200, description = "Every group, parents before their children", body = Vec<read_models::Group>),
+        Unauthenticated, Invalid, RateLimited, Lagging
+    ),
+    security(("bearer" = []))
+)]
 async fn list(state: web::Data<AppState>, _u: CurrentUser, min: MinPosition) -> Result<HttpResponse, ApiError> {
     state.caught_up(min.0).await?;
     let tree = catalog::group_tree(&state.db()).await?;
@@ -41,11 +61,37 @@ async fn list(state: web::Data<AppState>, _u: CurrentUser, min: MinPosition) -> 
     Ok(HttpResponse::Ok().json(groups))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/resource-groups/tree",
+    tag = "groups",
+    operation_id = "group_tree",
+    summary = "Groups as a tree",
+    params(MinPosition),
+    responses(
+        (status = 200, description = "The top-level groups with their subgroups", body = Vec<read_models::GroupNode>),
+        Unauthenticated, Invalid, RateLimited, Lagging
+    ),
+    security(("bearer" = []))
+)]
 async fn tree(state: web::Data<AppState>, _u: CurrentUser, min: MinPosition) -> Result<HttpResponse, ApiError> {
     state.caught_up(min.0).await?;
     Ok(HttpResponse::Ok().json(catalog::group_tree(&state.db()).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/resource-groups/{id}",
+    tag = "groups",
+    operation_id = "get_group",
+    summary = "One group",
+    params(("id" = Uuid, Path, description = "The group"), MinPosition),
+    responses(
+        (status = 200, description = "The group", body = read_models::Group),
+        Unauthenticated, NotFound, Invalid, RateLimited, Lagging
+    ),
+    security(("bearer" = []))
+)]
 async fn get(
     state: web::Data<AppState>,
     _u: CurrentUser,
@@ -58,11 +104,23 @@ async fn get(
     Ok(HttpResponse::Ok().json(group))
 }
 
-#[derive(Debug, Deserialize)]
+/// A new group.
+#[derive(Debug, Deserialize, ToSchema)]
 struct GroupInput {
+    /// 1 to 200 characters.
     name: String,
+    /// The group it belongs to; none for a top-level group.
     parent_id: Option<Uuid>,
     #[serde(default)]
+    description: String,
+}
+
+/// A group as created.
+#[derive(Serialize, ToSchema)]
+struct GroupCreated {
+    id: Uuid,
+    name: String,
+    parent_id: Option<Uuid>,
     description: String,
 }
 
@@ -78,6 +136,20 @@ async fn check_parent(state: &AppState, group_id: Uuid, parent: Option<Uuid>) ->
     Ok(())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/resource-groups",
+    tag = "groups",
+    operation_id = "create_group",
+    summary = "Create a group (admin)",
+    params(IdempotencyKey),
+    request_body = GroupInput,
+    responses(
+        (status = 201, description = "The group", body = GroupCreated),
+        Unauthenticated, Forbidden, Invalid, RateLimited, Lagging
+    ),
+    security(("bearer" = []))
+)]
 async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -100,17 +172,42 @@ async fn create(
     Ok(written(
         StatusCode::CREATED,
         decided.position,
-        json!({ "id": group_id, "name": name, "parent_id": input.parent_id, "description": input.description }),
+        GroupCreated { id: group_id, name, parent_id: input.parent_id, description: input.description },
     ))
 }
 
-#[derive(Debug, Deserialize)]
+/// Fields to change; those left out stay.
+#[derive(Debug, Deserialize, ToSchema)]
 struct GroupPatch {
     name: Option<String>,
+    /// Moves the group; `null` makes it top-level.
     #[serde(default, deserialize_with = "crate::routes::support::nullable")]
+    #[schema(value_type = Option<Uuid>)]
     parent_id: Option<Option<Uuid>>,
 }
 
+#[derive(Serialize, ToSchema)]
+struct GroupChanged {
+    id: Uuid,
+    /// Only after DELETE.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deleted: Option<bool>,
+}
+
+#[utoipa::path(
+    patch,
+    path = "/api/v1/resource-groups/{id}",
+    tag = "groups",
+    operation_id = "update_group",
+    summary = "Rename or move a group (admin)",
+    params(("id" = Uuid, Path, description = "The group"), IdempotencyKey),
+    request_body = GroupPatch,
+    responses(
+        (status = 200, description = "Changed", body = GroupChanged),
+        Unauthenticated, Forbidden, NotFound, StateConflict, Invalid, RateLimited, Lagging
+    ),
+    security(("bearer" = []))
+)]
 async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -138,9 +235,22 @@ async fn update(
             .await?
             .position;
     }
-    Ok(written(StatusCode::OK, position, json!({ "id": group_id })))
+    Ok(written(StatusCode::OK, position, GroupChanged { id: group_id, deleted: None }))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/resource-groups/{id}",
+    tag = "groups",
+    operation_id = "delete_group",
+    summary = "Delete a group (admin)",
+    params(("id" = Uuid, Path, description = "The group")),
+    responses(
+        (status = 200, description = "Deleted", body = GroupChanged),
+        Unauthenticated, Forbidden, NotFound, StateConflict, Invalid, RateLimited
+    ),
+    security(("bearer" = []))
+)]
 async fn delete(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -153,5 +263,5 @@ async fn delete(
         .groups
         .execute(group_id, user.actor(), GroupCommand::Delete, command_meta(&req, Some(&user), &[])?)
         .await?;
-    Ok(written(StatusCode::OK, decided.position, json!({ "id": group_id, "deleted": true })))
+    Ok(written(StatusCode::OK, decided.position, GroupChanged { id: group_id, deleted: Some(true) }))
 }

@@ -3,33 +3,84 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
+use crate::api_doc::problems::Lagging;
 use crate::problem::Problem;
 use crate::state::AppState;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-pub async fn live() -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "status": "alive" }))
+#[derive(Serialize, ToSchema)]
+struct Liveness {
+    /// `alive`.
+    status: &'static str,
 }
 
+#[utoipa::path(
+    get,
+    path = "/live",
+    tag = "operations",
+    operation_id = "live",
+    summary = "Liveness: the process runs",
+    responses((status = 200, description = "Always, while the process serves", body = Liveness))
+)]
+pub async fn live() -> HttpResponse {
+    HttpResponse::Ok().json(Liveness { status: "alive" })
+}
+
+#[derive(Serialize, ToSchema)]
+struct Health {
+    /// `ok`, or `degraded` when the database does not answer.
+    status: &'static str,
+    version: &'static str,
+    /// `sqlite` or `postgres`.
+    backend: String,
+    /// `ok` or `unreachable`.
+    database: &'static str,
+}
+
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "operations",
+    operation_id = "health",
+    summary = "Summary of version, backend and database state",
+    responses((status = 200, description = "The summary (200 even when degraded)", body = Health))
+)]
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     let database = match state.store.ping().await {
         Ok(()) => "ok",
         Err(_) => "unreachable",
     };
-    HttpResponse::Ok().json(json!({
-        "status": if database == "ok" { "ok" } else { "degraded" },
-        "version": VERSION,
-        "backend": format!("{:?}", state.store.backend()).to_lowercase(),
-        "database": database,
-    }))
+    HttpResponse::Ok().json(Health {
+        status: if database == "ok" { "ok" } else { "degraded" },
+        version: VERSION,
+        backend: format!("{:?}", state.store.backend()).to_lowercase(),
+        database,
+    })
 }
 
+#[derive(Serialize, ToSchema)]
+struct Readiness {
+    /// `ready`.
+    status: &'static str,
+    /// The head of the event log.
+    log_position: u64,
+}
+
+#[utoipa::path(
+    get,
+    path = "/ready",
+    tag = "operations",
+    operation_id = "ready",
+    summary = "Readiness: the database answers",
+    responses((status = 200, description = "Ready for traffic", body = Readiness), Lagging)
+)]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     match state.store.head().await {
-        Ok(head) => HttpResponse::Ok().json(json!({ "status": "ready", "log_position": head.position })),
+        Ok(head) => HttpResponse::Ok().json(Readiness { status: "ready", log_position: head.position }),
         Err(e) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "database-unavailable", "Database unavailable")
             .detail(e.to_string())
             .response(),

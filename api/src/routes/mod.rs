@@ -1,21 +1,31 @@
-//! The route table: `/api/v1/…` plus health and metrics at the root.
+//! The route table: `/api/v1/…` plus health and metrics at the root. Each module also lists
+//! its annotated handlers (`Api`) for the OpenAPI document, next to its `configure`.
 
 use actix_web::web;
+use utoipa::OpenApi;
 
+mod accounts;
+mod analytics;
+mod approvals;
+mod audit;
 mod auth;
+mod availability;
 mod calendar;
 mod groups;
 mod health;
-mod reports;
+mod notifications;
 mod reservations;
+mod resource_input;
 mod resource_upload;
 pub(crate) mod resources;
 mod schedule;
+mod series;
 mod support;
-mod views;
+pub(crate) mod views;
+mod waitlist;
+mod webhook_catalog;
 mod webhook_deliveries;
 mod webhooks;
-mod workflow;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/health", web::get().to(health::health))
@@ -28,13 +38,48 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/api/v1")
                 .configure(auth::configure)
+                .configure(accounts::configure)
                 .configure(resources::configure)
                 .configure(schedule::configure)
+                .configure(availability::configure)
+                .configure(series::configure)
                 .configure(reservations::configure)
-                .configure(workflow::configure)
+                .configure(waitlist::configure)
+                .configure(approvals::configure)
                 .configure(groups::configure)
-                .configure(reports::configure)
+                .configure(notifications::configure)
+                .configure(analytics::configure)
+                .configure(audit::configure)
                 .configure(webhooks::configure)
                 .configure(calendar::configure),
         );
+}
+
+/// The operations served at the root.
+#[derive(OpenApi)]
+#[openapi(paths(health::health, health::live, health::ready, crate::metrics::render, crate::live::socket::connect))]
+struct RootApi;
+
+/// Every documented operation, gathered from the route modules.
+pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
+    let parts = [
+        auth::Api::openapi(),
+        accounts::Api::openapi(),
+        resources::Api::openapi(),
+        schedule::Api::openapi(),
+        availability::Api::openapi(),
+        series::Api::openapi(),
+        reservations::Api::openapi(),
+        waitlist::Api::openapi(),
+        approvals::Api::openapi(),
+        groups::Api::openapi(),
+        notifications::Api::openapi(),
+        analytics::Api::openapi(),
+        audit::Api::openapi(),
+        webhook_catalog::Api::openapi(),
+        webhooks::Api::openapi(),
+        webhook_deliveries::Api::openapi(),
+        calendar::Api::openapi(),
+    ];
+    parts.into_iter().fold(RootApi::openapi(), |doc, part| doc.merge_from(part))
 }

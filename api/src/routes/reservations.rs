@@ -1,30 +1,34 @@
-//! `/api/v1/reservations`: booking (single and recurring), cancelling, checking in, and the
-//! caller's reservations. Booking answers from the command's own events, so the hot path never
+//! `/api/v1/reservations`: booking, cancelling, checking in, and the caller's reservations
+//! (recurring series are in `series`). Booking answers from the command's own events, so the hot path never
 //! waits for a read model; `X-Log-Position` lets the client read its write right after.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{NaiveDateTime, Utc};
-use reserver_domain::recurrence::SeriesPolicy;
-use reserver_domain::resource::SeriesCancelScope;
-use reserver_domain::{ResourceCommand, ResourceEvent, Role, TimeRange};
+use chrono::Utc;
+use reserver_domain::{ResourceCommand, Role, TimeRange};
 use reserver_projections::reservations::{self as rm, ReservationView, TimeScope};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
+use crate::api_doc::params::IdempotencyKey;
+use crate::api_doc::problems::{
+    BookingConflict, Forbidden, Invalid, Lagging, NotFound, RateLimited, StateConflict, Unauthenticated,
+};
+use crate::api_doc::read_models;
 use crate::error::ApiError;
 use crate::extract::{command_meta, CurrentUser, MinPosition};
 use crate::routes::support::{instant, json_body, page_json, written, PageParams};
-use crate::routes::views;
+use crate::routes::views::{self, ReservationBody};
 use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(paths(by_resource, book, mine, get, cancel, check_in, history))]
+pub(super) struct Api;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/reservations", web::post().to(book))
-        .route("/reservations/recurring", web::post().to(book_series))
         .route("/reservations/my", web::get().to(mine))
-        .route("/reservations/series/{id}", web::get().to(series))
-        .route("/reservations/series/{id}/cancel", web::post().to(cancel_series))
         .route("/reservations/{id}", web::get().to(get))
         .route("/reservations/{id}/cancel", web::post().to(cancel))
         .route("/reservations/{id}/check-in", web::post().to(check_in))
@@ -32,15 +36,35 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/resources/{id}/reservations", web::get().to(by_resource));
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ByResourceParams {
+    /// Window start (RFC 3339; give both start and end, or neither).
+    #[param(value_type = Option<chrono::DateTime<chrono::Utc>>)]
     start: Option<String>,
+    /// Window end.
+    #[param(value_type = Option<chrono::DateTime<chrono::Utc>>)]
     end: Option<String>,
+    /// Page size, 1 to 500 (default 50).
     limit: Option<u32>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
 /// A resource's reservations (admins, approvers, auditors), optionally within a window.
+#[utoipa::path(
+    get,
+    path = "/api/v1/resources/{id}/reservations",
+    tag = "reservations",
+    operation_id = "resource_reservations",
+    summary = "A resource's reservations (admin, approver, auditor)",
+    params(("id" = Uuid, Path, description = "The resource"), ByResourceParams, MinPosition),
+    responses(
+        (status = 200, description = "One page, by start", body = read_models::ReservationPage),
+        Unauthenticated, Forbidden, Invalid, RateLimited, Lagging
+    ),
+    security(("bearer" = []))
+)]
 async fn by_resource(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -63,13 +87,38 @@ async fn by_resource(
     Ok(HttpResponse::Ok().json(page_json(result, views::reservation)))
 }
 
-#[derive(Debug, Deserialize)]
+/// A slot to book.
+#[derive(Debug, Deserialize, ToSchema)]
 struct BookInput {
     resource_id: Uuid,
+    /// RFC 3339 with an offset.
+    #[schema(value_type = chrono::DateTime<chrono::Utc>, example = "2030-03-04T09:00:00Z")]
     start_time: String,
+    /// After `start_time`.
+    #[schema(value_type = chrono::DateTime<chrono::Utc>, example = "2030-03-04T10:00:00Z")]
     end_time: String,
 }
 
+/// Books a slot if every rule allows it.
+///
+/// The reservation is `confirmed`, or `pending_approval` where the resource requires approval.
+/// A taken slot answers 409 with the conflicts and the next free slots of the same length;
+/// other rules answer 422 (or 409 for the resource's state) with their code.
+#[utoipa::path(
+    post,
+    path = "/api/v1/reservations",
+    tag = "reservations",
+    operation_id = "book",
+    summary = "Book a slot: 201, or 409 with conflicts and next free slots",
+    params(IdempotencyKey),
+    request_body = BookInput,
+    responses(
+        (status = 201, description = "The reservation", body = ReservationBody,
+         headers(("X-Log-Position" = u64, description = "Send as X-Min-Position to read this write"))),
+        Unauthenticated, Forbidden, NotFound, BookingConflict, Invalid, RateLimited
+    ),
+    security(("bearer" = []))
+)]
 async fn book(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -96,57 +145,31 @@ async fn book(
     Ok(written(StatusCode::CREATED, decided.position, view))
 }
 
-#[derive(Debug, Deserialize)]
-struct SeriesInput {
-    resource_id: Uuid,
-    /// RFC 5545 RRULE, e.g. `FREQ=WEEKLY;BYDAY=MO;COUNT=10`.
-    rrule: String,
-    /// First occurrence's local start in the resource's zone (`2030-03-04T09:00:00`).
-    start_local: NaiveDateTime,
-    duration_minutes: u32,
-    #[serde(default)]
-    exdates: Vec<NaiveDateTime>,
-    #[serde(default)]
-    skip_conflicts: bool,
-}
-
-async fn book_series(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    user: CurrentUser,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
-    let input: SeriesInput = json_body(&body)?;
-    if !(1..=24 * 60).contains(&input.duration_minutes) {
-        return Err(ApiError::validation("duration_minutes", "must be between 1 and 1440"));
-    }
-    let series_id = Uuid::new_v4();
-    let command = ResourceCommand::BookSeries {
-        series_id,
-        rrule: input.rrule,
-        dtstart: input.start_local,
-        duration_minutes: input.duration_minutes,
-        exdates: input.exdates,
-        policy: if input.skip_conflicts { SeriesPolicy::SkipConflicts } else { SeriesPolicy::AllOrNothing },
-    };
-    let meta = command_meta(&req, Some(&user), &body)?;
-    let decided = state.resources.execute(input.resource_id, user.actor(), command, meta).await?;
-    let occurrences = decided.events.iter().find_map(|e| match e {
-        ResourceEvent::SeriesBooked { series_id, occurrences, .. } => {
-            Some(json!({ "series_id": series_id, "occurrences": occurrences }))
-        }
-        _ => None,
-    });
-    Ok(written(StatusCode::CREATED, decided.position, occurrences.unwrap_or_else(|| json!({ "series_id": series_id }))))
-}
-
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct MineParams {
+    /// `upcoming`, `past` or `all` (default).
+    #[param(value_type = Option<String>)]
     scope: Option<TimeScope>,
+    /// Page size, 1 to 500 (default 50).
     limit: Option<u32>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/reservations/my",
+    tag = "reservations",
+    operation_id = "my_reservations",
+    summary = "The caller's reservations",
+    params(MineParams, MinPosition),
+    responses(
+        (status = 200, description = "One page of the caller's reservations", body = read_models::ReservationPage),
+        Unauthenticated, Invalid, RateLimited, Lagging
+    ),
+    security(("bearer" = []))
+)]
 async fn mine(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -171,6 +194,19 @@ async fn visible(state: &AppState, user: &CurrentUser, id: Uuid) -> Result<Reser
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/reservations/{id}",
+    tag = "reservations",
+    operation_id = "get_reservation",
+    summary = "One reservation",
+    params(("id" = Uuid, Path, description = "The reservation"), MinPosition),
+    responses(
+        (status = 200, description = "The reservation", body = ReservationBody),
+        Unauthenticated, NotFound, Invalid, RateLimited, Lagging
+    ),
+    security(("bearer" = []))
+)]
 async fn get(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -181,6 +217,19 @@ async fn get(
     Ok(HttpResponse::Ok().json(views::reservation(&visible(&state, &user, id.into_inner()).await?)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/reservations/{id}/history",
+    tag = "reservations",
+    operation_id = "reservation_history",
+    summary = "Every event of a reservation",
+    params(("id" = Uuid, Path, description = "The reservation"), MinPosition),
+    responses(
+        (status = 200, description = "Its events in log order", body = Vec<read_models::HistoryEntry>),
+        Unauthenticated, NotFound, Invalid, RateLimited, Lagging
+    ),
+    security(("bearer" = []))
+)]
 async fn history(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -193,9 +242,17 @@ async fn history(
     Ok(HttpResponse::Ok().json(rm::reservation_history(&state.db(), id).await?))
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct CancelInput {
+#[derive(Debug, Default, Deserialize, ToSchema)]
+struct CancelReservationInput {
     reason: Option<String>,
+}
+
+/// What a command on a reservation did.
+#[derive(Serialize, ToSchema)]
+struct ReservationChanged {
+    id: Uuid,
+    /// The event it caused (`reservation_cancelled`, `checked_in`, …) or `unchanged`.
+    result: String,
 }
 
 /// Runs a command on the resource a visible reservation belongs to. The reservation read model
@@ -219,9 +276,23 @@ async fn on_reservation(
     let decided =
         state.resources.execute(view.resource_id, user.actor(), command, command_meta(req, Some(user), body)?).await?;
     let status = decided.events.first().map(|e| e.event_type()).unwrap_or("unchanged");
-    Ok(written(StatusCode::OK, decided.position, json!({ "id": id, "result": status })))
+    Ok(written(StatusCode::OK, decided.position, ReservationChanged { id, result: status.to_string() }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/reservations/{id}/cancel",
+    tag = "reservations",
+    operation_id = "cancel_reservation",
+    summary = "Cancel a reservation",
+    params(("id" = Uuid, Path, description = "The reservation"), IdempotencyKey),
+    request_body(content = CancelReservationInput, description = "May also be empty: cancels without a reason"),
+    responses(
+        (status = 200, description = "Cancelled", body = ReservationChanged),
+        Unauthenticated, Forbidden, NotFound, StateConflict, Invalid, RateLimited, Lagging
+    ),
+    security(("bearer" = []))
+)]
 async fn cancel(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -229,12 +300,26 @@ async fn cancel(
     id: web::Path<Uuid>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let input: CancelInput = if body.is_empty() { CancelInput::default() } else { json_body(&body)? };
+    let input: CancelReservationInput =
+        if body.is_empty() { CancelReservationInput::default() } else { json_body(&body)? };
     let id = id.into_inner();
     let command = ResourceCommand::CancelReservation { reservation_id: id, reason: input.reason };
     on_reservation(&state, &req, &user, id, &body, command).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/reservations/{id}/check-in",
+    tag = "reservations",
+    operation_id = "check_in",
+    summary = "Check in",
+    params(("id" = Uuid, Path, description = "The reservation")),
+    responses(
+        (status = 200, description = "Checked in", body = ReservationChanged),
+        Unauthenticated, Forbidden, NotFound, StateConflict, Invalid, RateLimited, Lagging
+    ),
+    security(("bearer" = []))
+)]
 async fn check_in(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -243,52 +328,4 @@ async fn check_in(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     on_reservation(&state, &req, &user, id, &[], ResourceCommand::CheckIn { reservation_id: id }).await
-}
-
-async fn series(
-    state: web::Data<AppState>,
-    user: CurrentUser,
-    min: MinPosition,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    state.caught_up(min.0).await?;
-    let detail =
-        rm::get_series(&state.db(), id.into_inner()).await?.ok_or_else(|| ApiError::NotFound("series".into()))?;
-    if detail.series.user_id != user.user_id && !matches!(user.role, Role::Admin | Role::Approver | Role::Auditor) {
-        return Err(ApiError::NotFound("series".into()));
-    }
-    Ok(HttpResponse::Ok().json(detail))
-}
-
-#[derive(Debug, Deserialize)]
-struct CancelSeriesInput {
-    /// Cancel this occurrence and all later ones; without it, the whole series.
-    from_reservation_id: Option<Uuid>,
-}
-
-async fn cancel_series(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    user: CurrentUser,
-    id: web::Path<Uuid>,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
-    let input: CancelSeriesInput =
-        if body.is_empty() { CancelSeriesInput { from_reservation_id: None } } else { json_body(&body)? };
-    let series_id = id.into_inner();
-    let detail = rm::get_series(&state.db(), series_id).await?.ok_or_else(|| ApiError::NotFound("series".into()))?;
-    if detail.series.user_id != user.user_id && user.role != Role::Admin {
-        return Err(ApiError::NotFound("series".into()));
-    }
-    let scope = match input.from_reservation_id {
-        Some(reservation_id) => SeriesCancelScope::ThisAndFollowing { reservation_id },
-        None => SeriesCancelScope::Whole,
-    };
-    let command = ResourceCommand::CancelSeries { series_id, scope };
-    let decided = state
-        .resources
-        .execute(detail.series.resource_id, user.actor(), command, command_meta(&req, Some(&user), &body)?)
-        .await?;
-    let cancelled = decided.events.iter().filter(|e| e.event_type() == "reservation_cancelled").count();
-    Ok(written(StatusCode::OK, decided.position, json!({ "series_id": series_id, "cancelled": cancelled })))
 }

@@ -4,12 +4,16 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
 use serde_json::json;
+use utoipa::ToSchema;
 
+use crate::api_doc::problems::{Forbidden, Invalid, Lagging, RateLimited, Unauthenticated};
 use crate::error::ApiError;
 use crate::extract::CurrentUser;
-use crate::routes::resources::{create_resource, validate_name, validate_tags, ResourceInput};
+use crate::routes::resource_input::{create_resource, validate_name, validate_tags, ResourceInput};
 use crate::routes::support::written;
+use crate::routes::views::ResourceBody;
 use crate::state::AppState;
 
 const MAX_ROWS: usize = 5_000;
@@ -41,6 +45,38 @@ fn split_csv_line(line: &str) -> Vec<String> {
     fields
 }
 
+/// The resources an upload created.
+#[derive(Serialize, ToSchema)]
+pub struct Uploaded {
+    created_count: usize,
+    created: Vec<ResourceBody>,
+    /// Always empty: an upload with an invalid row creates nothing and answers 422.
+    errors: Vec<serde_json::Value>,
+}
+
+/// Creates a resource per CSV row.
+///
+/// Every row is checked before any is created; if any is invalid, nothing is created and the
+/// 422 lists the invalid rows by line.
+#[utoipa::path(
+    post,
+    path = "/api/v1/resources/upload",
+    tag = "resources",
+    operation_id = "upload_resources",
+    summary = "Create resources from CSV name,tags,available (admin)",
+    request_body(
+        content = String,
+        content_type = "text/csv",
+        description = "A header `name,tags,available` (only `name` is required), then one resource per line; \
+                       tags separated by `;` or `|`",
+        example = "name,tags,available\nLab 1,lab;gpu,true\nDesk 7,desk,false\n"
+    ),
+    responses(
+        (status = 201, description = "The created resources", body = Uploaded),
+        Unauthenticated, Forbidden, Invalid, RateLimited, Lagging
+    ),
+    security(("bearer" = []))
+)]
 pub async fn upload(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -103,6 +139,6 @@ pub async fn upload(
         created.push(view);
         position = at;
     }
-    let body = json!({ "created_count": created.len(), "created": created, "errors": [] });
+    let body = Uploaded { created_count: created.len(), created, errors: Vec::new() };
     Ok(written(StatusCode::CREATED, position, body))
 }

@@ -2,22 +2,33 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono_tz::Tz;
-use reserver_domain::resource::{ResourceDetails, ResourceKind, ResourceStatus};
+use reserver_domain::resource::{ResourceKind, ResourceStatus};
 use reserver_domain::{BookingPolicy, ResourceCommand, Role};
 use reserver_projections::catalog::{self, ResourceQuery, ResourceSort};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
+use crate::api_doc::params::{IdempotencyKey, IfMatch};
+use crate::api_doc::problems::{
+    Forbidden, Invalid, Lagging, NotFound, PreconditionFailed, RateLimited, StateConflict, Unauthenticated,
+};
+use crate::api_doc::{read_models, schemas};
 use crate::error::{etag, ApiError};
 use crate::extract::{command_meta, CurrentUser, MinPosition};
+use crate::routes::resource_input::{create_resource, parse_zone, validate_capacity, validate_name, validate_policy};
+use crate::routes::resource_input::{validate_tags, ResourceInput};
 use crate::routes::support::{if_match, json_body, nullable, page_json, written, PageParams};
-use crate::routes::views;
+use crate::routes::views::{self, ResourceBody};
 use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(paths(list, create, search, super::resource_upload::upload, get, update, retire, set_status))]
+pub(super) struct Api;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/resources").route(web::get().to(list)).route(web::post().to(create)))
-        .route("/resources/search", web::get().to(list))
+        .route("/resources/search", web::get().to(search))
         .route("/resources/upload", web::post().to(super::resource_upload::upload))
         .service(
             web::resource("/resources/{id}")
@@ -30,118 +41,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/resources/{id}/status", web::post().to(set_status));
 }
 
-fn yes() -> bool {
-    true
-}
-
-fn one() -> u32 {
-    1
-}
-
-#[derive(Debug, Deserialize)]
-pub struct ResourceInput {
-    pub name: String,
-    #[serde(default)]
-    pub tags: Vec<String>,
-    #[serde(default = "yes")]
-    pub available: bool,
-    pub kind: Option<ResourceKind>,
-    #[serde(default)]
-    pub description: String,
-    #[serde(default)]
-    pub location: String,
-    pub group_id: Option<Uuid>,
-    #[serde(default = "one")]
-    pub capacity: u32,
-    pub time_zone: Option<String>,
-    pub policy: Option<BookingPolicy>,
-    pub business_hours: Option<reserver_domain::schedule_rules::BusinessHours>,
-}
-
-pub fn parse_zone(name: Option<&str>) -> Result<Tz, ApiError> {
-    name.unwrap_or("UTC")
-        .parse::<Tz>()
-        .map_err(|_| ApiError::validation("time_zone", "must be an IANA time zone such as Europe/Berlin"))
-}
-
-pub fn validate_name(name: &str) -> Result<String, ApiError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(ApiError::validation("name", "must be 1 to 200 characters"));
-    }
-    Ok(name.to_string())
-}
-
-pub fn validate_tags(tags: &[String]) -> Result<Vec<String>, ApiError> {
-    if tags.len() > 50 || tags.iter().any(|t| t.trim().is_empty() || t.len() > 64) {
-        return Err(ApiError::validation("tags", "at most 50 tags of 1 to 64 characters"));
-    }
-    Ok(tags.iter().map(|t| t.trim().to_string()).collect())
-}
-
-fn validate_capacity(capacity: u32) -> Result<u32, ApiError> {
-    if !(1..=10_000).contains(&capacity) {
-        return Err(ApiError::validation("capacity", "must be between 1 and 10000"));
-    }
-    Ok(capacity)
-}
-
-fn validate_policy(policy: Option<BookingPolicy>) -> Result<BookingPolicy, ApiError> {
-    let policy = policy.unwrap_or_default();
-    policy.validate().map_err(|m| ApiError::validation("policy", m))?;
-    Ok(policy)
-}
-
-/// The create command for a validated input.
-pub fn create_command(resource_id: Uuid, input: ResourceInput) -> Result<ResourceCommand, ApiError> {
-    Ok(ResourceCommand::CreateResource {
-        resource_id,
-        details: ResourceDetails {
-            name: validate_name(&input.name)?,
-            kind: input.kind.unwrap_or(ResourceKind::Other),
-            tags: validate_tags(&input.tags)?,
-            description: input.description,
-            location: input.location,
-            group_id: input.group_id,
-        },
-        capacity: validate_capacity(input.capacity)?,
-        time_zone: parse_zone(input.time_zone.as_deref())?,
-        policy: validate_policy(input.policy)?,
-        business_hours: input.business_hours,
-    })
-}
-
-/// Creates a resource (and puts it in maintenance if `available` is false); returns its view.
-pub async fn create_resource(
-    state: &AppState,
-    req: &HttpRequest,
-    user: &CurrentUser,
-    input: ResourceInput,
-    body: &[u8],
-) -> Result<(u64, serde_json::Value), ApiError> {
-    user.require(&[Role::Admin])?;
-    let id = Uuid::new_v4();
-    let available = input.available;
-    let command = create_command(id, input)?;
-    let mut decided = state.resources.execute(id, user.actor(), command, command_meta(req, Some(user), body)?).await?;
-    if !available && !decided.replayed {
-        let status = ResourceCommand::SetStatus { status: ResourceStatus::Maintenance };
-        decided = state.resources.execute(id, user.actor(), status, command_meta(req, Some(user), &[])?).await?;
-    }
-    state.caught_up(Some(decided.position)).await?;
-    let created_id = decided
-        .events
-        .iter()
-        .find_map(|e| match e {
-            reserver_domain::ResourceEvent::ResourceCreated { resource_id, .. } => Some(*resource_id),
-            _ => None,
-        })
-        .unwrap_or(id);
-    let view =
-        catalog::get_resource(&state.db(), created_id).await?.ok_or_else(|| ApiError::NotFound("resource".into()))?;
-    Ok((decided.position, views::resource(&view)))
-}
-
+#[utoipa::path(
+    post,
+    path = "/api/v1/resources",
+    tag = "resources",
+    operation_id = "create_resource",
+    summary = "Create a resource (admin)",
+    params(IdempotencyKey),
+    request_body = ResourceInput,
+    responses(
+        (status = 201, description = "The resource", body = ResourceBody),
+        Unauthenticated, Forbidden, Invalid, RateLimited, Lagging
+    ),
+    security(("bearer" = []))
+)]
 async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -153,26 +66,51 @@ async fn create(
     Ok(written(StatusCode::CREATED, position, view))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListParams {
+    /// Page size, 1 to 500 (default 50).
     limit: Option<u32>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
+    /// `available`, `maintenance` or `retired`.
     status: Option<String>,
     /// Comma-separated; every tag must be present.
     tags: Option<String>,
     /// Text search on name and description.
     q: Option<String>,
+    /// The same as `q`.
     query: Option<String>,
+    #[param(value_type = Option<schemas::ResourceKind>)]
     kind: Option<ResourceKind>,
+    /// The same as `kind`.
     #[serde(rename = "type")]
+    #[param(value_type = Option<schemas::ResourceKind>)]
     kind_alias: Option<ResourceKind>,
     group_id: Option<Uuid>,
+    /// With `group_id`: include the group's subgroups.
     #[serde(default)]
     include_subgroups: bool,
+    /// `name` (default), `status` or `created`.
+    #[param(value_type = Option<String>)]
     sort: Option<ResourceSort>,
+    /// `asc` (default) or `desc`.
     order: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/resources",
+    tag = "resources",
+    operation_id = "list_resources",
+    summary = "List resources: filters, text search, cursor pagination",
+    params(ListParams, MinPosition),
+    responses(
+        (status = 200, description = "One page of resources", body = read_models::ResourcePage),
+        Unauthenticated, Invalid, RateLimited, Lagging
+    ),
+    security(("bearer" = []))
+)]
 async fn list(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -184,6 +122,30 @@ async fn list(
     let p = params.into_inner();
     let db = state.db();
     state.cached(key, min.0, || async move { list_page(&db, p).await }).await
+}
+
+/// The same list under its older name.
+#[utoipa::path(
+    get,
+    path = "/api/v1/resources/search",
+    tag = "resources",
+    operation_id = "search_resources",
+    summary = "Search resources",
+    params(ListParams, MinPosition),
+    responses(
+        (status = 200, description = "One page of resources", body = read_models::ResourcePage),
+        Unauthenticated, Invalid, RateLimited, Lagging
+    ),
+    security(("bearer" = []))
+)]
+async fn search(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: CurrentUser,
+    min: MinPosition,
+    params: web::Query<ListParams>,
+) -> Result<HttpResponse, ApiError> {
+    list(state, req, user, min, params).await
 }
 
 async fn list_page(db: &reserver_store::Database, p: ListParams) -> Result<serde_json::Value, ApiError> {
@@ -215,6 +177,20 @@ async fn list_page(db: &reserver_store::Database, p: ListParams) -> Result<serde
     Ok(page_json(result, views::resource))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/resources/{id}",
+    tag = "resources",
+    operation_id = "get_resource",
+    summary = "One resource, with its ETag",
+    params(("id" = Uuid, Path, description = "The resource"), MinPosition),
+    responses(
+        (status = 200, description = "The resource", body = ResourceBody,
+         headers(("ETag" = String, description = "Its version, for If-Match"))),
+        Unauthenticated, NotFound, Invalid, RateLimited, Lagging
+    ),
+    security(("bearer" = []))
+)]
 async fn get(
     state: web::Data<AppState>,
     _user: CurrentUser,
@@ -228,21 +204,44 @@ async fn get(
     Ok(HttpResponse::Ok().insert_header((actix_web::http::header::ETAG, etag(version))).json(views::resource(&view)))
 }
 
-#[derive(Debug, Deserialize)]
+/// Fields to change; those left out stay.
+#[derive(Debug, Deserialize, ToSchema)]
 struct ResourcePatch {
     name: Option<String>,
     tags: Option<Vec<String>>,
+    #[schema(value_type = Option<schemas::ResourceKind>)]
     kind: Option<ResourceKind>,
     description: Option<String>,
     location: Option<String>,
+    /// `null` takes it out of its group.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<Uuid>)]
     group_id: Option<Option<Uuid>>,
     capacity: Option<u32>,
     time_zone: Option<String>,
+    /// Replaces the whole policy.
+    #[schema(value_type = Option<schemas::BookingPolicy>)]
     policy: Option<BookingPolicy>,
 }
 
-/// Partial update, optimistic: with `If-Match` the update applies only to that version.
+/// Partial update, optimistic.
+///
+/// With `If-Match` the update applies only to that version; a stale one answers 412.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/resources/{id}",
+    tag = "resources",
+    operation_id = "update_resource",
+    summary = "Update a resource (admin; If-Match)",
+    params(("id" = Uuid, Path, description = "The resource"), IfMatch, IdempotencyKey),
+    request_body = ResourcePatch,
+    responses(
+        (status = 200, description = "The resource as changed", body = ResourceBody,
+         headers(("ETag" = String, description = "The new version"))),
+        Unauthenticated, Forbidden, NotFound, StateConflict, PreconditionFailed, Invalid, RateLimited, Lagging
+    ),
+    security(("bearer" = []))
+)]
 async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -298,6 +297,27 @@ async fn update(
     Ok(response)
 }
 
+#[derive(Serialize, ToSchema)]
+struct ResourceRetired {
+    retired: bool,
+}
+
+/// Retires a resource.
+///
+/// It takes no bookings any more; existing reservations stay.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/resources/{id}",
+    tag = "resources",
+    operation_id = "retire_resource",
+    summary = "Retire a resource (admin)",
+    params(("id" = Uuid, Path, description = "The resource"), IfMatch),
+    responses(
+        (status = 200, description = "Retired", body = ResourceRetired),
+        Unauthenticated, Forbidden, NotFound, StateConflict, PreconditionFailed, Invalid, RateLimited
+    ),
+    security(("bearer" = []))
+)]
 async fn retire(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -309,16 +329,41 @@ async fn retire(
     meta.expected_version = if_match(&req)?;
     let command = ResourceCommand::RetireResource { reason: "retired by an administrator".into() };
     let decided = state.resources.execute(id.into_inner(), user.actor(), command, meta).await?;
-    Ok(written(StatusCode::OK, decided.position, serde_json::json!({ "retired": true })))
+    Ok(written(StatusCode::OK, decided.position, ResourceRetired { retired: true }))
 }
 
-#[derive(Debug, Deserialize)]
-struct StatusInput {
+/// `{"status": "maintenance"|"available"}` or `{"available": bool}`.
+#[derive(Debug, Deserialize, ToSchema)]
+struct ResourceStatusInput {
+    #[schema(value_type = Option<schemas::ResourceStatus>)]
     status: Option<ResourceStatus>,
     available: Option<bool>,
 }
 
-/// Maintenance on/off: `{"status": "maintenance"|"available"}` or `{"available": bool}`.
+#[derive(Serialize, ToSchema)]
+struct ResourceStatusSet {
+    id: Uuid,
+    #[schema(value_type = schemas::ResourceStatus)]
+    status: ResourceStatus,
+}
+
+/// Maintenance on/off.
+///
+/// `{"status": "maintenance"|"available"}` or `{"available": bool}`; existing reservations stay.
+#[utoipa::path(
+    put,
+    path = "/api/v1/resources/{id}/status",
+    tag = "resources",
+    operation_id = "set_resource_status",
+    summary = "Maintenance on/off (admin)",
+    params(("id" = Uuid, Path, description = "The resource"), IdempotencyKey),
+    request_body = ResourceStatusInput,
+    responses(
+        (status = 200, description = "The new status", body = ResourceStatusSet),
+        Unauthenticated, Forbidden, NotFound, StateConflict, Invalid, RateLimited
+    ),
+    security(("bearer" = []))
+)]
 async fn set_status(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -327,7 +372,7 @@ async fn set_status(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin])?;
-    let input: StatusInput = json_body(&body)?;
+    let input: ResourceStatusInput = json_body(&body)?;
     let status = match (input.status, input.available) {
         (Some(s), _) => s,
         (None, Some(true)) => ResourceStatus::Available,
@@ -339,5 +384,5 @@ async fn set_status(
         .resources
         .execute(id, user.actor(), ResourceCommand::SetStatus { status }, command_meta(&req, Some(&user), &body)?)
         .await?;
-    Ok(written(StatusCode::OK, decided.position, serde_json::json!({ "id": id, "status": status })))
+    Ok(written(StatusCode::OK, decided.position, ResourceStatusSet { id, status }))
 }

@@ -1,21 +1,28 @@
-//! A resource's schedule rules and availability: business hours, blackouts, free slots, next
-//! available, per-day summary, and the schedule as of a past instant.
+//! A resource's schedule rules: weekly business hours and blackouts, and its schedule as of
+//! a past instant.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use reserver_domain::schedule_rules::BusinessHours;
 use reserver_domain::{ResourceCommand, Role, TimeRange};
 use reserver_projections::{availability, catalog};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
+use crate::api_doc::params::IdempotencyKey;
+use crate::api_doc::problems::{Forbidden, Invalid, Lagging, NotFound, RateLimited, StateConflict, Unauthenticated};
+use crate::api_doc::schemas;
 use crate::error::ApiError;
 use crate::extract::{command_meta, CurrentUser, MinPosition};
 use crate::routes::support::{instant, json_body, written};
-use crate::routes::views;
+use crate::routes::views::{self, ReservationBody};
 use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(paths(get_hours, set_hours, list_blackouts, add_blackout, remove_blackout, schedule))]
+pub(super) struct Api;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -27,16 +34,37 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(add_blackout)),
     )
     .route("/resources/{id}/blackout-dates/{blackout_id}", web::delete().to(remove_blackout))
-    .route("/resources/{id}/availability", web::get().to(availability_summary))
-    .route("/resources/{id}/available-slots", web::get().to(available_slots))
-    .route("/resources/{id}/next-available", web::get().to(next_available))
     .route("/resources/{id}/schedule", web::get().to(schedule));
 }
 
-async fn resource_view(state: &AppState, id: Uuid) -> Result<catalog::ResourceView, ApiError> {
+pub(super) async fn resource_view(state: &AppState, id: Uuid) -> Result<catalog::ResourceView, ApiError> {
     catalog::get_resource(&state.db(), id).await?.ok_or_else(|| ApiError::NotFound("resource".into()))
 }
 
+/// A resource's weekly hours and the zone they are in.
+#[derive(Serialize, ToSchema)]
+struct BusinessHoursBody {
+    /// Only with GET.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    time_zone: Option<String>,
+    /// `null`: open around the clock.
+    #[schema(value_type = Option<schemas::BusinessHours>)]
+    business_hours: Option<BusinessHours>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/resources/{id}/business-hours",
+    tag = "availability",
+    operation_id = "get_business_hours",
+    summary = "Weekly business hours",
+    params(("id" = Uuid, Path, description = "The resource"), MinPosition),
+    responses(
+        (status = 200, description = "The hours and their time zone", body = BusinessHoursBody),
+        Unauthenticated, NotFound, Invalid, RateLimited, Lagging
+    ),
+    security(("bearer" = []))
+)]
 async fn get_hours(
     state: web::Data<AppState>,
     _u: CurrentUser,
@@ -45,14 +73,32 @@ async fn get_hours(
 ) -> Result<HttpResponse, ApiError> {
     state.caught_up(min.0).await?;
     let view = resource_view(&state, id.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(json!({ "time_zone": view.time_zone.name(), "business_hours": view.business_hours })))
+    let hours =
+        BusinessHoursBody { time_zone: Some(view.time_zone.name().to_string()), business_hours: view.business_hours };
+    Ok(HttpResponse::Ok().json(hours))
 }
 
-#[derive(Debug, Deserialize)]
-struct HoursInput {
+#[derive(Debug, Deserialize, ToSchema)]
+struct BusinessHoursInput {
+    /// `null` removes the hours: open around the clock.
+    #[schema(value_type = Option<schemas::BusinessHours>)]
     business_hours: Option<BusinessHours>,
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/resources/{id}/business-hours",
+    tag = "availability",
+    operation_id = "set_business_hours",
+    summary = "Replace business hours (admin)",
+    params(("id" = Uuid, Path, description = "The resource"), IdempotencyKey),
+    request_body = BusinessHoursInput,
+    responses(
+        (status = 200, description = "The hours now in force", body = BusinessHoursBody),
+        Unauthenticated, Forbidden, NotFound, StateConflict, Invalid, RateLimited
+    ),
+    security(("bearer" = []))
+)]
 async fn set_hours(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -61,16 +107,33 @@ async fn set_hours(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin])?;
-    let input: HoursInput =
+    let input: BusinessHoursInput =
         serde_json::from_slice(&body).map_err(|e| ApiError::validation("business_hours", e.to_string()))?;
     let command = ResourceCommand::SetBusinessHours { hours: input.business_hours.clone() };
     let decided = state
         .resources
         .execute(id.into_inner(), user.actor(), command, command_meta(&req, Some(&user), &body)?)
         .await?;
-    Ok(written(StatusCode::OK, decided.position, json!({ "business_hours": input.business_hours })))
+    Ok(written(
+        StatusCode::OK,
+        decided.position,
+        BusinessHoursBody { time_zone: None, business_hours: input.business_hours },
+    ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/resources/{id}/blackout-dates",
+    tag = "availability",
+    operation_id = "list_blackouts",
+    summary = "Blackout periods",
+    params(("id" = Uuid, Path, description = "The resource"), MinPosition),
+    responses(
+        (status = 200, description = "Every blackout", body = Vec<schemas::Blackout>),
+        Unauthenticated, NotFound, Invalid, RateLimited, Lagging
+    ),
+    security(("bearer" = []))
+)]
 async fn list_blackouts(
     state: web::Data<AppState>,
     _u: CurrentUser,
@@ -85,14 +148,41 @@ async fn list_blackouts(
     Ok(HttpResponse::Ok().json(blackouts))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 struct BlackoutInput {
+    /// RFC 3339 with an offset.
+    #[schema(value_type = chrono::DateTime<chrono::Utc>)]
     start_time: String,
+    #[schema(value_type = chrono::DateTime<chrono::Utc>)]
     end_time: String,
+    /// Shown to people whose booking it blocks.
     #[serde(default)]
     reason: String,
 }
 
+/// A blackout as added.
+#[derive(Serialize, ToSchema)]
+struct BlackoutAdded {
+    id: Uuid,
+    start_time: chrono::DateTime<Utc>,
+    end_time: chrono::DateTime<Utc>,
+    reason: String,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/resources/{id}/blackout-dates",
+    tag = "availability",
+    operation_id = "add_blackout",
+    summary = "Add a blackout (admin)",
+    params(("id" = Uuid, Path, description = "The resource"), IdempotencyKey),
+    request_body = BlackoutInput,
+    responses(
+        (status = 201, description = "The blackout; existing reservations stay", body = BlackoutAdded),
+        Unauthenticated, Forbidden, NotFound, StateConflict, Invalid, RateLimited
+    ),
+    security(("bearer" = []))
+)]
 async fn add_blackout(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -113,10 +203,32 @@ async fn add_blackout(
     Ok(written(
         StatusCode::CREATED,
         decided.position,
-        json!({ "id": blackout_id, "start_time": range.start(), "end_time": range.end(), "reason": input.reason }),
+        BlackoutAdded { id: blackout_id, start_time: range.start(), end_time: range.end(), reason: input.reason },
     ))
 }
 
+#[derive(Serialize, ToSchema)]
+struct BlackoutRemoved {
+    /// The removed blackout's id.
+    deleted: Uuid,
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/resources/{id}/blackout-dates/{blackout_id}",
+    tag = "availability",
+    operation_id = "remove_blackout",
+    summary = "Remove a blackout (admin)",
+    params(
+        ("id" = Uuid, Path, description = "The resource"),
+        ("blackout_id" = Uuid, Path, description = "The blackout")
+    ),
+    responses(
+        (status = 200, description = "Removed", body = BlackoutRemoved),
+        Unauthenticated, Forbidden, NotFound, StateConflict, Invalid, RateLimited
+    ),
+    security(("bearer" = []))
+)]
 async fn remove_blackout(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -127,127 +239,39 @@ async fn remove_blackout(
     let (id, blackout_id) = path.into_inner();
     let command = ResourceCommand::RemoveBlackout { blackout_id };
     let decided = state.resources.execute(id, user.actor(), command, command_meta(&req, Some(&user), &[])?).await?;
-    Ok(written(StatusCode::OK, decided.position, json!({ "deleted": blackout_id })))
+    Ok(written(StatusCode::OK, decided.position, BlackoutRemoved { deleted: blackout_id }))
 }
 
-#[derive(Debug, Deserialize)]
-struct WindowParams {
-    days_ahead: Option<u32>,
-    date: Option<chrono::NaiveDate>,
-    start: Option<String>,
-    end: Option<String>,
-    duration_minutes: Option<u32>,
-    limit: Option<usize>,
-}
-
-impl WindowParams {
-    fn duration(&self) -> Result<Duration, ApiError> {
-        match self.duration_minutes.unwrap_or(60) {
-            m @ 1..=10_080 => Ok(Duration::minutes(i64::from(m))),
-            _ => Err(ApiError::validation("duration_minutes", "must be between 1 and 10080")),
-        }
-    }
-
-    fn days(&self) -> Result<u32, ApiError> {
-        match self.days_ahead.unwrap_or(7) {
-            d @ 1..=366 => Ok(d),
-            _ => Err(ApiError::validation("days_ahead", "must be between 1 and 366")),
-        }
-    }
-
-    /// The searched window: `start`/`end`, or a local `date`'s 24 hours, or now + `days_ahead`.
-    fn window(&self, tz: chrono_tz::Tz) -> Result<TimeRange, ApiError> {
-        let now = Utc::now();
-        let (start, end) = match (&self.start, &self.end, self.date) {
-            (Some(s), Some(e), _) => (instant("start", s)?, instant("end", e)?),
-            (_, _, Some(date)) => {
-                let midnight = date.and_hms_opt(0, 0, 0).unwrap_or_default();
-                let start = reserver_domain::schedule_rules::resolve_local(tz, midnight);
-                (start, start + Duration::days(1))
-            }
-            _ => (now, now + Duration::days(i64::from(self.days()?))),
-        };
-        if end - start > Duration::days(366) {
-            return Err(ApiError::validation("end", "the window may span at most 366 days"));
-        }
-        TimeRange::new(start, end).map_err(|_| ApiError::validation("end", "must be after start"))
-    }
-}
-
-async fn availability_summary(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    _u: CurrentUser,
-    min: MinPosition,
-    id: web::Path<Uuid>,
-    params: web::Query<WindowParams>,
-) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    let key = format!("availability/{id}?{}", req.query_string());
-    let (days, duration) = (params.days()?, params.duration()?);
-    let inner = state.clone();
-    let compute = || async move {
-        let view = resource_view(&inner, id).await?;
-        let today = Utc::now().with_timezone(&view.time_zone).date_naive();
-        let days = availability::day_summary(&inner.db(), id, today, days, duration, Utc::now()).await?;
-        Ok(json!({
-            "resource_id": id,
-            "time_zone": view.time_zone.name(),
-            "resource": views::resource(&view),
-            "days": days,
-        }))
-    };
-    state.cached(key, min.0, compute).await
-}
-
-async fn available_slots(
-    state: web::Data<AppState>,
-    user: CurrentUser,
-    min: MinPosition,
-    id: web::Path<Uuid>,
-    params: web::Query<WindowParams>,
-) -> Result<HttpResponse, ApiError> {
-    state.caught_up(min.0).await?;
-    let id = id.into_inner();
-    let view = resource_view(&state, id).await?;
-    let window = params.window(view.time_zone)?;
-    let limit = params.limit.unwrap_or(50).clamp(1, 500);
-    let slots =
-        availability::free_slots(&state.db(), id, window, params.duration()?, Utc::now(), limit, Some(user.user_id))
-            .await?;
-    let slots: Vec<_> = slots.iter().map(|s| json!({ "start_time": s.start(), "end_time": s.end() })).collect();
-    Ok(HttpResponse::Ok().json(json!({ "resource_id": id, "slots": slots })))
-}
-
-async fn next_available(
-    state: web::Data<AppState>,
-    user: CurrentUser,
-    min: MinPosition,
-    id: web::Path<Uuid>,
-    params: web::Query<WindowParams>,
-) -> Result<HttpResponse, ApiError> {
-    state.caught_up(min.0).await?;
-    let id = id.into_inner();
-    resource_view(&state, id).await?;
-    let from = match &params.start {
-        Some(s) => instant("start", s)?,
-        None => Utc::now(),
-    };
-    let slot =
-        availability::next_available(&state.db(), id, from, params.duration()?, Utc::now(), Some(user.user_id)).await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "resource_id": id,
-        "available": slot.is_some(),
-        "next_available": slot.map(|s| json!({ "start_time": s.start(), "end_time": s.end() })),
-    })))
-}
-
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct AsOf {
+    /// RFC 3339 instant (default now).
+    #[param(value_type = Option<chrono::DateTime<chrono::Utc>>)]
     as_of: Option<String>,
 }
 
+#[derive(Serialize, ToSchema)]
+struct ScheduleAsOf {
+    as_of: chrono::DateTime<Utc>,
+    reservations: Vec<ReservationBody>,
+}
+
 /// Time travel: the resource's reservations as they stood at `as_of`, computed from the log.
+#[utoipa::path(
+    get,
+    path = "/api/v1/resources/{id}/schedule",
+    tag = "availability",
+    operation_id = "schedule_as_of",
+    summary = "The schedule as of an instant (time travel)",
+    description = "The resource's reservations as they stood at `as_of`, computed from the event log \
+                   (admins, approvers, auditors).",
+    params(("id" = Uuid, Path, description = "The resource"), AsOf),
+    responses(
+        (status = 200, description = "The reservations at that instant", body = ScheduleAsOf),
+        Unauthenticated, Forbidden, Invalid, RateLimited, Lagging
+    ),
+    security(("bearer" = []))
+)]
 async fn schedule(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -261,5 +285,5 @@ async fn schedule(
     };
     let reservations = reserver_projections::schedule_as_of(state.store.as_ref(), id.into_inner(), at).await?;
     Ok(HttpResponse::Ok()
-        .json(json!({ "as_of": at, "reservations": reservations.iter().map(views::reservation).collect::<Vec<_>>() })))
+        .json(ScheduleAsOf { as_of: at, reservations: reservations.iter().map(views::reservation).collect() }))
 }

@@ -4,14 +4,14 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
 use chrono::{DateTime, FixedOffset, Utc};
 use reserver_projections::{Page, PageRequest};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{etag, ApiError};
 use crate::extract::LOG_POSITION_HEADER;
 
 /// A response to a command: status, body, and the log position to read one's own write at.
-pub fn written(status: StatusCode, position: u64, body: Value) -> HttpResponse {
+pub fn written(status: StatusCode, position: u64, body: impl Serialize) -> HttpResponse {
     let mut builder = HttpResponseBuilder::new(status);
     if position > 0 {
         builder.insert_header((LOG_POSITION_HEADER, position.to_string()));
@@ -49,7 +49,8 @@ impl PageParams {
     }
 }
 
-pub fn page_json<T>(page: Page<T>, view: impl Fn(&T) -> Value) -> Value {
+/// The pagination envelope `{data, next_cursor, has_more}` (the `*Page` schemas of `api_doc::read_models`).
+pub fn page_json<T, U: Serialize>(page: Page<T>, view: impl Fn(&T) -> U) -> Value {
     serde_json::json!({
         "data": page.data.iter().map(view).collect::<Vec<_>>(),
         "next_cursor": page.next_cursor,
@@ -77,4 +78,12 @@ where
 /// A JSON request body, or a `422` naming what is wrong with it.
 pub fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::validation("body", e.to_string()))
+}
+
+/// A CSV download.
+pub fn csv(filename: &str, body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("Content-Disposition", format!("attachment; filename=\"{filename}\"")))
+        .body(body)
 }

@@ -8,14 +8,20 @@ use chrono::Utc;
 use reserver_domain::Role;
 use reserver_webhooks::deliveries::{enqueue, redeliver, NewDelivery, DELIVERED, FAILED, PENDING};
 use reserver_webhooks::{envelope, history, WebhookService};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
+use crate::api_doc::problems::{Forbidden, Invalid, Lagging, NotFound, RateLimited, StateConflict, Unauthenticated};
+use crate::api_doc::read_models;
 use crate::error::ApiError;
 use crate::extract::CurrentUser;
 use crate::routes::webhooks::{load, webhook_error};
 use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(paths(list, ping, redeliver_one))]
+pub(super) struct Api;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/webhooks/{id}/deliveries", web::get().to(list))
@@ -23,14 +29,31 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/webhooks/{id}/deliveries/{delivery_id}/redeliver", web::post().to(redeliver_one));
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct HistoryParams {
+    /// `pending`, `delivered` or `failed`.
     status: Option<String>,
+    /// Page size, 1 to 200.
     limit: Option<u32>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
 /// Deliveries newest first, each with its attempts; `status` filters, `limit` and `cursor` page.
+#[utoipa::path(
+    get,
+    path = "/api/v1/webhooks/{id}/deliveries",
+    tag = "webhooks",
+    operation_id = "webhook_deliveries",
+    summary = "Delivery history with every attempt, newest first (admin)",
+    params(("id" = Uuid, Path, description = "The endpoint"), HistoryParams),
+    responses(
+        (status = 200, description = "One page of deliveries", body = read_models::DeliveryPage),
+        Unauthenticated, Forbidden, NotFound, Invalid, RateLimited, Lagging
+    ),
+    security(("bearer" = []))
+)]
 async fn list(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -60,7 +83,30 @@ fn expires_at(service: &WebhookService, now: chrono::DateTime<Utc>) -> chrono::D
     now + chrono::Duration::from_std(service.settings().retry.max_age).unwrap_or(chrono::Duration::days(1))
 }
 
-/// Queues a `webhook.test` message to the endpoint.
+/// A delivery queued for the worker.
+#[derive(Serialize, ToSchema)]
+struct DeliveryQueued {
+    delivery_id: Uuid,
+    /// `pending`.
+    status: &'static str,
+}
+
+/// Queues a ping.
+///
+/// A `webhook.test` message goes through the same queue, signing and retries as events.
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhooks/{id}/test",
+    tag = "webhooks",
+    operation_id = "test_webhook",
+    summary = "Send a webhook.test ping (admin)",
+    params(("id" = Uuid, Path, description = "The endpoint")),
+    responses(
+        (status = 202, description = "Queued; see the delivery history for the outcome", body = DeliveryQueued),
+        Unauthenticated, Forbidden, NotFound, StateConflict, Invalid, RateLimited, Lagging
+    ),
+    security(("bearer" = []))
+)]
 async fn ping(
     state: web::Data<AppState>,
     service: web::Data<WebhookService>,
@@ -89,11 +135,28 @@ async fn ping(
     enqueue(&state.db(), &delivery, now, expires_at(&service, now)).await.map_err(webhook_error)?;
     service.wake();
     Ok(HttpResponse::build(StatusCode::ACCEPTED)
-        .json(json!({ "delivery_id": delivery.delivery_id, "status": PENDING })))
+        .json(DeliveryQueued { delivery_id: delivery.delivery_id, status: PENDING }))
 }
 
-/// Sends a delivery again, with the same `webhook-id` and body, a fresh maximum age and a
-/// back-off that starts over.
+/// Sends a delivery again.
+///
+/// Same `webhook-id` and body, a fresh maximum age and a back-off that starts over.
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver",
+    tag = "webhooks",
+    operation_id = "redeliver_webhook",
+    summary = "Send a delivery again, same webhook-id (admin)",
+    params(
+        ("id" = Uuid, Path, description = "The endpoint"),
+        ("delivery_id" = Uuid, Path, description = "The delivery")
+    ),
+    responses(
+        (status = 202, description = "Queued again", body = DeliveryQueued),
+        Unauthenticated, Forbidden, NotFound, Invalid, RateLimited, Lagging
+    ),
+    security(("bearer" = []))
+)]
 async fn redeliver_one(
     state: web::Data<AppState>,
     service: web::Data<WebhookService>,
@@ -108,5 +171,5 @@ async fn redeliver_one(
         return Err(ApiError::NotFound("delivery".into()));
     }
     service.wake();
-    Ok(HttpResponse::build(StatusCode::ACCEPTED).json(json!({ "delivery_id": delivery_id, "status": PENDING })))
+    Ok(HttpResponse::build(StatusCode::ACCEPTED).json(DeliveryQueued { delivery_id, status: PENDING }))
 }

@@ -1,41 +1,48 @@
-//! Webhook subscriptions (admins): create, list, read, update, delete, re-enable, rotate the
-//! secret, and the event catalog. A subscription is a `webhook-{uuid}` stream of the log,
+//! Webhook subscriptions (admins): create, list, read, update, delete, re-enable and rotate
+//! the secret (the event catalog is in `webhook_catalog`). A subscription is a `webhook-{uuid}` stream of the log,
 //! appended here with expected versions (ETag / If-Match); its secret lives beside the log
 //! and is shown only when created or rotated.
 
 use actix_web::http::header::{HeaderValue, ETAG, LOCATION};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use reserver_domain::Role;
-use reserver_projections::public_events::CATALOG;
 use reserver_store::{AppendError, EventMetadata, ExpectedVersion};
-use reserver_webhooks::envelope::TEST_EVENT;
 use reserver_webhooks::guard::{check_target, TargetError};
 use reserver_webhooks::signing::Secret;
-use reserver_webhooks::subscription::{Subscription, WebhookEvent, ALL_EVENTS};
+use reserver_webhooks::subscription::{Subscription, WebhookEvent};
 use reserver_webhooks::{history, secrets, stream, WebhookError, WebhookService};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
+use crate::api_doc::params::IfMatch;
+use crate::api_doc::problems::{
+    Forbidden, Invalid, Lagging, NotFound, PreconditionFailed, RateLimited, Unauthenticated,
+};
 use crate::error::{etag, ApiError};
 use crate::extract::{command_meta, CurrentUser, MinPosition};
 use crate::routes::support::{if_match, json_body, written};
+use crate::routes::webhook_catalog::checked_event_types;
 use crate::state::AppState;
 
-/// Most event types one subscription may list.
-const MAX_EVENT_TYPES: usize = 64;
+#[derive(OpenApi)]
+#[openapi(paths(list, create, get, update, replace, delete, rotate_secret))]
+pub(super) struct Api;
+
+/// Longest description of a subscription.
 const MAX_DESCRIPTION: usize = 500;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/webhooks/events", web::get().to(catalog))
+    // The catalog first: `/webhooks/{id}` would take `/webhooks/events`.
+    cfg.configure(super::webhook_catalog::configure)
         .service(web::resource("/webhooks").route(web::get().to(list)).route(web::post().to(create)))
         .service(
             web::resource("/webhooks/{id}")
                 .route(web::get().to(get))
                 .route(web::patch().to(update))
-                .route(web::put().to(update))
+                .route(web::put().to(replace))
                 .route(web::delete().to(delete)),
         )
         .route("/webhooks/{id}/rotate-secret", web::post().to(rotate_secret))
@@ -58,20 +65,43 @@ fn append_error(e: AppendError) -> ApiError {
     }
 }
 
+/// A webhook endpoint (never its secret).
+#[derive(Serialize, ToSchema)]
+#[schema(as = Webhook)]
+pub(crate) struct WebhookBody {
+    id: Uuid,
+    url: String,
+    /// Event types, `prefix.*` patterns or `*`.
+    event_types: Vec<String>,
+    description: String,
+    /// False while disabled (by an admin, or after failing for too long).
+    active: bool,
+    disabled_reason: Option<String>,
+    /// The admin who created it.
+    owner: Uuid,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    secret_rotated_at: Option<DateTime<Utc>>,
+    /// Only when created: the signing secret, shown this once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
+}
+
 /// The outward form of a subscription (never its secret).
-pub(crate) fn view(s: &Subscription) -> Value {
-    json!({
-        "id": s.id,
-        "url": s.url,
-        "event_types": s.event_types,
-        "description": s.description,
-        "active": s.active,
-        "disabled_reason": s.disabled_reason,
-        "owner": s.owner,
-        "created_at": s.created_at,
-        "updated_at": s.updated_at,
-        "secret_rotated_at": s.secret_rotated_at,
-    })
+pub(crate) fn view(s: &Subscription) -> WebhookBody {
+    WebhookBody {
+        id: s.id,
+        url: s.url.clone(),
+        event_types: s.event_types.clone(),
+        description: s.description.clone(),
+        active: s.active,
+        disabled_reason: s.disabled_reason.clone(),
+        owner: s.owner,
+        created_at: s.created_at,
+        updated_at: s.updated_at,
+        secret_rotated_at: s.secret_rotated_at,
+        secret: None,
+    }
 }
 
 fn with_etag(mut response: HttpResponse, version: u64) -> HttpResponse {
@@ -113,36 +143,6 @@ async fn checked_url(service: &WebhookService, url: &str) -> Result<String, ApiE
     }
 }
 
-/// Whether a pattern names something in the catalog: `*`, an event type, or `prefix.*`
-/// covering at least one.
-fn known_event_type(pattern: &str) -> bool {
-    pattern == ALL_EVENTS
-        || CATALOG.iter().any(|(name, _)| reserver_webhooks::subscription::type_matches(pattern, name))
-}
-
-fn checked_event_types(types: Vec<String>) -> Result<Vec<String>, ApiError> {
-    if types.is_empty() {
-        return Err(ApiError::validation("event_types", "list at least one event type, or \"*\" for all"));
-    }
-    if types.len() > MAX_EVENT_TYPES {
-        return Err(ApiError::validation("event_types", format!("at most {MAX_EVENT_TYPES} entries")));
-    }
-    let mut checked: Vec<String> = Vec::with_capacity(types.len());
-    for t in types {
-        let t = t.trim().to_string();
-        if !known_event_type(&t) {
-            return Err(ApiError::validation(
-                "event_types",
-                format!("unknown event type {t:?}; see GET /api/v1/webhooks/events"),
-            ));
-        }
-        if !checked.contains(&t) {
-            checked.push(t);
-        }
-    }
-    Ok(checked)
-}
-
 fn checked_description(description: Option<String>) -> Result<String, ApiError> {
     let description = description.unwrap_or_default().trim().to_string();
     if description.chars().count() > MAX_DESCRIPTION {
@@ -151,26 +151,38 @@ fn checked_description(description: Option<String>) -> Result<String, ApiError> 
     Ok(description)
 }
 
-/// The public event types a subscription can ask for.
-async fn catalog(user: CurrentUser) -> Result<HttpResponse, ApiError> {
-    user.require(&[Role::Admin])?;
-    let data: Vec<Value> =
-        CATALOG.iter().map(|(name, description)| json!({ "type": name, "description": description })).collect();
-    Ok(HttpResponse::Ok().json(json!({
-        "data": data,
-        "patterns": ["*", "reservation.*"],
-        "test_event": TEST_EVENT,
-    })))
-}
-
-#[derive(Debug, Deserialize)]
+/// A new endpoint.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateInput {
+struct WebhookInput {
+    /// A public `https://` (or `http://`) URL.
+    #[schema(example = "https://example.org/hooks/reserver")]
     url: String,
+    /// At least one event type, `prefix.*` pattern or `*` (see GET /webhooks/events).
+    #[schema(example = json!(["reservation.*"]))]
     event_types: Vec<String>,
+    /// At most 500 characters.
     description: Option<String>,
 }
 
+/// Creates an endpoint.
+///
+/// The answer carries its signing secret (`whsec_…`), shown only this once; the URL must be
+/// public (a private address is 422 `webhook-target-forbidden`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhooks",
+    tag = "webhooks",
+    operation_id = "create_webhook",
+    summary = "Create a webhook endpoint; the secret is shown once (admin)",
+    request_body = WebhookInput,
+    responses(
+        (status = 201, description = "The endpoint with its `secret`", body = WebhookBody,
+         headers(("ETag" = String, description = "Its version"), ("Location" = String, description = "Its URL"))),
+        Unauthenticated, Forbidden, PreconditionFailed, Invalid, RateLimited
+    ),
+    security(("bearer" = []))
+)]
 async fn create(
     state: web::Data<AppState>,
     service: web::Data<WebhookService>,
@@ -179,7 +191,7 @@ async fn create(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin])?;
-    let input: CreateInput = json_body(&body)?;
+    let input: WebhookInput = json_body(&body)?;
     let event_types = checked_event_types(input.event_types)?;
     let description = checked_description(input.description)?;
     // Last: it may look the host up.
@@ -201,7 +213,7 @@ async fn create(
         };
     let (subscription, version) = load(&state, id).await?;
     let mut body = view(&subscription);
-    body["secret"] = json!(secret.encoded());
+    body.secret = Some(secret.encoded());
     let mut response = with_etag(written(StatusCode::CREATED, outcome.last_position(), body), version);
     if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/webhooks/{id}")) {
         response.headers_mut().insert(LOCATION, v);
@@ -209,7 +221,27 @@ async fn create(
     Ok(response)
 }
 
-/// Every subscription, oldest first (as of the planner; `X-Min-Position` waits for it).
+#[derive(Serialize, ToSchema)]
+struct WebhookList {
+    data: Vec<WebhookBody>,
+}
+
+/// Every subscription, oldest first.
+///
+/// As of the delivery planner; `X-Min-Position` waits for it.
+#[utoipa::path(
+    get,
+    path = "/api/v1/webhooks",
+    tag = "webhooks",
+    operation_id = "list_webhooks",
+    summary = "All webhook endpoints (admin)",
+    params(MinPosition),
+    responses(
+        (status = 200, description = "Every endpoint, oldest first", body = WebhookList),
+        Unauthenticated, Forbidden, Invalid, RateLimited, Lagging
+    ),
+    security(("bearer" = []))
+)]
 async fn list(
     state: web::Data<AppState>,
     service: web::Data<WebhookService>,
@@ -223,18 +255,33 @@ async fn list(
         }
     }
     let subscriptions = history::subscriptions(&state.db()).await.map_err(webhook_error)?;
-    Ok(HttpResponse::Ok().json(json!({ "data": subscriptions.iter().map(view).collect::<Vec<_>>() })))
+    Ok(HttpResponse::Ok().json(WebhookList { data: subscriptions.iter().map(view).collect() }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/webhooks/{id}",
+    tag = "webhooks",
+    operation_id = "get_webhook",
+    summary = "One webhook endpoint, with its ETag (admin)",
+    params(("id" = Uuid, Path, description = "The endpoint")),
+    responses(
+        (status = 200, description = "The endpoint", body = WebhookBody,
+         headers(("ETag" = String, description = "Its version, for If-Match"))),
+        Unauthenticated, Forbidden, NotFound, Invalid, RateLimited, Lagging
+    ),
+    security(("bearer" = []))
+)]
 async fn get(state: web::Data<AppState>, user: CurrentUser, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin])?;
     let (subscription, version) = load(&state, id.into_inner()).await?;
     Ok(with_etag(HttpResponse::Ok().json(view(&subscription)), version))
 }
 
-#[derive(Debug, Deserialize)]
+/// Fields to change; those left out stay.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct UpdateInput {
+struct WebhookPatch {
     url: Option<String>,
     event_types: Option<Vec<String>>,
     description: Option<String>,
@@ -242,7 +289,25 @@ struct UpdateInput {
     active: Option<bool>,
 }
 
-/// Changes a subscription (fields left out stay), and disables or re-enables it.
+/// Changes a subscription, and disables or re-enables it.
+///
+/// Fields left out stay; `active: true` re-enables a disabled endpoint and its waiting
+/// deliveries become due again.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/webhooks/{id}",
+    tag = "webhooks",
+    operation_id = "update_webhook",
+    summary = "Update, disable or re-enable an endpoint (admin; If-Match)",
+    params(("id" = Uuid, Path, description = "The endpoint"), IfMatch),
+    request_body = WebhookPatch,
+    responses(
+        (status = 200, description = "The endpoint as changed", body = WebhookBody,
+         headers(("ETag" = String, description = "The new version"))),
+        Unauthenticated, Forbidden, NotFound, PreconditionFailed, Invalid, RateLimited, Lagging
+    ),
+    security(("bearer" = []))
+)]
 async fn update(
     state: web::Data<AppState>,
     service: web::Data<WebhookService>,
@@ -252,7 +317,7 @@ async fn update(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin])?;
-    let input: UpdateInput = json_body(&body)?;
+    let input: WebhookPatch = json_body(&body)?;
     let id = id.into_inner();
     let (current, version) = load(&state, id).await?;
     let expected = if_match(&req)?.unwrap_or(version);
@@ -301,6 +366,52 @@ async fn update(
     Ok(with_etag(written(StatusCode::OK, outcome.last_position(), view(&subscription)), version))
 }
 
+/// PUT takes the same partial body as PATCH.
+#[utoipa::path(
+    put,
+    path = "/api/v1/webhooks/{id}",
+    tag = "webhooks",
+    operation_id = "replace_webhook",
+    summary = "Update, disable or re-enable an endpoint (admin; If-Match)",
+    params(("id" = Uuid, Path, description = "The endpoint"), IfMatch),
+    request_body = WebhookPatch,
+    responses(
+        (status = 200, description = "The endpoint as changed", body = WebhookBody,
+         headers(("ETag" = String, description = "The new version"))),
+        Unauthenticated, Forbidden, NotFound, PreconditionFailed, Invalid, RateLimited, Lagging
+    ),
+    security(("bearer" = []))
+)]
+async fn replace(
+    state: web::Data<AppState>,
+    service: web::Data<WebhookService>,
+    req: HttpRequest,
+    user: CurrentUser,
+    id: web::Path<Uuid>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    update(state, service, req, user, id, body).await
+}
+
+#[derive(Serialize, ToSchema)]
+struct WebhookDeleted {
+    id: Uuid,
+    deleted: bool,
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/webhooks/{id}",
+    tag = "webhooks",
+    operation_id = "delete_webhook",
+    summary = "Delete an endpoint (admin)",
+    params(("id" = Uuid, Path, description = "The endpoint"), IfMatch),
+    responses(
+        (status = 200, description = "Deleted; pending deliveries are dropped", body = WebhookDeleted),
+        Unauthenticated, Forbidden, NotFound, PreconditionFailed, Invalid, RateLimited, Lagging
+    ),
+    security(("bearer" = []))
+)]
 async fn delete(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -316,11 +427,36 @@ async fn delete(
         .await
         .map_err(append_error)?;
     secrets::delete(&state.db(), id).await.map_err(webhook_error)?;
-    Ok(written(StatusCode::OK, outcome.last_position(), json!({ "id": id, "deleted": true })))
+    Ok(written(StatusCode::OK, outcome.last_position(), WebhookDeleted { id, deleted: true }))
 }
 
-/// A new secret, returned once; the previous one keeps signing (as a second signature) for
-/// the configured overlap, so receivers can switch without losing messages.
+#[derive(Serialize, ToSchema)]
+struct SecretRotated {
+    id: Uuid,
+    /// The new signing secret, shown this once.
+    secret: String,
+    /// Until then messages carry a second signature with the previous secret.
+    previous_valid_until: DateTime<Utc>,
+}
+
+/// A new secret, returned once.
+///
+/// The previous one keeps signing (as a second signature) for the configured overlap, so
+/// receivers can switch without losing messages.
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhooks/{id}/rotate-secret",
+    tag = "webhooks",
+    operation_id = "rotate_webhook_secret",
+    summary = "New secret; the previous one signs a while longer (admin)",
+    params(("id" = Uuid, Path, description = "The endpoint"), IfMatch),
+    responses(
+        (status = 200, description = "The new secret", body = SecretRotated,
+         headers(("ETag" = String, description = "The new version"))),
+        Unauthenticated, Forbidden, NotFound, PreconditionFailed, Invalid, RateLimited, Lagging
+    ),
+    security(("bearer" = []))
+)]
 async fn rotate_secret(
     state: web::Data<AppState>,
     service: web::Data<WebhookService>,
@@ -345,6 +481,6 @@ async fn rotate_secret(
         secrets::create(&state.db(), id, &secret, now).await.map_err(webhook_error)?;
     }
     let version = outcome.stream_versions.first().map(|(_, v)| *v).unwrap_or(version + 1);
-    let body = json!({ "id": id, "secret": secret.encoded(), "previous_valid_until": previous_valid_until });
+    let body = SecretRotated { id, secret: secret.encoded(), previous_valid_until };
     Ok(with_etag(written(StatusCode::OK, outcome.last_position(), body), version))
 }

@@ -1,50 +1,84 @@
-//! Waitlist and approvals: joining, leaving and accepting offers; the approval queue and answers.
+//! The waitlist: joining and leaving, the queues, and answering the offers made when a slot
+//! frees up.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use reserver_domain::{ResourceCommand, Role, TimeRange};
 use reserver_projections::reservations::{self as rm};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
+use crate::api_doc::params::IdempotencyKey;
+use crate::api_doc::problems::{Forbidden, Invalid, Lagging, NotFound, RateLimited, StateConflict, Unauthenticated};
+use crate::api_doc::read_models;
 use crate::error::ApiError;
 use crate::extract::{command_meta, CurrentUser, MinPosition};
-use crate::routes::support::{instant, json_body, page_json, written, PageParams};
-use crate::routes::views;
+use crate::routes::support::{instant, json_body, written};
 use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(paths(my_waitlist, join, leave, accept_offer, decline_offer, resource_waitlist))]
+pub(super) struct Api;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/waitlist").route(web::get().to(my_waitlist)).route(web::post().to(join)))
         .route("/waitlist/{id}", web::delete().to(leave))
         .route("/waitlist/{id}/accept", web::post().to(accept_offer))
         .route("/waitlist/{id}/decline", web::post().to(decline_offer))
-        .route("/resources/{id}/waitlist", web::get().to(resource_waitlist))
-        .route("/approvals/pending", web::get().to(pending))
-        .route("/approvals/{id}/respond", web::post().to(respond))
-        .service(
-            web::resource("/approvals/resources/{id}/settings")
-                .route(web::get().to(approval_settings))
-                .route(web::put().to(set_approval_settings)),
-        );
+        .route("/resources/{id}/waitlist", web::get().to(resource_waitlist));
 }
 
-#[derive(Debug, Deserialize)]
-struct JoinInput {
+#[derive(Debug, Deserialize, ToSchema)]
+struct WaitlistJoin {
     resource_id: Uuid,
+    /// RFC 3339 with an offset.
+    #[schema(value_type = chrono::DateTime<chrono::Utc>)]
     desired_start: String,
+    #[schema(value_type = chrono::DateTime<chrono::Utc>)]
     desired_end: String,
+    /// How far the slot may move either way to be offered, up to a week (default 0).
     #[serde(default)]
     flexible_minutes: u32,
 }
 
+/// A waitlist entry as joined.
+#[derive(Serialize, ToSchema)]
+struct WaitlistJoined {
+    id: Uuid,
+    resource_id: Uuid,
+    desired_start: chrono::DateTime<chrono::Utc>,
+    desired_end: chrono::DateTime<chrono::Utc>,
+    flexible_minutes: u32,
+    /// The slot was free: an offer was made right away (see the notifications).
+    offered: bool,
+}
+
+/// Waits for a slot.
+///
+/// When the slot frees up, the first in line gets an offer: a reservation in status `offered`
+/// that holds the slot until it is accepted, declined or expires.
+#[utoipa::path(
+    post,
+    path = "/api/v1/waitlist",
+    tag = "waitlist",
+    operation_id = "join_waitlist",
+    summary = "Join a waitlist",
+    params(IdempotencyKey),
+    request_body = WaitlistJoin,
+    responses(
+        (status = 201, description = "The entry", body = WaitlistJoined),
+        Unauthenticated, Forbidden, NotFound, StateConflict, Invalid, RateLimited
+    ),
+    security(("bearer" = []))
+)]
 async fn join(
     state: web::Data<AppState>,
     req: HttpRequest,
     user: CurrentUser,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let input: JoinInput = json_body(&body)?;
+    let input: WaitlistJoin = json_body(&body)?;
     let desired =
         TimeRange::new(instant("desired_start", &input.desired_start)?, instant("desired_end", &input.desired_end)?)
             .map_err(|_| ApiError::validation("desired_end", "must be after desired_start"))?;
@@ -61,11 +95,39 @@ async fn join(
     Ok(written(
         StatusCode::CREATED,
         decided.position,
-        json!({ "id": entry_id, "resource_id": input.resource_id, "desired_start": desired.start(), "desired_end": desired.end(),
-                "flexible_minutes": input.flexible_minutes, "offered": offered }),
+        WaitlistJoined {
+            id: entry_id,
+            resource_id: input.resource_id,
+            desired_start: desired.start(),
+            desired_end: desired.end(),
+            flexible_minutes: input.flexible_minutes,
+            offered,
+        },
     ))
 }
 
+/// One of the caller's waitlist entries and its place in line.
+#[derive(Serialize, ToSchema)]
+struct MyWaitlistEntry {
+    #[schema(value_type = read_models::WaitlistEntry)]
+    entry: rm::WaitlistView,
+    /// 1 = next in line.
+    position: Option<usize>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/waitlist",
+    tag = "waitlist",
+    operation_id = "my_waitlist",
+    summary = "The caller's waitlist entries with positions",
+    params(MinPosition),
+    responses(
+        (status = 200, description = "The caller's entries", body = Vec<MyWaitlistEntry>),
+        Unauthenticated, Invalid, RateLimited, Lagging
+    ),
+    security(("bearer" = []))
+)]
 async fn my_waitlist(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -78,11 +140,24 @@ async fn my_waitlist(
         // The entry's place in its resource's FIFO queue.
         let queue = rm::waitlist_for_resource(&state.db(), e.resource_id).await?;
         let position = queue.iter().position(|q| q.entry_id == e.entry_id).map(|p| p + 1);
-        out.push(json!({ "entry": e, "position": position }));
+        out.push(MyWaitlistEntry { entry: e, position });
     }
     Ok(HttpResponse::Ok().json(out))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/resources/{id}/waitlist",
+    tag = "waitlist",
+    operation_id = "resource_waitlist",
+    summary = "A resource's waitlist in FIFO order",
+    params(("id" = Uuid, Path, description = "The resource"), MinPosition),
+    responses(
+        (status = 200, description = "The queue, first in line first", body = Vec<read_models::WaitlistEntry>),
+        Unauthenticated, Forbidden, Invalid, RateLimited, Lagging
+    ),
+    security(("bearer" = []))
+)]
 async fn resource_waitlist(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -104,6 +179,25 @@ async fn entry_resource(state: &AppState, user: &CurrentUser, entry_id: Uuid) ->
         .ok_or_else(|| ApiError::NotFound("waitlist entry".into()))
 }
 
+#[derive(Serialize, ToSchema)]
+struct WaitlistLeft {
+    id: Uuid,
+    left: bool,
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/waitlist/{id}",
+    tag = "waitlist",
+    operation_id = "leave_waitlist",
+    summary = "Leave a waitlist",
+    params(("id" = Uuid, Path, description = "The caller's waitlist entry")),
+    responses(
+        (status = 200, description = "Left", body = WaitlistLeft),
+        Unauthenticated, NotFound, StateConflict, Invalid, RateLimited
+    ),
+    security(("bearer" = []))
+)]
 async fn leave(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -121,7 +215,7 @@ async fn leave(
             command_meta(&req, Some(&user), &[])?,
         )
         .await?;
-    Ok(written(StatusCode::OK, decided.position, json!({ "id": entry_id, "left": true })))
+    Ok(written(StatusCode::OK, decided.position, WaitlistLeft { id: entry_id, left: true }))
 }
 
 /// The offer made to a waitlist entry: a reservation in status `offered` holding the slot.
@@ -139,6 +233,27 @@ async fn offer_for(state: &AppState, user: &CurrentUser, id: Uuid) -> Result<rm:
     }
 }
 
+/// The answer to a waitlist offer.
+#[derive(Serialize, ToSchema)]
+struct OfferAnswered {
+    reservation_id: Uuid,
+    /// `confirmed` or `declined`.
+    status: &'static str,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/waitlist/{id}/accept",
+    tag = "waitlist",
+    operation_id = "accept_offer",
+    summary = "Accept an offer",
+    params(("id" = Uuid, Path, description = "The offered reservation, or the waitlist entry it was offered to"), MinPosition),
+    responses(
+        (status = 200, description = "The reservation is confirmed", body = OfferAnswered),
+        Unauthenticated, Forbidden, NotFound, StateConflict, Invalid, RateLimited, Lagging
+    ),
+    security(("bearer" = []))
+)]
 async fn accept_offer(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -149,6 +264,19 @@ async fn accept_offer(
     answer_offer(&state, &req, &user, min, id.into_inner(), true).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/waitlist/{id}/decline",
+    tag = "waitlist",
+    operation_id = "decline_offer",
+    summary = "Decline an offer",
+    params(("id" = Uuid, Path, description = "The offered reservation, or the waitlist entry it was offered to"), MinPosition),
+    responses(
+        (status = 200, description = "The slot goes to the next in line", body = OfferAnswered),
+        Unauthenticated, Forbidden, NotFound, StateConflict, Invalid, RateLimited, Lagging
+    ),
+    security(("bearer" = []))
+)]
 async fn decline_offer(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -177,117 +305,5 @@ async fn answer_offer(
     };
     let decided =
         state.resources.execute(offer.resource_id, user.actor(), command, command_meta(req, Some(user), &[])?).await?;
-    Ok(written(StatusCode::OK, decided.position, json!({ "reservation_id": reservation_id, "status": status })))
-}
-
-#[derive(Debug, Deserialize)]
-struct PendingParams {
-    resource_id: Option<Uuid>,
-    limit: Option<u32>,
-    cursor: Option<String>,
-}
-
-async fn pending(
-    state: web::Data<AppState>,
-    user: CurrentUser,
-    min: MinPosition,
-    params: web::Query<PendingParams>,
-) -> Result<HttpResponse, ApiError> {
-    user.require(&[Role::Admin, Role::Approver])?;
-    state.caught_up(min.0).await?;
-    let page = PageParams { limit: params.limit, cursor: params.cursor.clone() }.request()?;
-    let result = rm::pending_approvals(&state.db(), params.resource_id, &page).await?;
-    Ok(HttpResponse::Ok().json(page_json(result, views::reservation)))
-}
-
-#[derive(Debug, Deserialize)]
-struct RespondInput {
-    approved: bool,
-    #[serde(default)]
-    comment: String,
-}
-
-async fn respond(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    user: CurrentUser,
-    min: MinPosition,
-    id: web::Path<Uuid>,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
-    user.require(&[Role::Admin, Role::Approver])?;
-    state.caught_up(min.0).await?;
-    let input: RespondInput = json_body(&body)?;
-    let reservation_id = id.into_inner();
-    let view = rm::get_reservation(&state.db(), reservation_id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("reservation".into()))?;
-    let command = if input.approved {
-        ResourceCommand::Approve { reservation_id, comment: input.comment }
-    } else {
-        ResourceCommand::Reject { reservation_id, comment: input.comment }
-    };
-    let decided = state
-        .resources
-        .execute(view.resource_id, user.actor(), command, command_meta(&req, Some(&user), &body)?)
-        .await?;
-    let status = if input.approved { "confirmed" } else { "rejected" };
-    Ok(written(StatusCode::OK, decided.position, json!({ "id": reservation_id, "status": status })))
-}
-
-async fn approval_settings(
-    state: web::Data<AppState>,
-    user: CurrentUser,
-    min: MinPosition,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    user.require(&[Role::Admin, Role::Approver])?;
-    state.caught_up(min.0).await?;
-    let view = reserver_projections::catalog::get_resource(&state.db(), id.into_inner())
-        .await?
-        .ok_or_else(|| ApiError::NotFound("resource".into()))?;
-    Ok(HttpResponse::Ok().json(json!({
-        "requires_approval": view.policy.requires_approval,
-        "approval_timeout_minutes": view.policy.approval_timeout_minutes,
-    })))
-}
-
-#[derive(Debug, Deserialize)]
-struct ApprovalSettings {
-    requires_approval: bool,
-    approval_timeout_minutes: Option<u32>,
-}
-
-async fn set_approval_settings(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    user: CurrentUser,
-    id: web::Path<Uuid>,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
-    user.require(&[Role::Admin])?;
-    let input: ApprovalSettings = json_body(&body)?;
-    let id = id.into_inner();
-    let (version, current) = state.resources.load(id).await?;
-    let resource = current.resource.ok_or_else(|| ApiError::NotFound("resource".into()))?;
-    let mut policy = resource.policy.clone();
-    policy.requires_approval = input.requires_approval;
-    if let Some(t) = input.approval_timeout_minutes {
-        policy.approval_timeout_minutes = t;
-    }
-    policy.validate().map_err(|m| ApiError::validation("approval_timeout_minutes", m))?;
-    let command = ResourceCommand::UpdateResource {
-        details: resource.details,
-        capacity: resource.capacity,
-        time_zone: resource.time_zone,
-        policy: policy.clone(),
-    };
-    let mut meta = command_meta(&req, Some(&user), &body)?;
-    meta.expected_version = Some(version);
-    let decided = state.resources.execute(id, user.actor(), command, meta).await?;
-    Ok(written(
-        StatusCode::OK,
-        decided.position,
-        json!({ "requires_approval": policy.requires_approval, "approval_timeout_minutes": policy.approval_timeout_minutes }),
-    ))
+    Ok(written(StatusCode::OK, decided.position, OfferAnswered { reservation_id, status }))
 }

@@ -1,0 +1,250 @@
+//! The caller's account and preferences, and account administration (admins). A role change
+//! is an event in the account's stream; preferences are a stream of their own.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::Utc;
+use reserver_domain::user::UserCommand;
+use reserver_domain::Role;
+use reserver_store::{AppendRequest, ExpectedVersion, NewEvent};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::{OpenApi, ToSchema};
+use uuid::Uuid;
+
+use crate::api_doc::problems::{Forbidden, Invalid, Lagging, NotFound, RateLimited, StateConflict, Unauthenticated};
+use crate::api_doc::{read_models, schemas};
+use crate::error::ApiError;
+use crate::extract::{command_meta, CurrentUser, MinPosition};
+use crate::routes::support::written;
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(paths(me, set_preferences, list_users, grant_role))]
+pub(super) struct Api;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/users/me", web::get().to(me))
+        .route("/users/me/preferences", web::patch().to(set_preferences))
+        .route("/users", web::get().to(list_users))
+        .route("/users/{id}/role", web::put().to(grant_role));
+}
+
+/// Every account (admins).
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    tag = "auth",
+    operation_id = "list_users",
+    summary = "All accounts (admin)",
+    params(MinPosition),
+    responses(
+        (status = 200, description = "Every account", body = Vec<read_models::User>),
+        Unauthenticated, Forbidden, Invalid, RateLimited, Lagging
+    ),
+    security(("bearer" = []))
+)]
+async fn list_users(state: web::Data<AppState>, user: CurrentUser, min: MinPosition) -> Result<HttpResponse, ApiError> {
+    user.require(&[Role::Admin])?;
+    state.caught_up(min.0).await?;
+    Ok(HttpResponse::Ok().json(reserver_projections::users::list_users(&state.db(), None).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+struct RoleInput {
+    #[schema(value_type = schemas::Role)]
+    role: Role,
+}
+
+/// An account's role.
+#[derive(Serialize, ToSchema)]
+struct RoleGranted {
+    id: Uuid,
+    #[schema(value_type = schemas::Role)]
+    role: Role,
+}
+
+/// Changes an account's role (admins).
+///
+/// Takes effect at the account's next login or refresh.
+#[utoipa::path(
+    put,
+    path = "/api/v1/users/{id}/role",
+    tag = "auth",
+    operation_id = "grant_role",
+    summary = "Change an account's role (admin)",
+    params(("id" = Uuid, Path, description = "The account")),
+    request_body = RoleInput,
+    responses(
+        (status = 200, description = "The new role", body = RoleGranted),
+        Unauthenticated, Forbidden, NotFound, Invalid, RateLimited
+    ),
+    security(("bearer" = []))
+)]
+async fn grant_role(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: CurrentUser,
+    id: web::Path<Uuid>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    user.require(&[Role::Admin])?;
+    let input: RoleInput = crate::routes::support::json_body(&body)?;
+    let id = id.into_inner();
+    let decided = state
+        .users
+        .execute(id, user.actor(), UserCommand::GrantRole { role: input.role }, command_meta(&req, Some(&user), &body)?)
+        .await?;
+    Ok(written(StatusCode::OK, decided.position, RoleGranted { id, role: input.role }))
+}
+
+fn preferences_stream(user_id: Uuid) -> String {
+    format!("preferences-{user_id}")
+}
+
+/// Settings the service acts on; other keys are kept as given.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+struct Preferences {
+    /// Where notifications are mailed; `null` removes it.
+    email: Option<String>,
+    email_notifications: Option<bool>,
+    /// Minutes before a booking to send a reminder, 0 (off) to 10080.
+    reminder_minutes: Option<u32>,
+    language: Option<String>,
+}
+
+/// The caller's account.
+#[derive(Serialize, ToSchema)]
+struct Me {
+    id: Uuid,
+    username: String,
+    #[schema(value_type = schemas::Role)]
+    role: Role,
+    locked_until: Option<chrono::DateTime<Utc>>,
+    #[schema(value_type = Preferences)]
+    preferences: serde_json::Value,
+}
+
+#[derive(Serialize, ToSchema)]
+struct PreferencesBody {
+    #[schema(value_type = Preferences)]
+    preferences: serde_json::Map<String, serde_json::Value>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/me",
+    tag = "auth",
+    operation_id = "me",
+    summary = "The caller's account and preferences",
+    responses((status = 200, description = "The account", body = Me), Unauthenticated, NotFound, RateLimited),
+    security(("bearer" = []))
+)]
+async fn me(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, ApiError> {
+    let (_, s) = state.users.load(user.user_id).await?;
+    let account = s.user.ok_or_else(|| ApiError::NotFound("user".into()))?;
+    let stream = preferences_stream(user.user_id);
+    let version = state.store.stream_version(&stream).await?;
+    let preferences = match version {
+        0 => json!({}),
+        v => state
+            .store
+            .read_stream(&stream, v, 1)
+            .await?
+            .first()
+            .and_then(|e| serde_json::from_str(&e.payload).ok())
+            .unwrap_or(json!({})),
+    };
+    Ok(HttpResponse::Ok().json(Me {
+        id: account.id,
+        username: account.username,
+        role: account.role,
+        locked_until: account.locked_until,
+        preferences,
+    }))
+}
+
+/// The preferences the service acts on must make sense; anything else is kept as given.
+fn check_preferences(patch: &serde_json::Map<String, serde_json::Value>) -> Result<(), ApiError> {
+    use serde_json::Value;
+    if let Some(email) = patch.get("email") {
+        let valid = match email {
+            Value::Null => true,
+            Value::String(e) => {
+                let e = e.trim();
+                e.len() <= 254 && e.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.'))
+            }
+            _ => false,
+        };
+        if !valid {
+            return Err(ApiError::validation("email", "expected an email address like name@example.org, or null"));
+        }
+    }
+    if let Some(flag) = patch.get("email_notifications") {
+        if !flag.is_boolean() {
+            return Err(ApiError::validation("email_notifications", "expected true or false"));
+        }
+    }
+    if let Some(minutes) = patch.get("reminder_minutes") {
+        if !minutes.as_i64().is_some_and(|m| (0..=7 * 24 * 60).contains(&m)) {
+            return Err(ApiError::validation("reminder_minutes", "expected whole minutes from 0 (off) to 10080"));
+        }
+    }
+    Ok(())
+}
+
+/// Merges the given preferences.
+///
+/// The service acts on `email`, `email_notifications` and `reminder_minutes`; other keys (e.g.
+/// `language`) are kept as given.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/me/preferences",
+    tag = "auth",
+    operation_id = "set_preferences",
+    summary = "Merge preferences",
+    request_body = Preferences,
+    responses(
+        (status = 200, description = "All preferences after the merge", body = PreferencesBody),
+        Unauthenticated, StateConflict, Invalid, RateLimited
+    ),
+    security(("bearer" = []))
+)]
+async fn set_preferences(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    body: web::Json<serde_json::Value>,
+) -> Result<HttpResponse, ApiError> {
+    let patch = body.into_inner();
+    let serde_json::Value::Object(patch) = patch else {
+        return Err(ApiError::validation("body", "preferences must be a JSON object"));
+    };
+    check_preferences(&patch)?;
+    let stream = preferences_stream(user.user_id);
+    let version = state.store.stream_version(&stream).await?;
+    let mut current = match version {
+        0 => serde_json::Map::new(),
+        v => state
+            .store
+            .read_stream(&stream, v, 1)
+            .await?
+            .first()
+            .and_then(|e| serde_json::from_str(&e.payload).ok())
+            .unwrap_or_default(),
+    };
+    current.extend(patch);
+    let event =
+        NewEvent::new(Uuid::new_v4(), "preferences_set", serde_json::Value::Object(current.clone()).to_string());
+    let outcome = state
+        .store
+        .append(AppendRequest::single(&stream, ExpectedVersion::Exact(version), vec![event]))
+        .await
+        .map_err(|e| match e {
+            reserver_store::AppendError::WrongExpectedVersion { .. } => {
+                ApiError::Conflict { slug: "concurrent-update", detail: "preferences changed meanwhile; retry".into() }
+            }
+            other => ApiError::Unavailable(other.to_string()),
+        })?;
+    Ok(written(StatusCode::OK, outcome.last_position(), PreferencesBody { preferences: current }))
+}
