@@ -92,7 +92,8 @@ pub async fn setup_unlock(backend: Backend) {
 
     // The new admin administers; the first admin still exists and works.
     let root = s.login("root", PASSWORD).await;
-    let users = get(&s, &root, "/api/v1/users").await;
+    // The account listing is a read model: ask for it as of the second admin's creation.
+    let users = get_at(&s, &root, "/api/v1/users", second.position).await;
     assert_eq!(users.status, 200);
     let mut names: Vec<_> = users.body.as_array().expect("users").iter().map(|u| u["username"].clone()).collect();
     names.sort_by_key(|n| n.to_string());
