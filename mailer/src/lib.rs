@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use reserver_projections::runtime::{ensure_checkpoint, step, Step};
+use reserver_projections::runtime::{ensure_checkpoint, follow, RuntimeOptions};
 use reserver_store::EventStore;
 use tokio::task::JoinHandle;
 
@@ -60,15 +60,10 @@ pub async fn spawn(
 fn spawn_planner(store: Arc<dyn EventStore>, email: bool, poll: Duration) -> JoinHandle<()> {
     tokio::spawn(async move {
         let planner = planner::MailPlanner { email };
-        let mut wake = store.watch_head();
-        loop {
-            match step(store.as_ref(), &planner, PLANNER_BATCH).await {
-                Ok(Step::Applied(_) | Step::Raced) => continue,
-                Ok(Step::CaughtUp(_) | Step::Standby(_)) => {}
-                Err(error) => tracing::warn!(%error, "mail planner failed; retrying"),
-            }
-            let _ = tokio::time::timeout(poll, wake.changed()).await;
-        }
+        let options = RuntimeOptions { batch_size: PLANNER_BATCH, poll_interval: poll, ..RuntimeOptions::default() };
+        // Runs until its task is aborted: the shutdown switch is never thrown.
+        let (_never, shutdown) = tokio::sync::watch::channel(false);
+        follow(store.as_ref(), &planner, &options, |_, _| {}, shutdown).await;
     })
 }
 

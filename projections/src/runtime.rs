@@ -122,9 +122,23 @@ pub async fn step(
     projector: &dyn Projector,
     batch_size: usize,
 ) -> Result<Step, ProjectionError> {
+    step_from(store, projector, batch_size, None).await
+}
+
+/// `step`, trusting `known` as the checkpoint when given (what this process last saw); the
+/// checkpoint lock in `apply_batch` still catches a checkpoint another replica has moved.
+async fn step_from(
+    store: &dyn EventStore,
+    projector: &dyn Projector,
+    batch_size: usize,
+    known: Option<u64>,
+) -> Result<Step, ProjectionError> {
     let db = store.database();
     let name = projector.name();
-    let seen = checkpoint(&db, name).await?;
+    let seen = match known {
+        Some(position) => position,
+        None => checkpoint(&db, name).await?,
+    };
     // Read before locking: on SQLite the lock is the database's write lock, which the log's
     // writer needs too, so it is held only while applying.
     let events = store.read_all(seen, batch_size.max(1)).await?;
@@ -371,36 +385,73 @@ async fn run_projector(
     projector: Arc<dyn Projector>,
     options: RuntimeOptions,
     position: watch::Sender<u64>,
+    shutdown: watch::Receiver<bool>,
+) {
+    let on_position = |p, _| {
+        position.send_replace(p);
+    };
+    follow(store.as_ref(), projector.as_ref(), &options, on_position, shutdown).await;
+}
+
+/// Keeps `projector` applied to the log, batch by batch, until `shutdown` turns true. After
+/// each step `on_position` hears the projector's position and whether that step applied
+/// events. Any log follower with its own checkpoint (projectors, the webhook and mail
+/// planners) runs on this loop.
+pub async fn follow(
+    store: &dyn EventStore,
+    projector: &dyn Projector,
+    options: &RuntimeOptions,
+    mut on_position: impl FnMut(u64, bool),
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut wake = store.watch_head();
+    // Where the checkpoint stands as far as this process knows. While it is known, a wake-up
+    // that brings no newer head costs no query. It is forgotten after a poll timeout, so an
+    // idle follower still notices what moves no watch here: a write by another process on
+    // the same SQLite file, or a rebuild that reset the checkpoint.
+    let mut known: Option<u64> = None;
     loop {
         if *shutdown.borrow() {
             return;
         }
         // Mark the head as seen before reading, so a commit landing after the read wakes us.
-        let _ = wake.borrow_and_update();
-        let pause = match step(store.as_ref(), projector.as_ref(), options.batch_size).await {
-            Ok(Step::Applied(p)) => {
-                position.send_replace(p);
-                continue;
-            }
-            Ok(Step::Raced) => continue,
-            Ok(Step::CaughtUp(p)) => {
-                position.send_replace(p);
-                options.poll_interval
-            }
-            Ok(Step::Standby(p)) => {
-                position.send_replace(p);
-                options.standby_retry
-            }
-            Err(error) => {
-                tracing::warn!(projector = projector.name(), %error, "projection batch failed; retrying");
-                options.error_backoff
+        let head = *wake.borrow_and_update();
+        let pause = if known.is_some_and(|k| head <= k) {
+            options.poll_interval
+        } else {
+            match step_from(store, projector, options.batch_size, known).await {
+                Ok(Step::Applied(p)) => {
+                    known = Some(p);
+                    on_position(p, true);
+                    continue;
+                }
+                Ok(Step::Raced) => {
+                    known = None;
+                    continue;
+                }
+                Ok(Step::CaughtUp(p)) => {
+                    known = Some(p);
+                    on_position(p, false);
+                    options.poll_interval
+                }
+                Ok(Step::Standby(p)) => {
+                    known = None;
+                    on_position(p, false);
+                    options.standby_retry
+                }
+                Err(error) => {
+                    known = None;
+                    tracing::warn!(projector = projector.name(), %error, "projection batch failed; retrying");
+                    options.error_backoff
+                }
             }
         };
         tokio::select! {
-            _ = tokio::time::timeout(pause, wake.changed()) => {}
+            woken = tokio::time::timeout(pause, wake.changed()) => {
+                if woken.is_err() {
+                    known = None;
+                }
+            }
             _ = shutdown.changed() => return,
         }
     }

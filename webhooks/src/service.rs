@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use reserver_projections::runtime::{ensure_checkpoint, step, Step};
+use reserver_projections::runtime::{ensure_checkpoint, follow, RuntimeOptions};
 use reserver_store::EventStore;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
@@ -17,10 +17,6 @@ use crate::worker::{self, WorkerContext};
 
 /// Events the planner reads per batch.
 const PLANNER_BATCH: usize = 500;
-/// How often a standby planner (another replica holds the checkpoint) looks again.
-const STANDBY_RETRY: Duration = Duration::from_millis(100);
-/// Pause after a failed planner batch.
-const ERROR_BACKOFF: Duration = Duration::from_millis(500);
 
 struct Inner {
     store: Arc<dyn EventStore>,
@@ -101,38 +97,14 @@ async fn run_planner(
     planner: WebhookPlanner,
     position: watch::Sender<u64>,
     wake_worker: Arc<Notify>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    let mut head = store.watch_head();
-    loop {
-        if *shutdown.borrow() {
-            return;
+    let options = RuntimeOptions { batch_size: PLANNER_BATCH, ..RuntimeOptions::default() };
+    let on_position = |p, applied| {
+        position.send_replace(p);
+        if applied {
+            wake_worker.notify_one();
         }
-        // Mark the head as seen before reading, so a commit landing after the read wakes us.
-        let _ = head.borrow_and_update();
-        let pause = match step(store.as_ref(), &planner, PLANNER_BATCH).await {
-            Ok(Step::Applied(p)) => {
-                position.send_replace(p);
-                wake_worker.notify_one();
-                continue;
-            }
-            Ok(Step::Raced) => continue,
-            Ok(Step::CaughtUp(p)) => {
-                position.send_replace(p);
-                reserver_store::DEFAULT_POLL_INTERVAL
-            }
-            Ok(Step::Standby(p)) => {
-                position.send_replace(p);
-                STANDBY_RETRY
-            }
-            Err(error) => {
-                tracing::warn!(%error, "webhook planner batch failed; retrying");
-                ERROR_BACKOFF
-            }
-        };
-        tokio::select! {
-            _ = tokio::time::timeout(pause, head.changed()) => {}
-            _ = shutdown.changed() => return,
-        }
-    }
+    };
+    follow(store.as_ref(), &planner, &options, on_position, shutdown).await;
 }
