@@ -6,7 +6,7 @@
 //! sent twice (two replicas, a crash between send and bookkeeping) is harmless because stale
 //! deadline commands decide to no events.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -144,12 +144,23 @@ async fn replace_rows(
                 return Ok(());
             }
             let ids: Vec<Uuid> = touched.iter().copied().collect();
-            sqlx::query("DELETE FROM scheduled_deadlines WHERE resource_id = ANY($1)")
-                .bind(&ids)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-            for (id, key, due, command) in rows {
+            let existing: Vec<(Uuid, String, DateTime<Utc>)> = sqlx::query_as(
+                "SELECT resource_id, command_key, due_at FROM scheduled_deadlines WHERE resource_id = ANY($1)",
+            )
+            .bind(&ids)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            let (gone, new) = changes(existing, rows);
+            for (id, key) in gone {
+                sqlx::query("DELETE FROM scheduled_deadlines WHERE resource_id = $1 AND command_key = $2")
+                    .bind(id)
+                    .bind(key)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+            }
+            for (id, key, due, command) in new {
                 sqlx::query("INSERT INTO scheduled_deadlines (resource_id, command_key, due_at, command) VALUES ($1, $2, $3, $4)")
                     .bind(id)
                     .bind(key)
@@ -175,14 +186,30 @@ async fn replace_rows(
             if current as u64 != from {
                 return Ok(());
             }
+            let mut existing = Vec::new();
             for id in touched {
-                sqlx::query("DELETE FROM scheduled_deadlines WHERE resource_id = ?")
+                let found: Vec<(String, i64)> =
+                    sqlx::query_as("SELECT command_key, due_at FROM scheduled_deadlines WHERE resource_id = ?")
+                        .bind(id.to_string())
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                existing.extend(
+                    found.into_iter().filter_map(|(key, due)| {
+                        DateTime::<Utc>::from_timestamp_micros(due).map(|due| (*id, key, due))
+                    }),
+                );
+            }
+            let (gone, new) = changes(existing, rows);
+            for (id, key) in gone {
+                sqlx::query("DELETE FROM scheduled_deadlines WHERE resource_id = ? AND command_key = ?")
                     .bind(id.to_string())
+                    .bind(key)
                     .execute(&mut *tx)
                     .await
                     .map_err(db_err)?;
             }
-            for (id, key, due, command) in rows {
+            for (id, key, due, command) in new {
                 sqlx::query(
                     "INSERT INTO scheduled_deadlines (resource_id, command_key, due_at, command) VALUES (?, ?, ?, ?)",
                 )
@@ -202,6 +229,26 @@ async fn replace_rows(
             tx.commit().await.map_err(db_err)
         }
     }
+}
+
+/// What turns the stored deadlines of the touched resources into `wanted`: the rows to delete
+/// (gone, or due at another time) and the rows to insert. Only differences are written, so a
+/// booking costs a row or two, not a rewrite of every deadline its resource has.
+fn changes(
+    existing: Vec<(Uuid, String, DateTime<Utc>)>,
+    wanted: &[DeadlineRow],
+) -> (Vec<(Uuid, String)>, Vec<&DeadlineRow>) {
+    // Compared in microseconds: what both databases keep of an instant.
+    let stored: HashMap<(Uuid, String), i64> =
+        existing.into_iter().map(|(id, key, due)| ((id, key), due.timestamp_micros())).collect();
+    let keep: HashSet<(Uuid, &str)> = wanted
+        .iter()
+        .filter(|(id, key, due, _)| stored.get(&(*id, key.clone())) == Some(&due.timestamp_micros()))
+        .map(|(id, key, _, _)| (*id, key.as_str()))
+        .collect();
+    let gone = stored.into_keys().filter(|(id, key)| !keep.contains(&(*id, key.as_str()))).collect();
+    let new = wanted.iter().filter(|(id, key, _, _)| !keep.contains(&(*id, key.as_str()))).collect();
+    (gone, new)
 }
 
 async fn due_rows(db: &Database, now: DateTime<Utc>) -> Result<Vec<(Uuid, String, String)>, CommandError> {
@@ -277,4 +324,23 @@ async fn postpone_row(db: &Database, resource_id: Uuid, key: &str, to: DateTime<
         }
     }
     .map_err(db_err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_differences_are_written() {
+        let (r, t) = (Uuid::from_u128(1), DateTime::<Utc>::UNIX_EPOCH);
+        let at = |minutes| t + chrono::Duration::minutes(minutes);
+        let row = |key: &str, minutes| (r, key.to_string(), at(minutes), format!("{key}-command"));
+        let existing = vec![(r, "a".into(), at(1)), (r, "b".into(), at(2)), (r, "c".into(), at(3))];
+        let wanted = vec![row("a", 1), row("b", 5), row("d", 4)];
+        let (mut gone, new) = changes(existing, &wanted);
+        gone.sort();
+        assert_eq!(gone, [(r, "b".to_string()), (r, "c".to_string())], "moved and vanished rows go");
+        let new: Vec<_> = new.iter().map(|(_, key, due, _)| (key.as_str(), *due)).collect();
+        assert_eq!(new, [("b", at(5)), ("d", at(4))], "moved and new rows come; unchanged ones stay");
+    }
 }
