@@ -126,10 +126,10 @@ pub async fn user_administration(backend: Backend) {
 
     // The role counts from the next login: an auditor reads the audit trail as JSON.
     let auditor = s.login("alice", PASSWORD).await;
-    // The logs query waits for the position; the export (no min_position) then includes it too.
+    // Both the logs query and the export wait for the grant's position.
     let logs = get_at(&s, &auditor, "/api/v1/audit/logs?action=role_granted", granted.position).await;
     assert_eq!(logs.body["data"].as_array().map(Vec::len), Some(1), "{}", logs.body);
-    let audit = get(&s, &auditor, "/api/v1/audit/export/json?action=role_granted").await;
+    let audit = get_at(&s, &auditor, "/api/v1/audit/export/json?action=role_granted", granted.position).await;
     assert_eq!(audit.status, 200, "{}", audit.body);
     let entries = audit.body.as_array().expect("entries");
     assert_eq!(entries.len(), 1, "{}", audit.body);

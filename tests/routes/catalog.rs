@@ -66,6 +66,8 @@ pub async fn business_hours(backend: Backend) {
         json!({ "business_hours": { "days": [[{ "start": "25:00:00", "end": "17:00:00" }], [], [], [], [], [], []] } }),
         json!({ "business_hours": { "days": [[], [], []] } }),
         json!({ "business_hours": "nine to five" }),
+        // PUT replaces: a body without the field is refused rather than read as "no hours".
+        json!({}),
     ] {
         let refused = put(&s, &admin, &hours_path, bad.clone()).await;
         assert_eq!((refused.status, refused.field()), (422, "business_hours"), "{bad}: {}", refused.body);

@@ -152,7 +152,12 @@ pub async fn analytics_exports(backend: Backend) {
         get(&s, &admin, &format!("/api/v1/analytics/utilization?start={}&end={}", enc(&at(72)), enc(&at(0)))).await;
     assert_eq!((bad.status, bad.field()), (422, "end"));
 
-    let csv = s.get(&admin, &format!("/api/v1/analytics/export/reservations.csv?{window}")).send().await.expect("csv");
+    let csv = s
+        .get(&admin, &format!("/api/v1/analytics/export/reservations.csv?{window}"))
+        .header("X-Min-Position", last.position.to_string())
+        .send()
+        .await
+        .expect("csv");
     assert_eq!(csv.status(), 200);
     assert_eq!(csv.headers().get("content-type").and_then(|v| v.to_str().ok()), Some("text/csv; charset=utf-8"));
     let text = csv.text().await.expect("text");

@@ -157,7 +157,7 @@ async fn utilization(
     tag = "analytics",
     operation_id = "export_utilization_csv",
     summary = "Utilization as CSV",
-    params(WindowParams),
+    params(WindowParams, MinPosition),
     responses(
         (status = 200, description = "One row per resource and day", body = String, content_type = "text/csv"),
         Unauthenticated, Forbidden, Invalid, RateLimited, Lagging
@@ -167,9 +167,11 @@ async fn utilization(
 async fn utilization_csv(
     state: web::Data<AppState>,
     user: CurrentUser,
+    min: MinPosition,
     p: web::Query<WindowParams>,
 ) -> Result<HttpResponse, ApiError> {
     analysts(&user)?;
+    state.caught_up(min.0).await?;
     let rows = analytics::utilization_by_day(&state.db(), p.resource_id, p.window()?).await?;
     Ok(csv("utilization.csv", analytics::daily_utilization_csv(&rows)))
 }
@@ -180,7 +182,7 @@ async fn utilization_csv(
     tag = "analytics",
     operation_id = "export_reservations_csv",
     summary = "Reservations as CSV",
-    params(WindowParams),
+    params(WindowParams, MinPosition),
     responses(
         (status = 200, description = "id,resource_id,user_id,start_time,end_time,status,created_at",
          body = String, content_type = "text/csv"),
@@ -191,9 +193,11 @@ async fn utilization_csv(
 async fn reservations_csv(
     state: web::Data<AppState>,
     user: CurrentUser,
+    min: MinPosition,
     p: web::Query<WindowParams>,
 ) -> Result<HttpResponse, ApiError> {
     analysts(&user)?;
+    state.caught_up(min.0).await?;
     let mut out = String::from("id,resource_id,user_id,start_time,end_time,status,created_at\n");
     let mut page = reserver_projections::PageRequest::first(500);
     loop {

@@ -114,7 +114,7 @@ async fn all_audit(state: &AppState, filter: &audit::AuditFilter) -> Result<Vec<
     tag = "audit",
     operation_id = "export_audit_csv",
     summary = "Audit trail as CSV (auditor)",
-    params(AuditParams),
+    params(AuditParams, MinPosition),
     responses(
         (status = 200, description = "Every matching entry", body = String, content_type = "text/csv"),
         Unauthenticated, Forbidden, Invalid, RateLimited, Lagging
@@ -124,9 +124,11 @@ async fn all_audit(state: &AppState, filter: &audit::AuditFilter) -> Result<Vec<
 async fn audit_csv(
     state: web::Data<AppState>,
     user: CurrentUser,
+    min: MinPosition,
     p: web::Query<AuditParams>,
 ) -> Result<HttpResponse, ApiError> {
     auditors(&user)?;
+    state.caught_up(min.0).await?;
     let entries = all_audit(&state, &p.filter()?).await?;
     Ok(csv("audit.csv", audit::audit_csv(&entries)))
 }
@@ -137,7 +139,7 @@ async fn audit_csv(
     tag = "audit",
     operation_id = "export_audit_json",
     summary = "Audit trail as JSON (auditor)",
-    params(AuditParams),
+    params(AuditParams, MinPosition),
     responses(
         (status = 200, description = "Every matching entry, as a download", body = Vec<read_models::AuditEntry>),
         Unauthenticated, Forbidden, Invalid, RateLimited, Lagging
@@ -147,9 +149,11 @@ async fn audit_csv(
 async fn audit_json(
     state: web::Data<AppState>,
     user: CurrentUser,
+    min: MinPosition,
     p: web::Query<AuditParams>,
 ) -> Result<HttpResponse, ApiError> {
     auditors(&user)?;
+    state.caught_up(min.0).await?;
     let entries = all_audit(&state, &p.filter()?).await?;
     let body = audit::audit_json(&entries)?;
     Ok(HttpResponse::Ok()

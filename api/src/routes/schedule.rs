@@ -107,8 +107,15 @@ async fn set_hours(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin])?;
+    // PUT replaces, so the field must be there: a body that forgot it (`{}`) must not silently
+    // open the resource around the clock. An explicit `null` does that.
+    let raw: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|e| ApiError::validation("body", e.to_string()))?;
+    if raw.get("business_hours").is_none() {
+        return Err(ApiError::validation("business_hours", "required: the weekly hours, or null to remove them"));
+    }
     let input: BusinessHoursInput =
-        serde_json::from_slice(&body).map_err(|e| ApiError::validation("business_hours", e.to_string()))?;
+        serde_json::from_value(raw).map_err(|e| ApiError::validation("business_hours", e.to_string()))?;
     let command = ResourceCommand::SetBusinessHours { hours: input.business_hours.clone() };
     let decided = state
         .resources
