@@ -209,11 +209,39 @@ async fn workflows(backend: Backend) {
         .client
         .patch(s.url(&format!("/api/v1/resource-groups/{building}")))
         .bearer_auth(&admin)
-        .json(&json!({ "parent_id": floor }))
+        .json(&json!({ "name": "Building B", "parent_id": floor }))
         .send()
         .await
         .expect("move");
     assert_eq!(cycle.status(), 422);
+    // Rename and move are one change: the refused move took the rename with it.
+    let (_, _, unchanged) = body(
+        s.get(&alice, &format!("/api/v1/resource-groups/{building}?min_position={}", position.unwrap_or(0)))
+            .send()
+            .await
+            .expect("group"),
+    )
+    .await;
+    assert_eq!(unchanged["name"], "Building A", "{unchanged}");
+    let (status, moved_at, _) = body(
+        s.client
+            .patch(s.url(&format!("/api/v1/resource-groups/{floor}")))
+            .bearer_auth(&admin)
+            .json(&json!({ "name": "Ground floor", "parent_id": null }))
+            .send()
+            .await
+            .expect("move"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, _, floor_now) = body(
+        s.get(&alice, &format!("/api/v1/resource-groups/{floor}?min_position={}", moved_at.unwrap_or(0)))
+            .send()
+            .await
+            .expect("group"),
+    )
+    .await;
+    assert_eq!((&floor_now["name"], &floor_now["parent_id"]), (&json!("Ground floor"), &Value::Null), "{floor_now}");
 
     // Analytics and audit for those allowed to see them.
     assert_eq!(s.get(&alice, "/api/v1/analytics/dashboard").send().await.expect("dashboard").status(), 403);

@@ -61,6 +61,13 @@ pub enum GroupCommand {
         /// New parent.
         parent_id: Option<Uuid>,
     },
+    /// Rename and move in one decision: both happen or neither.
+    Update {
+        /// New name, if it changes.
+        name: Option<String>,
+        /// New parent (`Some(None)`: make it a root), if it changes.
+        parent_id: Option<Option<Uuid>>,
+    },
     /// Remove the group.
     Delete,
 }
@@ -168,6 +175,17 @@ pub fn decide_group(
                 return Ok(Vec::new());
             }
             Ok(vec![GroupEvent::GroupMoved { group_id: group.id, parent_id: *parent_id, by, at }])
+        }
+        GroupCommand::Update { name, parent_id } => {
+            // Each part is decided against the same state; any refusal refuses the whole.
+            let mut events = Vec::new();
+            if let Some(name) = name {
+                events.extend(decide_group(state, &GroupCommand::Rename { name: name.clone() }, ctx)?);
+            }
+            if let Some(parent_id) = parent_id {
+                events.extend(decide_group(state, &GroupCommand::Move { parent_id: *parent_id }, ctx)?);
+            }
+            Ok(events)
         }
         GroupCommand::Delete => Ok(vec![GroupEvent::GroupDeleted { group_id: group.id, by, at }]),
     }

@@ -218,23 +218,15 @@ async fn update(
     user.require(&[Role::Admin])?;
     let patch: GroupPatch = json_body(&body)?;
     let group_id = id.into_inner();
-    let mut position = 0;
-    if let Some(name) = patch.name {
-        let command = GroupCommand::Rename { name: validate_name(&name)? };
-        position = state
-            .groups
-            .execute(group_id, user.actor(), command, command_meta(&req, Some(&user), &body)?)
-            .await?
-            .position;
-    }
+    // Everything is checked before anything is written, and both changes are one command, so
+    // a refused move never leaves a rename behind.
+    let name = patch.name.as_deref().map(validate_name).transpose()?;
     if let Some(parent_id) = patch.parent_id {
         check_parent(&state, group_id, parent_id).await?;
-        position = state
-            .groups
-            .execute(group_id, user.actor(), GroupCommand::Move { parent_id }, command_meta(&req, Some(&user), &[])?)
-            .await?
-            .position;
     }
+    let command = GroupCommand::Update { name, parent_id: patch.parent_id };
+    let position =
+        state.groups.execute(group_id, user.actor(), command, command_meta(&req, Some(&user), &body)?).await?.position;
     Ok(written(StatusCode::OK, position, GroupChanged { id: group_id, deleted: None }))
 }
 
