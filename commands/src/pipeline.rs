@@ -169,6 +169,15 @@ impl<A: Aggregate> CommandPipeline<A> {
         Ok((loaded.version, loaded.state))
     }
 
+    /// The aggregate at `version` or later: from the cache when it is that far already (no
+    /// read), else loaded fresh. For log followers that know the version they have seen.
+    pub async fn load_at_least(&self, id: Uuid, version: u64) -> Result<(u64, A::State), CommandError> {
+        match self.inner.cache.get(id) {
+            Some(loaded) if loaded.version >= version => Ok((loaded.version, loaded.state)),
+            _ => self.load(id).await,
+        }
+    }
+
     pub fn store(&self) -> &Arc<dyn EventStore> {
         &self.inner.store
     }
@@ -237,7 +246,7 @@ impl<A: Aggregate> Inner<A> {
                 },
             };
             let now = self.clock.now();
-            let mut state = loaded.state.clone();
+            let mut state = loaded.state;
             let mut version = loaded.version;
             let mut plans = Vec::with_capacity(jobs.len());
             let mut scope = BatchScope::default();

@@ -6,14 +6,14 @@
 //! sent twice (two replicas, a crash between send and bookkeeping) is harmless because stale
 //! deadline commands decide to no events.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use reserver_domain::resource::ResourceCommand;
-use reserver_domain::{deadlines, Actor, Role};
-use reserver_store::{Database, EventStore};
+use reserver_domain::resource::{ResourceCommand, ResourceEvent};
+use reserver_domain::{deadlines, possible_deadline_commands, reservation_deadlines, Actor, Deadline, Role};
+use reserver_store::{Database, EventStore, RecordedEvent};
 use sqlx::Row;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
@@ -26,6 +26,8 @@ const BATCH: usize = 500;
 const FIRE_BATCH: i64 = 100;
 /// Longest sleep between passes; new events wake it sooner.
 const IDLE: Duration = Duration::from_millis(500);
+/// Pause after projecting a partial batch.
+const COALESCE: Duration = Duration::from_millis(10);
 /// A deadline whose command failed (not rejected as stale) is tried again this much later.
 const RETRY_AFTER: chrono::Duration = chrono::Duration::seconds(30);
 
@@ -46,7 +48,11 @@ pub fn spawn(pipeline: CommandPipeline<ResourceAggregate>) -> JoinHandle<()> {
             if let Err(e) = fire_due(&pipeline).await {
                 tracing::warn!(error = %e, "scheduler could not send due deadlines");
             }
-            if projected < BATCH {
+            if projected > 0 && projected < BATCH {
+                // Under load, let the next few commits gather into one batch (as the
+                // projectors do) rather than running a transaction per commit.
+                tokio::time::sleep(COALESCE).await;
+            } else if projected < BATCH {
                 let _ = tokio::time::timeout(IDLE, wake.changed()).await;
             }
         }
@@ -62,21 +68,76 @@ fn command_key(command: &ResourceCommand) -> String {
     serde_json::to_string(command).unwrap_or_default()
 }
 
+/// Which deadlines of one resource a batch of events may have changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Scope {
+    /// Something resource-wide (policy, series, a payload not understood): all of them.
+    Everything,
+    /// Only those of these reservations: a booking costs its own rows, not a pass over every
+    /// reservation the resource holds. `created` are those whose first event is in the batch:
+    /// no row can exist for them yet, so there is nothing stored to compare.
+    Reservations { touched: BTreeSet<Uuid>, created: BTreeSet<Uuid> },
+}
+
+/// What a batch touched of one resource, and the stream version it reached.
+struct Touched {
+    scope: Scope,
+    version: u64,
+}
+
+fn scopes(events: &[RecordedEvent]) -> BTreeMap<Uuid, Touched> {
+    use ResourceEvent::{ReservationConfirmed, ReservationRequested, WaitlistOfferMade};
+    let mut scopes = BTreeMap::new();
+    for event in events {
+        let Some(resource_id) = resource_of(&event.stream_id) else { continue };
+        let decoded = serde_json::from_str::<ResourceEvent>(&event.payload).ok();
+        let creates = matches!(
+            decoded,
+            Some(ReservationConfirmed { .. } | ReservationRequested { .. } | WaitlistOfferMade { .. })
+        );
+        let entry = scopes.entry(resource_id).or_insert_with(|| Touched {
+            scope: Scope::Reservations { touched: BTreeSet::new(), created: BTreeSet::new() },
+            version: 0,
+        });
+        entry.version = entry.version.max(event.stream_version);
+        match (&mut entry.scope, decoded.and_then(|e| e.reservation_id())) {
+            (Scope::Reservations { touched, created }, Some(id)) => {
+                touched.insert(id);
+                if creates {
+                    created.insert(id);
+                }
+            }
+            (scope, None) => *scope = Scope::Everything,
+            (Scope::Everything, Some(_)) => {}
+        }
+    }
+    scopes
+}
+
 /// Projects the next batch of events into deadline rows. Returns how many events it read.
 pub async fn project_batch(pipeline: &CommandPipeline<ResourceAggregate>) -> Result<usize, CommandError> {
     let store: &Arc<dyn EventStore> = pipeline.store();
     let checkpoint = read_checkpoint(&store.database()).await?;
     let events = store.read_all(checkpoint, BATCH).await?;
     let Some(last) = events.last().map(|e| e.position) else { return Ok(0) };
-    let touched: BTreeSet<Uuid> = events.iter().filter_map(|e| resource_of(&e.stream_id)).collect();
+    let scopes = scopes(&events);
     let mut rows = Vec::new();
-    for id in &touched {
-        let (_, state) = pipeline.load(*id).await?;
-        for d in deadlines(&state) {
-            rows.push((*id, command_key(&d.command), d.due_at, serde_json::to_string(&d.command).unwrap_or_default()));
+    let row = |id: Uuid, d: Deadline| {
+        let command = command_key(&d.command);
+        (id, command.clone(), d.due_at, command)
+    };
+    for (id, touched) in &scopes {
+        let (_, state) = pipeline.load_at_least(*id, touched.version).await?;
+        match &touched.scope {
+            Scope::Everything => rows.extend(deadlines(&state).into_iter().map(|d| row(*id, d))),
+            Scope::Reservations { touched, .. } => {
+                for r in touched.iter().filter_map(|r| state.reservations.get(r)) {
+                    rows.extend(reservation_deadlines(&state, r).into_iter().map(|d| row(*id, d)));
+                }
+            }
         }
     }
-    replace_rows(&store.database(), checkpoint, last, &touched, &rows).await?;
+    replace_rows(&store.database(), checkpoint, last, &scopes, &rows).await?;
     Ok(events.len())
 }
 
@@ -123,15 +184,34 @@ async fn read_checkpoint(db: &Database) -> Result<u64, CommandError> {
 
 type DeadlineRow = (Uuid, String, DateTime<Utc>, String);
 
-/// Replaces the touched resources' rows and moves the checkpoint from `from` to `to`, in one
+/// The stored rows the scopes cover: resources whose rows are all covered, and (resource, key)
+/// pairs to look up.
+fn scope_keys(scopes: &BTreeMap<Uuid, Touched>) -> (Vec<Uuid>, Vec<(Uuid, String)>) {
+    let mut whole = Vec::new();
+    let mut keys = Vec::new();
+    for (id, touched) in scopes {
+        match &touched.scope {
+            Scope::Everything => whole.push(*id),
+            Scope::Reservations { touched, created } => {
+                for reservation in touched.difference(created) {
+                    keys.extend(possible_deadline_commands(*reservation).iter().map(|c| (*id, command_key(c))));
+                }
+            }
+        }
+    }
+    (whole, keys)
+}
+
+/// Replaces the rows the scopes cover and moves the checkpoint from `from` to `to`, in one
 /// transaction. If another replica moved the checkpoint meanwhile, changes nothing.
 async fn replace_rows(
     db: &Database,
     from: u64,
     to: u64,
-    touched: &BTreeSet<Uuid>,
+    scopes: &BTreeMap<Uuid, Touched>,
     rows: &[DeadlineRow],
 ) -> Result<(), CommandError> {
+    let (whole, keys) = scope_keys(scopes);
     match db {
         Database::Postgres(pool) => {
             let mut tx = pool.begin().await.map_err(db_err)?;
@@ -143,33 +223,49 @@ async fn replace_rows(
             if current as u64 != from {
                 return Ok(());
             }
-            let ids: Vec<Uuid> = touched.iter().copied().collect();
+            let (key_ids, key_names): (Vec<Uuid>, Vec<String>) = keys.into_iter().unzip();
+            // LATERAL: one primary-key probe per possible key; a join let the planner hash the table.
             let existing: Vec<(Uuid, String, DateTime<Utc>)> = sqlx::query_as(
-                "SELECT resource_id, command_key, due_at FROM scheduled_deadlines WHERE resource_id = ANY($1)",
+                "SELECT resource_id, command_key, due_at FROM scheduled_deadlines WHERE resource_id = ANY($1) \
+                 UNION ALL \
+                 SELECT d.resource_id, d.command_key, d.due_at \
+                 FROM unnest($2::uuid[], $3::text[]) AS k(resource_id, command_key) \
+                 CROSS JOIN LATERAL (SELECT resource_id, command_key, due_at FROM scheduled_deadlines \
+                 WHERE resource_id = k.resource_id AND command_key = k.command_key) AS d",
             )
-            .bind(&ids)
+            .bind(&whole)
+            .bind(&key_ids)
+            .bind(&key_names)
             .fetch_all(&mut *tx)
             .await
             .map_err(db_err)?;
             let (gone, new) = changes(existing, rows);
-            for (id, key) in gone {
-                sqlx::query("DELETE FROM scheduled_deadlines WHERE resource_id = $1 AND command_key = $2")
-                    .bind(id)
-                    .bind(key)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-            }
-            for (id, key, due, command) in new {
-                sqlx::query("INSERT INTO scheduled_deadlines (resource_id, command_key, due_at, command) VALUES ($1, $2, $3, $4)")
-                    .bind(id)
-                    .bind(key)
-                    .bind(due)
-                    .bind(command)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-            }
+            let (gone_ids, gone_keys): (Vec<Uuid>, Vec<String>) = gone.into_iter().unzip();
+            sqlx::query(
+                "DELETE FROM scheduled_deadlines d USING unnest($1::uuid[], $2::text[]) AS k(resource_id, command_key) \
+                 WHERE d.resource_id = k.resource_id AND d.command_key = k.command_key",
+            )
+            .bind(&gone_ids)
+            .bind(&gone_keys)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            let ids: Vec<Uuid> = new.iter().map(|r| r.0).collect();
+            let keys: Vec<&str> = new.iter().map(|r| r.1.as_str()).collect();
+            let dues: Vec<DateTime<Utc>> = new.iter().map(|r| r.2).collect();
+            let commands: Vec<&str> = new.iter().map(|r| r.3.as_str()).collect();
+            sqlx::query(
+                "INSERT INTO scheduled_deadlines (resource_id, command_key, due_at, command) \
+                 SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[]) \
+                 ON CONFLICT (resource_id, command_key) DO UPDATE SET due_at = excluded.due_at, command = excluded.command",
+            )
+            .bind(&ids)
+            .bind(&keys)
+            .bind(&dues)
+            .bind(&commands)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
             sqlx::query("UPDATE scheduler_checkpoint SET position = $1 WHERE id = 1")
                 .bind(to as i64)
                 .execute(&mut *tx)
@@ -187,18 +283,35 @@ async fn replace_rows(
                 return Ok(());
             }
             let mut existing = Vec::new();
-            for id in touched {
-                let found: Vec<(String, i64)> =
-                    sqlx::query_as("SELECT command_key, due_at FROM scheduled_deadlines WHERE resource_id = ?")
-                        .bind(id.to_string())
-                        .fetch_all(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
-                existing.extend(
-                    found.into_iter().filter_map(|(key, due)| {
-                        DateTime::<Utc>::from_timestamp_micros(due).map(|due| (*id, key, due))
-                    }),
+            let mut found: Vec<(String, String, i64)> = Vec::new();
+            for id in &whole {
+                found.extend(
+                    sqlx::query_as(
+                        "SELECT resource_id, command_key, due_at FROM scheduled_deadlines WHERE resource_id = ?",
+                    )
+                    .bind(id.to_string())
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(db_err)?,
                 );
+            }
+            for (id, key) in &keys {
+                found.extend(
+                    sqlx::query_as(
+                        "SELECT resource_id, command_key, due_at FROM scheduled_deadlines \
+                         WHERE resource_id = ? AND command_key = ?",
+                    )
+                    .bind(id.to_string())
+                    .bind(key)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(db_err)?,
+                );
+            }
+            for (id, key, due) in found {
+                if let (Ok(id), Some(due)) = (Uuid::parse_str(&id), DateTime::<Utc>::from_timestamp_micros(due)) {
+                    existing.push((id, key, due));
+                }
             }
             let (gone, new) = changes(existing, rows);
             for (id, key) in gone {
@@ -211,7 +324,9 @@ async fn replace_rows(
             }
             for (id, key, due, command) in new {
                 sqlx::query(
-                    "INSERT INTO scheduled_deadlines (resource_id, command_key, due_at, command) VALUES (?, ?, ?, ?)",
+                    "INSERT INTO scheduled_deadlines (resource_id, command_key, due_at, command) VALUES (?, ?, ?, ?) \
+                     ON CONFLICT (resource_id, command_key) DO UPDATE SET due_at = excluded.due_at, \
+                     command = excluded.command",
                 )
                 .bind(id.to_string())
                 .bind(key)
@@ -329,6 +444,67 @@ async fn postpone_row(db: &Database, resource_id: Uuid, key: &str, to: DateTime<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use reserver_domain::resource::ResourceStatus;
+
+    fn recorded(resource: Uuid, event: &ResourceEvent) -> RecordedEvent {
+        RecordedEvent {
+            position: 1,
+            event_id: Uuid::new_v4(),
+            stream_id: format!("resource-{resource}"),
+            stream_version: 1,
+            event_type: event.event_type().into(),
+            schema_version: 1,
+            payload: serde_json::to_string(event).unwrap_or_default(),
+            metadata: "{}".into(),
+            recorded_at: DateTime::<Utc>::UNIX_EPOCH,
+            prev_hash: vec![],
+            hash: vec![],
+        }
+    }
+
+    #[test]
+    fn a_reservation_event_scopes_its_reservation_and_a_resource_event_everything() {
+        let (a, b, r1, r2, user) =
+            (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3), Uuid::from_u128(4), Uuid::nil());
+        let at = DateTime::<Utc>::UNIX_EPOCH;
+        let cancel = |reservation_id| ResourceEvent::ReservationCancelled {
+            reservation_id,
+            user_id: user,
+            by: user,
+            reason: None,
+            at,
+        };
+        let status = ResourceEvent::ResourceStatusChanged { status: ResourceStatus::Maintenance, by: user, at };
+        let events = [
+            recorded(a, &cancel(r1)),
+            recorded(b, &cancel(r2)),
+            recorded(a, &cancel(r2)),
+            recorded(b, &status),
+            recorded(b, &cancel(r1)),
+        ];
+        let scopes = scopes(&events);
+        assert_eq!(scopes[&a].scope, Scope::Reservations { touched: [r1, r2].into(), created: [].into() });
+        assert_eq!(scopes[&b].scope, Scope::Everything);
+        let (whole, keys) = scope_keys(&scopes);
+        assert_eq!(whole, [b]);
+        assert_eq!(keys.len(), 8, "every possible deadline of both reservations of a");
+    }
+
+    #[test]
+    fn a_reservation_created_in_the_batch_has_no_rows_to_compare() {
+        let (a, r1, r2, user) = (Uuid::from_u128(1), Uuid::from_u128(3), Uuid::from_u128(4), Uuid::nil());
+        let at = DateTime::<Utc>::UNIX_EPOCH;
+        let range = reserver_domain::TimeRange::new(at, at + chrono::Duration::hours(1)).expect("range");
+        let confirm =
+            ResourceEvent::ReservationConfirmed { reservation_id: r1, user_id: user, range, series_id: None, at };
+        let cancel =
+            ResourceEvent::ReservationCancelled { reservation_id: r2, user_id: user, by: user, reason: None, at };
+        let scopes = scopes(&[recorded(a, &confirm), recorded(a, &cancel)]);
+        let (whole, keys) = scope_keys(&scopes);
+        assert!(whole.is_empty());
+        assert_eq!(keys.len(), 4, "only the cancelled reservation's possible rows are looked up");
+        assert!(keys.iter().all(|(_, key)| key.contains(&r2.to_string())));
+    }
 
     #[test]
     fn only_differences_are_written() {

@@ -46,5 +46,8 @@ pub mod user;
 pub use context::{Actor, DecisionContext, Role};
 pub use policy::BookingPolicy;
 pub use rejection::{ConflictingInterval, Rejection};
-pub use resource::{deadlines, decide, evolve, Deadline, ResourceCommand, ResourceEvent, ResourceState};
+pub use resource::{
+    deadlines, decide, evolve, possible_deadline_commands, reservation_deadlines, Deadline, ResourceCommand,
+    ResourceEvent, ResourceState,
+};
 pub use time_range::TimeRange;

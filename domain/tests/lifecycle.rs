@@ -7,7 +7,7 @@ use chrono_tz::Tz;
 use common::*;
 use reserver_domain::resource::waitlist::offer_reservation_id;
 use reserver_domain::resource::ReservationStatus;
-use reserver_domain::{deadlines, BookingPolicy, ResourceCommand, ResourceEvent, Role};
+use reserver_domain::{deadlines, possible_deadline_commands, BookingPolicy, ResourceCommand, ResourceEvent, Role};
 
 fn approval_policy() -> BookingPolicy {
     BookingPolicy { requires_approval: true, approval_timeout_minutes: 60, ..BookingPolicy::default() }
@@ -228,6 +228,9 @@ fn deadlines_list_pending_timed_commands() {
             (utc(2030, 3, 4, 11, 0), ResourceCommand::Complete { reservation_id: id(1) }),
         ]
     );
+    // A scheduler comparing only one reservation's possible commands sees every one of them.
+    let possible = possible_deadline_commands(id(1));
+    assert!(due.iter().all(|d| possible.contains(&d.command)));
     // Every listed deadline is accepted exactly at its due time.
     for deadline in due {
         let mut copy = Fixture { state: f.state.clone(), events: vec![] };

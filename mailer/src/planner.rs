@@ -6,8 +6,10 @@
 //!
 //! It is not one of the rebuildable projectors: a rebuild would send every email again.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
-use reserver_domain::ResourceEvent;
+use reserver_domain::{ResourceEvent, TimeRange};
 use reserver_projections::decode::{decode_resource, micros};
 use reserver_projections::public_events::{publish, Audience, PublicEvent};
 use reserver_projections::sql::{DbTx, Value};
@@ -17,6 +19,9 @@ use serde_json::Value as Json;
 use uuid::Uuid;
 
 use crate::compose::{compose, EMAILED};
+
+/// Longest reminder lead time an account can choose (a week).
+pub const MAX_REMINDER_MINUTES: i64 = 7 * 24 * 60;
 
 /// Checkpoint name of the planner.
 pub const PLANNER: &str = "mail_planner";
@@ -38,11 +43,12 @@ impl Projector for MailPlanner {
     }
 
     async fn apply(&self, tx: &mut DbTx, events: &[RecordedEvent]) -> Result<(), ProjectionError> {
+        let mut reminders = ReminderChanges::default();
         for event in events {
             if let Some(user) = event.stream_id.strip_prefix("preferences-").and_then(|u| Uuid::parse_str(u).ok()) {
                 save_contact(tx, user, &event.payload).await?;
             } else if let Some((resource_id, domain)) = decode_resource(event) {
-                track_reminder(tx, resource_id, &domain).await?;
+                reminders.track(resource_id, &domain);
             }
             if self.email {
                 if let Some(public) = publish(event) {
@@ -50,7 +56,7 @@ impl Projector for MailPlanner {
                 }
             }
         }
-        Ok(())
+        reminders.write(tx).await
     }
 }
 
@@ -60,7 +66,7 @@ async fn save_contact(tx: &mut DbTx, user: Uuid, payload: &str) -> Result<(), Pr
     let prefs: Json = serde_json::from_str(payload).unwrap_or(Json::Null);
     let address = prefs.get("email").and_then(Json::as_str).map(str::trim).filter(|a| a.contains('@'));
     let enabled = prefs.get("email_notifications").and_then(Json::as_bool).unwrap_or(true);
-    let minutes = prefs.get("reminder_minutes").and_then(Json::as_i64).map(|m| m.clamp(0, 7 * 24 * 60));
+    let minutes = prefs.get("reminder_minutes").and_then(Json::as_i64).map(|m| m.clamp(0, MAX_REMINDER_MINUTES));
     tx.execute(
         "INSERT INTO mail_contacts (user_id, address, enabled, reminder_minutes) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (user_id) DO UPDATE SET address = excluded.address, enabled = excluded.enabled, \
@@ -71,47 +77,99 @@ async fn save_contact(tx: &mut DbTx, user: Uuid, payload: &str) -> Result<(), Pr
     Ok(())
 }
 
-/// Keeps `mail_reminders` to the bookings that will happen: held requests and offers are
-/// inactive until confirmed; anything that ends a booking removes it.
-async fn track_reminder(tx: &mut DbTx, resource_id: Uuid, event: &ResourceEvent) -> Result<(), ProjectionError> {
-    use ResourceEvent::*;
-    let upsert = "INSERT INTO mail_reminders (reservation_id, user_id, resource_id, start_at, end_at, active) \
-                  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (reservation_id) DO UPDATE SET active = excluded.active";
-    let row = |id: &Uuid, user: &Uuid, range: &reserver_domain::TimeRange, active: bool| -> Vec<Value> {
-        vec![
-            id.to_string().into(),
-            user.to_string().into(),
-            resource_id.to_string().into(),
-            Value::Int(micros(range.start())),
-            Value::Int(micros(range.end())),
-            Value::Int(active as i64),
-        ]
-    };
-    let activate = "UPDATE mail_reminders SET active = 1 WHERE reservation_id = $1";
-    let remove = "DELETE FROM mail_reminders WHERE reservation_id = $1";
-    match event {
-        ReservationConfirmed { reservation_id, user_id, range, .. } => {
-            tx.execute(upsert, &row(reservation_id, user_id, range, true)).await?
+/// What a batch does to `mail_reminders`, folded per reservation in log order so the batch
+/// costs a statement per kind of change rather than one per event.
+#[derive(Default)]
+struct ReminderChanges {
+    changes: HashMap<Uuid, ReminderChange>,
+}
+
+enum ReminderChange {
+    /// Insert (or set `active` of) the row.
+    Upsert {
+        user_id: Uuid,
+        resource_id: Uuid,
+        range: TimeRange,
+        active: bool,
+    },
+    /// Set `active` of a row an earlier batch wrote.
+    Activate,
+    Remove,
+}
+
+impl ReminderChanges {
+    /// Keeps `mail_reminders` to the bookings that will happen: held requests and offers are
+    /// inactive until confirmed; anything that ends a booking removes it.
+    fn track(&mut self, resource_id: Uuid, event: &ResourceEvent) {
+        use ResourceEvent::*;
+        let upsert = |user_id: &Uuid, range: &TimeRange, active| ReminderChange::Upsert {
+            user_id: *user_id,
+            resource_id,
+            range: *range,
+            active,
+        };
+        match event {
+            ReservationConfirmed { reservation_id, user_id, range, .. } => {
+                self.changes.insert(*reservation_id, upsert(user_id, range, true));
+            }
+            ReservationRequested { reservation_id, user_id, range, .. }
+            | WaitlistOfferMade { reservation_id, user_id, range, .. } => {
+                self.changes.insert(*reservation_id, upsert(user_id, range, false));
+            }
+            ReservationApproved { reservation_id, .. } | WaitlistOfferAccepted { reservation_id, .. } => {
+                match self.changes.get_mut(reservation_id) {
+                    Some(ReminderChange::Upsert { active, .. }) => *active = true,
+                    Some(ReminderChange::Activate | ReminderChange::Remove) => {}
+                    None => {
+                        self.changes.insert(*reservation_id, ReminderChange::Activate);
+                    }
+                }
+            }
+            ReservationCancelled { reservation_id, .. }
+            | ReservationRejected { reservation_id, .. }
+            | ApprovalExpired { reservation_id, .. }
+            | WaitlistOfferDeclined { reservation_id, .. }
+            | WaitlistOfferExpired { reservation_id, .. }
+            | NoShowReleased { reservation_id, .. }
+            | ReservationCompleted { reservation_id, .. } => {
+                self.changes.insert(*reservation_id, ReminderChange::Remove);
+            }
+            _ => {}
         }
-        ReservationRequested { reservation_id, user_id, range, .. }
-        | WaitlistOfferMade { reservation_id, user_id, range, .. } => {
-            tx.execute(upsert, &row(reservation_id, user_id, range, false)).await?
+    }
+
+    async fn write(self, tx: &mut DbTx) -> Result<(), ProjectionError> {
+        let mut upserts = Vec::new();
+        let mut removed = Vec::new();
+        for (reservation_id, change) in self.changes {
+            match change {
+                ReminderChange::Upsert { user_id, resource_id, range, active } => upserts.push(vec![
+                    reservation_id.to_string().into(),
+                    user_id.to_string().into(),
+                    resource_id.to_string().into(),
+                    Value::Int(micros(range.start())),
+                    Value::Int(micros(range.end())),
+                    Value::Int(active as i64),
+                ]),
+                ReminderChange::Activate => {
+                    tx.execute(
+                        "UPDATE mail_reminders SET active = 1 WHERE reservation_id = $1",
+                        &[reservation_id.to_string().into()],
+                    )
+                    .await?;
+                }
+                ReminderChange::Remove => removed.push(reservation_id.to_string()),
+            }
         }
-        ReservationApproved { reservation_id, .. } | WaitlistOfferAccepted { reservation_id, .. } => {
-            tx.execute(activate, &[reservation_id.to_string().into()]).await?
-        }
-        ReservationCancelled { reservation_id, .. }
-        | ReservationRejected { reservation_id, .. }
-        | ApprovalExpired { reservation_id, .. }
-        | WaitlistOfferDeclined { reservation_id, .. }
-        | WaitlistOfferExpired { reservation_id, .. }
-        | NoShowReleased { reservation_id, .. }
-        | ReservationCompleted { reservation_id, .. } => {
-            tx.execute(remove, &[reservation_id.to_string().into()]).await?
-        }
-        _ => 0,
-    };
-    Ok(())
+        tx.delete_keys("mail_reminders", "reservation_id", &removed).await?;
+        tx.insert_rows(
+            "INSERT INTO mail_reminders (reservation_id, user_id, resource_id, start_at, end_at, active)",
+            "ON CONFLICT (reservation_id) DO UPDATE SET active = excluded.active",
+            &upserts,
+        )
+        .await?;
+        Ok(())
+    }
 }
 
 /// One outbox row for the account an emailed event concerns, if it has an address and wants

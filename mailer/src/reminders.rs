@@ -43,6 +43,10 @@ pub async fn due(
     now: DateTime<Utc>,
     default_minutes: i64,
 ) -> Result<Vec<DueReminder>, ProjectionError> {
+    // No reminder is sent earlier than the longest lead time anyone can have, so the index
+    // range ends there instead of at the last booking on file.
+    let longest = default_minutes.max(crate::planner::MAX_REMINDER_MINUTES);
+    let horizon = micros(now).saturating_add(longest.saturating_mul(60_000_000));
     let rows = fetch_all(
         &store.database(),
         "SELECT r.reservation_id, r.user_id, r.resource_id, r.start_at, r.end_at, \
@@ -50,8 +54,9 @@ pub async fn due(
          FROM mail_reminders r LEFT JOIN mail_contacts c ON c.user_id = r.user_id \
          WHERE r.active = 1 AND r.start_at > $1 AND COALESCE(c.reminder_minutes, $2) > 0 \
          AND r.start_at - COALESCE(c.reminder_minutes, $2) * 60000000 <= $1 \
+         AND r.start_at <= $4 \
          ORDER BY r.start_at LIMIT $3",
-        &[Value::Int(micros(now)), Value::Int(default_minutes), Value::Int(BATCH)],
+        &[Value::Int(micros(now)), Value::Int(default_minutes), Value::Int(BATCH), Value::Int(horizon)],
     )
     .await?;
     let id = |text: String| Uuid::parse_str(&text).map_err(|e| ProjectionError::Corrupt(e.to_string()));

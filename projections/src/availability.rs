@@ -12,19 +12,44 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::error::ProjectionError;
+use crate::reservations::ReservationView;
 use crate::sql::fetch_all;
 
 /// Most slots one query returns.
 pub const MAX_SLOTS: usize = 1000;
 
-/// The aggregate state of a resource as projected (`None` if it does not exist).
+/// The aggregate state of a resource as projected (`None` if it does not exist): the stored
+/// base state plus its reservations from `rm_reservations`, read in one statement so both come
+/// from the same committed batch.
 pub async fn resource_state(db: &Database, resource_id: Uuid) -> Result<Option<ResourceState>, ProjectionError> {
-    let rows =
-        fetch_all(db, "SELECT state FROM rm_resource_states WHERE resource_id = $1", &[resource_id.to_string().into()])
-            .await?;
-    let Some(row) = rows.first() else { return Ok(None) };
-    let state: ResourceState = serde_json::from_str(&row.text(0)?)?;
-    Ok(state.resource.is_some().then_some(state))
+    let rows = fetch_all(
+        db,
+        "SELECT s.state AS doc, CAST(0 AS BIGINT) AS part FROM rm_resource_states s WHERE s.resource_id = $1 \
+         UNION ALL \
+         SELECT r.doc, CAST(1 AS BIGINT) FROM rm_reservations r JOIN rm_resource_states s ON s.resource_id = r.resource_id \
+         WHERE r.resource_id = $1 AND r.end_at >= s.retain_from",
+        &[resource_id.to_string().into()],
+    )
+    .await?;
+    let mut state: Option<ResourceState> = None;
+    let mut reservations = Vec::new();
+    for row in &rows {
+        let doc = row.text(0)?;
+        if row.int(1)? == 0 {
+            state = Some(serde_json::from_str(&doc)?);
+        } else {
+            reservations.push(serde_json::from_str::<ReservationView>(&doc)?);
+        }
+    }
+    let Some(mut state) = state.filter(|s| s.resource.is_some()) else { return Ok(None) };
+    state.reservations.clear();
+    let cutoff = state.retention_cutoff();
+    for view in reservations {
+        if cutoff.is_none_or(|c| view.range.end() >= c) {
+            state.reservations.insert(view.reservation_id, view.as_aggregate_entry());
+        }
+    }
+    Ok(Some(state))
 }
 
 /// Bookable slots of `duration` inside `window` at `now`, earliest first (at most `limit`,

@@ -35,6 +35,11 @@ pub trait Projector: Send + Sync + 'static {
     /// Applies a batch of consecutive events inside the caller's transaction. Events it does
     /// not care about must be ignored, never rejected.
     async fn apply(&self, tx: &mut DbTx, events: &[RecordedEvent]) -> Result<(), ProjectionError>;
+    /// Whether `apply` could change anything for this event. A batch with none is skipped
+    /// without a transaction (the checkpoint catches up later); `true` is always safe.
+    fn wants(&self, _event: &RecordedEvent) -> bool {
+        true
+    }
 }
 
 /// Every projector of the service.
@@ -111,6 +116,8 @@ pub enum Step {
     CaughtUp(u64),
     /// Another instance holds the checkpoint; this is its last known position.
     Standby(u64),
+    /// Read a batch this projector wants none of, up to here; nothing was written.
+    Skipped(u64),
     /// The checkpoint moved between reading events and locking it; try again.
     Raced,
 }
@@ -122,61 +129,101 @@ pub async fn step(
     projector: &dyn Projector,
     batch_size: usize,
 ) -> Result<Step, ProjectionError> {
-    step_from(store, projector, batch_size, None).await
+    step_from(store, projector, batch_size, None, true).await
 }
 
-/// `step`, trusting `known` as the checkpoint when given (what this process last saw); the
-/// checkpoint lock in `apply_batch` still catches a checkpoint another replica has moved.
+/// What this process knows of a projector's progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Known {
+    /// Every event up to here is applied or was of no interest to the projector.
+    read_to: u64,
+    /// The checkpoint as stored; behind `read_to` while skipped batches are not yet recorded.
+    stored: u64,
+}
+
+/// `step`, trusting `known` (what this process last saw) instead of reading the checkpoint;
+/// the checkpoint lock in `apply_batch` still catches a checkpoint another replica has moved.
+/// A batch the projector wants none of is only `Skipped`, unless `record_skips` asks for the
+/// checkpoint to be moved anyway.
 async fn step_from(
     store: &dyn EventStore,
     projector: &dyn Projector,
     batch_size: usize,
-    known: Option<u64>,
+    known: Option<Known>,
+    record_skips: bool,
 ) -> Result<Step, ProjectionError> {
     let db = store.database();
     let name = projector.name();
-    let seen = match known {
-        Some(position) => position,
-        None => checkpoint(&db, name).await?,
+    let known = match known {
+        Some(known) => known,
+        None => {
+            let stored = checkpoint(&db, name).await?;
+            Known { read_to: stored, stored }
+        }
     };
     // Read before locking: on SQLite the lock is the database's write lock, which the log's
     // writer needs too, so it is held only while applying.
-    let events = store.read_all(seen, batch_size.max(1)).await?;
-    if events.is_empty() {
-        return Ok(Step::CaughtUp(seen));
+    let events = store.read_all(known.read_to, batch_size.max(1)).await?;
+    let Some(last) = events.last().map(|e| e.position) else {
+        return Ok(Step::CaughtUp(known.read_to));
+    };
+    if !record_skips && !events.iter().any(|e| projector.wants(e)) {
+        return Ok(Step::Skipped(last));
     }
-    apply_batch(&db, projector, seen, &events).await
+    // Events between the stored checkpoint and `read_to` were of no interest: applying just
+    // this batch from the stored checkpoint is the same as applying all of them.
+    apply_batch(&db, projector, known.stored, &events).await
 }
 
 /// In one transaction: lock the projector's checkpoint, check it is still `after` (the
-/// position `events` were read after), apply them and move the checkpoint past them.
+/// checkpoint `events` were read after, or skipped forward from), apply them and move the
+/// checkpoint past them.
 pub async fn apply_batch(
     db: &Database,
     projector: &dyn Projector,
     after: u64,
     events: &[RecordedEvent],
 ) -> Result<Step, ProjectionError> {
-    let name = projector.name();
     let Some(last) = events.last().map(|e| e.position) else {
         return Ok(Step::CaughtUp(after));
     };
+    let mut tx = match lock_at(db, projector.name(), after).await? {
+        Ok(tx) => tx,
+        Err(step) => return Ok(step),
+    };
+    // An error below drops the transaction, which rolls back rows and checkpoint together.
+    projector.apply(&mut tx, events).await?;
+    save_checkpoint(&mut tx, projector.name(), last).await?;
+    tx.commit().await?;
+    Ok(Step::Applied(last))
+}
+
+/// Moves the stored checkpoint over batches the projector skipped (`from` → `to`).
+async fn record_skipped(db: &Database, projector: &dyn Projector, from: u64, to: u64) -> Result<Step, ProjectionError> {
+    let mut tx = match lock_at(db, projector.name(), from).await? {
+        Ok(tx) => tx,
+        Err(step) => return Ok(step),
+    };
+    save_checkpoint(&mut tx, projector.name(), to).await?;
+    tx.commit().await?;
+    Ok(Step::Applied(to))
+}
+
+/// A transaction holding the projector's checkpoint lock, the checkpoint being `expected`;
+/// else the step to report (another instance holds it, or moved it).
+async fn lock_at(db: &Database, name: &str, expected: u64) -> Result<Result<DbTx, Step>, ProjectionError> {
     let mut tx = DbTx::begin(db).await?;
     match lock_checkpoint(&mut tx, name, false).await? {
         None => {
             tx.rollback().await?;
-            return Ok(Step::Standby(after));
+            Ok(Err(Step::Standby(expected)))
         }
-        Some(locked) if locked != after => {
+        Some(locked) if locked != expected => {
             tx.rollback().await?;
-            return Ok(Step::Raced);
+            Ok(Err(Step::Raced))
         }
-        Some(_) => {}
+        Some(_) => Ok(Ok(tx)),
     }
-    // An error below drops the transaction, which rolls back rows and checkpoint together.
-    projector.apply(&mut tx, events).await?;
-    save_checkpoint(&mut tx, name, last).await?;
-    tx.commit().await?;
-    Ok(Step::Applied(last))
 }
 
 /// Applies batches until the projector has reached the log head as it was on entry.
@@ -190,7 +237,7 @@ pub async fn catch_up(
     loop {
         match step(store, projector, batch_size).await? {
             Step::Applied(p) if p >= target => return Ok(p),
-            Step::Applied(_) | Step::Raced => {}
+            Step::Applied(_) | Step::Raced | Step::Skipped(_) => {}
             Step::CaughtUp(p) => return Ok(p),
             Step::Standby(p) if p >= target => return Ok(p),
             Step::Standby(_) => tokio::time::sleep(Duration::from_millis(20)).await,
@@ -335,6 +382,13 @@ pub struct RuntimeOptions {
     pub standby_retry: Duration,
     /// Pause after a failed batch before retrying it.
     pub error_backoff: Duration,
+    /// Pause after applying a batch that left no backlog, so that under load the commits of
+    /// this interval share the next batch (one transaction per follower instead of one per
+    /// commit). A lone write after a quiet spell is still applied at once.
+    pub coalesce: Duration,
+    /// Longest time skipped batches go unrecorded in the stored checkpoint (which other
+    /// replicas and `projections status` read).
+    pub record_skips_every: Duration,
 }
 
 impl Default for RuntimeOptions {
@@ -344,6 +398,8 @@ impl Default for RuntimeOptions {
             poll_interval: reserver_store::DEFAULT_POLL_INTERVAL,
             standby_retry: Duration::from_millis(100),
             error_backoff: Duration::from_millis(500),
+            coalesce: Duration::from_millis(10),
+            record_skips_every: Duration::from_millis(100),
         }
     }
 }
@@ -409,41 +465,63 @@ pub async fn follow(
     // that brings no newer head costs no query. It is forgotten after a poll timeout, so an
     // idle follower still notices what moves no watch here: a write by another process on
     // the same SQLite file, or a rebuild that reset the checkpoint.
-    let mut known: Option<u64> = None;
+    let mut known: Option<Known> = None;
+    let mut recorded_at = tokio::time::Instant::now();
     loop {
         if *shutdown.borrow() {
             return;
         }
         // Mark the head as seen before reading, so a commit landing after the read wakes us.
         let head = *wake.borrow_and_update();
-        let pause = if known.is_some_and(|k| head <= k) {
-            options.poll_interval
-        } else {
-            match step_from(store, projector, options.batch_size, known).await {
-                Ok(Step::Applied(p)) => {
-                    known = Some(p);
-                    on_position(p, true);
-                    continue;
+        let step = match known {
+            // Nothing new, nothing unrecorded: wait.
+            Some(k) if head <= k.read_to && k.stored == k.read_to => None,
+            // Quiet after skipped batches: record them now.
+            Some(k) if head <= k.read_to => {
+                Some(record_skipped(&store.database(), projector, k.stored, k.read_to).await)
+            }
+            _ => {
+                let record_skips = recorded_at.elapsed() >= options.record_skips_every;
+                Some(step_from(store, projector, options.batch_size, known, record_skips).await)
+            }
+        };
+        let pause = match step {
+            None => options.poll_interval,
+            Some(Ok(step @ (Step::Applied(p) | Step::Skipped(p)))) => {
+                let applied = matches!(step, Step::Applied(_));
+                if applied {
+                    recorded_at = tokio::time::Instant::now();
                 }
-                Ok(Step::Raced) => {
-                    known = None;
-                    continue;
+                let stored = if applied { p } else { known.map_or(p, |k| k.stored) };
+                known = Some(Known { read_to: p, stored });
+                on_position(p, applied);
+                let backlog = wake.borrow().saturating_sub(p) >= options.batch_size as u64;
+                if !backlog && !options.coalesce.is_zero() {
+                    tokio::select! {
+                        _ = tokio::time::sleep(options.coalesce) => {}
+                        _ = shutdown.changed() => return,
+                    }
                 }
-                Ok(Step::CaughtUp(p)) => {
-                    known = Some(p);
-                    on_position(p, false);
-                    options.poll_interval
-                }
-                Ok(Step::Standby(p)) => {
-                    known = None;
-                    on_position(p, false);
-                    options.standby_retry
-                }
-                Err(error) => {
-                    known = None;
-                    tracing::warn!(projector = projector.name(), %error, "projection batch failed; retrying");
-                    options.error_backoff
-                }
+                continue;
+            }
+            Some(Ok(Step::Raced)) => {
+                known = None;
+                continue;
+            }
+            Some(Ok(Step::CaughtUp(p))) => {
+                known = Some(Known { read_to: p, stored: known.map_or(p, |k| k.stored) });
+                on_position(p, false);
+                options.poll_interval
+            }
+            Some(Ok(Step::Standby(p))) => {
+                known = None;
+                on_position(p, false);
+                options.standby_retry
+            }
+            Some(Err(error)) => {
+                known = None;
+                tracing::warn!(projector = projector.name(), %error, "projection batch failed; retrying");
+                options.error_backoff
             }
         };
         tokio::select! {

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::decode::decode_resource;
 use crate::error::ProjectionError;
-use crate::reservations::{apply_reservation, reservation_id_of, ReservationView};
+use crate::reservations::{apply_reservation, ReservationView};
 
 /// Events read per round trip.
 const PAGE: usize = 1000;
@@ -36,7 +36,7 @@ pub async fn schedule_as_of(
                 break 'read;
             }
             let Some((resource, event)) = decode_resource(recorded) else { continue };
-            if let Some(id) = reservation_id_of(&event) {
+            if let Some(id) = event.reservation_id() {
                 apply_reservation(views.entry(id).or_default(), resource, &event);
             }
         }

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 use crate::catalog::fold_text;
-use crate::decode::{decode, DomainEvent};
+use crate::decode::{decode, stream_kind, DomainEvent, StreamKind};
 use crate::error::ProjectionError;
 use crate::runtime::Projector;
 use crate::sql::{fetch_all, DbTx, Value};
@@ -36,6 +36,10 @@ pub fn role_label(role: Role) -> &'static str {
         Role::Guest => "guest",
     }
 }
+
+/// Events that change nothing the account view shows. A failed login matters only once it
+/// locks the account (a separate event); a password hash is never shown.
+const UNSHOWN_USER_EVENTS: [&str; 2] = ["login_failed", "password_changed"];
 
 /// Builds `rm_users`.
 pub struct UsersProjector;
@@ -65,14 +69,16 @@ impl Projector for UsersProjector {
         &["rm_users"]
     }
 
+    fn wants(&self, event: &RecordedEvent) -> bool {
+        matches!(stream_kind(&event.stream_id), Some(StreamKind::User(_)))
+            && !UNSHOWN_USER_EVENTS.contains(&event.event_type.as_str())
+    }
+
     async fn apply(&self, tx: &mut DbTx, events: &[RecordedEvent]) -> Result<(), ProjectionError> {
         let changes: Vec<(Uuid, UserEvent)> = events
             .iter()
+            .filter(|e| self.wants(e))
             .filter_map(|e| match decode(e)? {
-                // Login outcomes only matter when they change the lockout.
-                DomainEvent::User {
-                    event: UserEvent::LoginFailed { .. } | UserEvent::PasswordChanged { .. }, ..
-                } => None,
                 DomainEvent::User { user_id, event } => Some((user_id, event)),
                 _ => None,
             })

@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -50,6 +51,7 @@ on_both_backends!(
     wait_for_reaches_position_or_times_out,
     time_travel_shows_the_schedule_then,
     read_models_answer_the_workload,
+    skipped_batches_cost_no_transaction,
 );
 
 fn small_batches() -> RuntimeOptions {
@@ -105,6 +107,52 @@ impl Projector for FailingProjector {
         }
         Ok(())
     }
+}
+
+/// Wants no event at all and counts the batches it is handed anyway.
+struct Uninterested {
+    applied: Arc<AtomicUsize>,
+}
+
+#[async_trait]
+impl Projector for Uninterested {
+    fn name(&self) -> &'static str {
+        "uninterested"
+    }
+    fn tables(&self) -> &'static [&'static str] {
+        &[]
+    }
+    async fn apply(&self, _tx: &mut DbTx, _events: &[RecordedEvent]) -> Result<(), ProjectionError> {
+        self.applied.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+    fn wants(&self, _event: &RecordedEvent) -> bool {
+        false
+    }
+}
+
+async fn skipped_batches_cost_no_transaction(db: ScratchDatabase) {
+    let store = db.open().await;
+    let applied = Arc::new(AtomicUsize::new(0));
+    let projector = Arc::new(Uninterested { applied: applied.clone() });
+    let options = RuntimeOptions { record_skips_every: Duration::from_secs(3600), ..small_batches() };
+    let handle = ProjectionRuntime::start_with(store.clone(), vec![projector], options).await.unwrap();
+    let mut workload = Workload::new(store.clone());
+    mixed_workload(&mut workload).await;
+    let head = workload.last_position;
+    handle.wait_for(head, Duration::from_secs(20)).await.unwrap();
+    // Once the log is quiet the stored checkpoint catches up, still without a batch applied.
+    let mut stored = 0;
+    for _ in 0..100 {
+        stored = checkpoint(&store.database(), "uninterested").await.unwrap();
+        if stored == head {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(stored, head);
+    assert_eq!(applied.load(Ordering::SeqCst), 0, "no batch was applied");
+    handle.shutdown().await;
 }
 
 async fn workload_then_reference(db: &ScratchDatabase) -> (Arc<dyn EventStore>, serde_json::Value, u64) {
@@ -181,7 +229,16 @@ async fn wait_for_reaches_position_or_times_out(db: ScratchDatabase) {
     assert_eq!(error.wanted, head + 100);
     assert_eq!(error.reached, head);
     assert!(error.to_string().contains("have not reached log position"), "{error}");
-    let lag = reserver_projections::projection_lag(store.as_ref()).await.unwrap();
+    // The stored checkpoints (what /metrics and other replicas read) follow within moments:
+    // a projector records batches it had no interest in once the log goes quiet.
+    let mut lag = u64::MAX;
+    for _ in 0..100 {
+        lag = reserver_projections::projection_lag(store.as_ref()).await.unwrap();
+        if lag == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert_eq!(lag, 0);
     handle.shutdown().await;
 }

@@ -298,7 +298,7 @@ pub async fn chain_detects_tampering(db: &TestDatabase) {
     assert_eq!(report.head_hash.len(), 64);
 
     db.tamper_payload(7, r#"{"n":999}"#).await;
-    let edited = store.read_all(6, 1).await.expect("read")[0].payload.clone();
+    let edited = store.read_all_from_database(6, 1).await.expect("read")[0].payload.clone();
     assert_eq!(edited, r#"{"n":999}"#, "the edit took");
     let broken = verify_chain(store.as_ref()).await.expect("verify").expect_err("tampering is detected");
     assert_eq!(broken.position, 7);

@@ -7,7 +7,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::batch::validate;
+use crate::batch::{validate, EventRow};
+use crate::recent::{RecentEvents, RECENT_CAPACITY};
 use crate::{AppendError, AppendOutcome, AppendRequest, StoreError};
 
 /// How appends are grouped into transactions.
@@ -29,13 +30,19 @@ impl Default for GroupCommitConfig {
 /// A backend's way of writing one batch in one transaction.
 #[async_trait]
 pub(crate) trait BatchWriter: Send + 'static {
-    /// Writes the batch atomically and answers each request. An `Err` means the transaction
-    /// failed as a whole and nothing was written.
+    /// Writes the batch atomically and answers each request, returning also the rows it
+    /// committed. An `Err` means the transaction failed as a whole and nothing was written.
     async fn write_batch(
         &mut self,
         requests: &[AppendRequest],
         commit_delay: Option<Duration>,
-    ) -> Result<Vec<Result<AppendOutcome, AppendError>>, StoreError>;
+    ) -> Result<Written, StoreError>;
+}
+
+/// A committed batch: each request's answer and the event rows written.
+pub(crate) struct Written {
+    pub results: Vec<Result<AppendOutcome, AppendError>>,
+    pub rows: Vec<EventRow>,
 }
 
 type Reply = oneshot::Sender<Result<AppendOutcome, AppendError>>;
@@ -44,14 +51,22 @@ type Reply = oneshot::Sender<Result<AppendOutcome, AppendError>>;
 #[derive(Clone)]
 pub(crate) struct GroupCommitter {
     queue: mpsc::Sender<(AppendRequest, Reply)>,
+    recent: Arc<RecentEvents>,
 }
 
 impl GroupCommitter {
     /// Starts the writer task. `head` is told the newest position after every commit.
     pub fn spawn<W: BatchWriter>(writer: W, config: GroupCommitConfig, head: Arc<watch::Sender<u64>>) -> Self {
         let (queue, rx) = mpsc::channel(config.max_batch.max(1) * 4);
-        tokio::spawn(run_writer(writer, config, rx, head));
-        Self { queue }
+        let recent = Arc::new(RecentEvents::new(RECENT_CAPACITY));
+        tokio::spawn(run_writer(writer, config, rx, head, recent.clone()));
+        Self { queue, recent }
+    }
+
+    /// The events after `after` from the in-memory run of this process's commits, if it can
+    /// answer (see [`RecentEvents::after`]).
+    pub fn recent_after(&self, after: u64, limit: usize) -> Option<Vec<crate::RecordedEvent>> {
+        self.recent.after(after, limit)
     }
 
     pub async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, AppendError> {
@@ -67,6 +82,7 @@ async fn run_writer<W: BatchWriter>(
     config: GroupCommitConfig,
     mut rx: mpsc::Receiver<(AppendRequest, Reply)>,
     head: Arc<watch::Sender<u64>>,
+    recent: Arc<RecentEvents>,
 ) {
     let max_batch = config.max_batch.max(1);
     let mut batches: u64 = 0;
@@ -76,7 +92,9 @@ async fn run_writer<W: BatchWriter>(
         let delay = config.slow_commit.and_then(|(every, d)| batches.is_multiple_of(every.max(1)).then_some(d));
         let (requests, replies): (Vec<_>, Vec<_>) = jobs.drain(..).unzip();
         metrics::histogram!("event_log_append_batch_size").record(requests.len() as f64);
-        let results = write_isolating_failures(&mut writer, &requests, delay).await;
+        let Written { results, rows } = write_isolating_failures(&mut writer, &requests, delay).await;
+        // Before the head moves: a follower woken by it finds the batch in memory.
+        recent.committed(&rows);
         let newest = results.iter().filter_map(|r| r.as_ref().ok()).map(|o| o.last_position()).max();
         if let Some(position) = newest {
             advance_head(&head, position);
@@ -94,20 +112,23 @@ async fn write_isolating_failures<W: BatchWriter>(
     writer: &mut W,
     requests: &[AppendRequest],
     delay: Option<Duration>,
-) -> Vec<Result<AppendOutcome, AppendError>> {
+) -> Written {
     match writer.write_batch(requests, delay).await {
-        Ok(results) => results,
-        Err(e) if requests.len() == 1 => vec![Err(e.into())],
+        Ok(written) => written,
+        Err(e) if requests.len() == 1 => Written { results: vec![Err(e.into())], rows: Vec::new() },
         Err(e) => {
             tracing::warn!(error = %e, size = requests.len(), "batch failed; retrying its appends one by one");
-            let mut results = Vec::with_capacity(requests.len());
+            let mut all = Written { results: Vec::with_capacity(requests.len()), rows: Vec::new() };
             for request in requests.chunks(1) {
                 match writer.write_batch(request, None).await {
-                    Ok(mut r) => results.push(r.pop().unwrap_or(Err(AppendError::Store(StoreError::Closed)))),
-                    Err(e) => results.push(Err(e.into())),
+                    Ok(mut w) => {
+                        all.results.push(w.results.pop().unwrap_or(Err(AppendError::Store(StoreError::Closed))));
+                        all.rows.append(&mut w.rows);
+                    }
+                    Err(e) => all.results.push(Err(e.into())),
                 }
             }
-            results
+            all
         }
     }
 }

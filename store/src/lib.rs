@@ -10,6 +10,7 @@ mod group_commit;
 pub mod hash;
 mod model;
 mod postgres;
+mod recent;
 mod rows;
 mod sqlite;
 mod subscription;
@@ -104,8 +105,13 @@ pub trait EventStore: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError>;
 
-    /// Events with position > `after_position`, in position order.
+    /// Events with position > `after_position`, in position order. Recent events this process
+    /// committed are served from memory (exactly what was written); the rest from the database.
     async fn read_all(&self, after_position: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError>;
+
+    /// [`read_all`](Self::read_all), always from the database: what the chain check must see.
+    async fn read_all_from_database(&self, after_position: u64, limit: usize)
+        -> Result<Vec<RecordedEvent>, StoreError>;
 
     /// The version of a stream's last event; 0 when the stream has none.
     async fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError>;

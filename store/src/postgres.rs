@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::batch::{plan_batch, BatchInputs, EventRow, StoredIdentity};
-use crate::group_commit::{advance_head, BatchWriter, GroupCommitter};
+use crate::group_commit::{advance_head, BatchWriter, GroupCommitter, Written};
 use crate::rows::{from_db, recorded_now, to_db, RawEvent, EVENT_COLUMNS_PG};
 use crate::{
     AppendError, AppendOutcome, AppendRequest, Backend, Database, EventStore, LogHead, RecordedEvent, Snapshot,
@@ -53,8 +53,8 @@ pub(crate) async fn migrate(url: &str) -> Result<(), StoreError> {
 impl PostgresEventStore {
     pub async fn open(config: &StoreConfig) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new()
-            // One extra connection for the writer, one for LISTEN.
-            .max_connections(config.max_connections.max(1) + 2)
+            // One extra connection for LISTEN.
+            .max_connections(config.max_connections.max(1) + 1)
             .connect_with(connect_options(&config.url)?)
             .await?;
         if config.migrate {
@@ -63,7 +63,15 @@ impl PostgresEventStore {
         let head_position = read_head(&pool).await?.position;
         let head = Arc::new(watch::channel(head_position).0);
         tokio::spawn(follow_notifications(pool.clone(), Arc::downgrade(&head)));
-        let writer = PostgresBatchWriter { pool: pool.clone() };
+        // The writer's own connections. Its statements are all key lookups and inserts, and
+        // their plans are cached per connection: planned while the log was still tiny, the
+        // event-id lookup became a sequential scan that grew with the log (3 ms per append on
+        // a young database). Without sequential scans it takes the unique index at any size.
+        let writer_pool = PgPoolOptions::new()
+            .max_connections(2)
+            .connect_with(connect_options(&config.url)?.options([("enable_seqscan", "off")]))
+            .await?;
+        let writer = PostgresBatchWriter { pool: writer_pool };
         let committer = GroupCommitter::spawn(writer, config.group_commit.clone(), head.clone());
         Ok(Self { pool, committer, head })
     }
@@ -157,6 +165,17 @@ impl EventStore for PostgresEventStore {
     }
 
     async fn read_all(&self, after_position: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        match self.committer.recent_after(after_position, limit) {
+            Some(events) => Ok(events),
+            None => self.read_all_from_database(after_position, limit).await,
+        }
+    }
+
+    async fn read_all_from_database(
+        &self,
+        after_position: u64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
         let sql = format!("SELECT {EVENT_COLUMNS_PG} FROM events WHERE position > $1 ORDER BY position LIMIT $2");
         let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(to_db(after_position))
@@ -230,7 +249,7 @@ impl BatchWriter for PostgresBatchWriter {
         &mut self,
         requests: &[AppendRequest],
         commit_delay: Option<Duration>,
-    ) -> Result<Vec<Result<AppendOutcome, AppendError>>, StoreError> {
+    ) -> Result<Written, StoreError> {
         let mut tx = self.pool.begin().await?;
         // The head row is the log's single lock: held until COMMIT, it serializes appenders of
         // every replica, so position order is commit order and no reader can skip a late commit.
@@ -248,7 +267,7 @@ impl BatchWriter for PostgresBatchWriter {
             tokio::time::sleep(delay).await;
         }
         tx.commit().await?;
-        Ok(plan.results)
+        Ok(Written { results: plan.results, rows: plan.rows })
     }
 }
 

@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::batch::{plan_batch, BatchInputs, EventRow, StoredIdentity};
-use crate::group_commit::{BatchWriter, GroupCommitter};
+use crate::group_commit::{BatchWriter, GroupCommitter, Written};
 use crate::rows::{from_db, recorded_now, to_db, RawEvent, EVENT_COLUMNS_SQLITE};
 use crate::{
     AppendError, AppendOutcome, AppendRequest, Backend, Database, EventStore, LogHead, RecordedEvent, Snapshot,
@@ -132,6 +132,17 @@ impl EventStore for SqliteEventStore {
     }
 
     async fn read_all(&self, after_position: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        match self.committer.recent_after(after_position, limit) {
+            Some(events) => Ok(events),
+            None => self.read_all_from_database(after_position, limit).await,
+        }
+    }
+
+    async fn read_all_from_database(
+        &self,
+        after_position: u64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
         let sql = format!("SELECT {EVENT_COLUMNS_SQLITE} FROM events WHERE position > ? ORDER BY position LIMIT ?");
         let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(to_db(after_position))
@@ -207,7 +218,7 @@ impl BatchWriter for SqliteBatchWriter {
         &mut self,
         requests: &[AppendRequest],
         commit_delay: Option<Duration>,
-    ) -> Result<Vec<Result<AppendOutcome, AppendError>>, StoreError> {
+    ) -> Result<Written, StoreError> {
         // IMMEDIATE takes the write lock now, so no other process can write between our reads
         // of the head and our insert.
         let mut tx = self.conn.begin_with("BEGIN IMMEDIATE").await?;
@@ -229,7 +240,7 @@ impl BatchWriter for SqliteBatchWriter {
             tokio::time::sleep(delay).await;
         }
         tx.commit().await?;
-        Ok(plan.results)
+        Ok(Written { results: plan.results, rows: plan.rows })
     }
 }
 

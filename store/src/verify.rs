@@ -23,7 +23,8 @@ pub async fn verify_chain(store: &dyn EventStore) -> Result<Result<ChainReport, 
     let mut prev_hash = GENESIS_HASH.to_vec();
     let mut position = 0u64;
     while position < head.position {
-        let events = store.read_all(position, VERIFY_BATCH).await?;
+        // From the database: the in-memory copy of recent appends would hide an edited row.
+        let events = store.read_all_from_database(position, VERIFY_BATCH).await?;
         if events.is_empty() {
             break;
         }

@@ -110,6 +110,27 @@ pub enum ResourceEvent {
 }
 
 impl ResourceEvent {
+    /// The reservation an event is about, if any.
+    pub fn reservation_id(&self) -> Option<Uuid> {
+        use ResourceEvent::*;
+        match self {
+            ReservationConfirmed { reservation_id, .. }
+            | ReservationRequested { reservation_id, .. }
+            | ReservationCancelled { reservation_id, .. }
+            | ReservationApproved { reservation_id, .. }
+            | ReservationRejected { reservation_id, .. }
+            | ApprovalExpired { reservation_id, .. }
+            | WaitlistOfferMade { reservation_id, .. }
+            | WaitlistOfferAccepted { reservation_id, .. }
+            | WaitlistOfferDeclined { reservation_id, .. }
+            | WaitlistOfferExpired { reservation_id, .. }
+            | CheckedIn { reservation_id, .. }
+            | NoShowReleased { reservation_id, .. }
+            | ReservationCompleted { reservation_id, .. } => Some(*reservation_id),
+            _ => None,
+        }
+    }
+
     /// Stable storage name, identical to the serialized `type` tag.
     pub fn event_type(&self) -> &'static str {
         use ResourceEvent::*;

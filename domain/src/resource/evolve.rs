@@ -132,9 +132,8 @@ impl ResourceState {
             }
         }
         let at = event.at();
-        let latest = self.last_event_at.map_or(at, |prev| prev.max(at));
-        self.last_event_at = Some(latest);
-        self.prune(latest);
+        self.last_event_at = Some(self.last_event_at.map_or(at, |prev| prev.max(at)));
+        self.prune();
     }
 
     fn set_status(&mut self, id: &Uuid, status: ReservationStatus) {
@@ -143,12 +142,19 @@ impl ResourceState {
         }
     }
 
-    /// Drops what can no longer influence any decision, so state size is
-    /// bounded by the booking horizon rather than by history length.
-    fn prune(&mut self, latest: DateTime<Utc>) {
+    /// Reservations, waitlist entries and blackouts ending before this instant can no longer
+    /// influence any decision and are pruned. `None` before the first event.
+    pub fn retention_cutoff(&self) -> Option<DateTime<Utc>> {
+        let latest = self.last_event_at?;
         let max_buffer =
             self.resource.as_ref().map_or(Duration::zero(), |r| r.policy.buffer_before() + r.policy.buffer_after());
-        let cutoff = saturating_sub(saturating_sub(latest, max_buffer), RETENTION_GRACE);
+        Some(saturating_sub(saturating_sub(latest, max_buffer), RETENTION_GRACE))
+    }
+
+    /// Drops what can no longer influence any decision, so state size is
+    /// bounded by the booking horizon rather than by history length.
+    fn prune(&mut self) {
+        let Some(cutoff) = self.retention_cutoff() else { return };
         self.reservations.retain(|_, r| r.range.end() >= cutoff);
         self.waitlist.retain(|e| e.latest_end() >= cutoff);
         if let Some(resource) = self.resource.as_mut() {

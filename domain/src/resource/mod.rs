@@ -13,7 +13,7 @@ pub mod state;
 pub mod waitlist;
 
 pub use command::{ResourceCommand, SeriesCancelScope};
-pub use deadlines::{deadlines, Deadline};
+pub use deadlines::{deadlines, possible_deadline_commands, reservation_deadlines, Deadline};
 pub use decide::decide;
 pub use event::ResourceEvent;
 pub use evolve::evolve;

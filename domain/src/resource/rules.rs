@@ -96,8 +96,13 @@ pub fn capacity_conflicts<'a>(
     holding: impl Iterator<Item = &'a Reservation>,
     range: &TimeRange,
 ) -> Vec<ConflictingInterval> {
-    let wanted = occupied(resource, range);
-    let overlapping: Vec<&Reservation> = holding.filter(|r| occupied(resource, &r.range).overlaps(&wanted)).collect();
+    let (before, after) = (resource.policy.buffer_before(), resource.policy.buffer_after());
+    let wanted = range.widened(before, after);
+    // A reservation's buffered span meets `wanted` exactly when its own range meets `wanted`
+    // widened crosswise (by the after-buffer in front, the before-buffer behind): one widening
+    // here instead of one per reservation on the booking hot path.
+    let probe = wanted.widened(after, before);
+    let overlapping: Vec<&Reservation> = holding.filter(|r| r.range.overlaps(&probe)).collect();
     let spans = overlapping.iter().map(|r| occupied(resource, &r.range));
     let peak = peak_concurrency(spans.map(|s| clip(&s, &wanted)));
     if peak < resource.capacity as usize {

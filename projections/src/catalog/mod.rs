@@ -20,7 +20,7 @@ pub use query::{
     get_group, get_resource, group_tree, list_resources, would_create_cycle, GroupNode, ResourceQuery, ResourceSort,
 };
 
-use crate::decode::{decode, DomainEvent};
+use crate::decode::{decode, stream_kind, DomainEvent, StreamKind};
 use crate::error::ProjectionError;
 use crate::runtime::Projector;
 use crate::sql::{DbTx, Value};
@@ -88,15 +88,12 @@ pub(crate) fn fold_text(text: &str) -> String {
 /// Builds `rm_resources`, `rm_resource_tags` and `rm_groups`.
 pub struct CatalogProjector;
 
+/// The resource events the catalog shows; bookings and waitlists are not its business.
+const CATALOG_EVENT_TYPES: [&str; 5] =
+    ["resource_created", "resource_updated", "resource_retired", "business_hours_set", "resource_status_changed"];
+
 fn is_catalog_event(event: &ResourceEvent) -> bool {
-    matches!(
-        event,
-        ResourceEvent::ResourceCreated { .. }
-            | ResourceEvent::ResourceUpdated { .. }
-            | ResourceEvent::ResourceRetired { .. }
-            | ResourceEvent::BusinessHoursSet { .. }
-            | ResourceEvent::ResourceStatusChanged { .. }
-    )
+    CATALOG_EVENT_TYPES.contains(&event.event_type())
 }
 
 fn apply_resource(view: &mut Option<ResourceView>, resource_id: Uuid, event: &ResourceEvent) {
@@ -187,6 +184,14 @@ impl Projector for CatalogProjector {
 
     fn tables(&self) -> &'static [&'static str] {
         &["rm_resources", "rm_resource_tags", "rm_groups"]
+    }
+
+    fn wants(&self, event: &RecordedEvent) -> bool {
+        match stream_kind(&event.stream_id) {
+            Some(StreamKind::Resource(_)) => CATALOG_EVENT_TYPES.contains(&event.event_type.as_str()),
+            Some(StreamKind::Group(_)) => true,
+            _ => false,
+        }
     }
 
     async fn apply(&self, tx: &mut DbTx, events: &[RecordedEvent]) -> Result<(), ProjectionError> {

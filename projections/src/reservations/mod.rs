@@ -6,7 +6,7 @@ mod query;
 
 use chrono::{DateTime, Utc};
 use reserver_domain::recurrence::{OccurrenceReport, SeriesPolicy};
-use reserver_domain::resource::ReservationStatus;
+use reserver_domain::resource::{Reservation, ReservationStatus};
 use reserver_domain::{ResourceEvent, TimeRange};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -41,6 +41,25 @@ pub struct ReservationView {
     pub comment: Option<String>,
 }
 
+impl ReservationView {
+    /// The entry the resource aggregate keeps for this reservation: the view carries every
+    /// field of it, folded from the same events.
+    pub fn as_aggregate_entry(&self) -> Reservation {
+        Reservation {
+            id: self.reservation_id,
+            user_id: self.user_id,
+            range: self.range,
+            status: self.status,
+            series_id: self.series_id,
+            created_at: self.created_at,
+            approval_deadline: self.approval_deadline,
+            offer_expires_at: self.offer_expires_at,
+            waitlist_entry_id: self.waitlist_entry_id,
+            checked_in_at: self.checked_in_at,
+        }
+    }
+}
+
 /// A recurring booking as requested, with the per-occurrence report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeriesView {
@@ -63,27 +82,6 @@ pub struct WaitlistView {
     pub flex_minutes: u32,
     pub joined_at: DateTime<Utc>,
     pub position: u32,
-}
-
-/// The reservation an event is about, if any.
-pub fn reservation_id_of(event: &ResourceEvent) -> Option<Uuid> {
-    use ResourceEvent::*;
-    match event {
-        ReservationConfirmed { reservation_id, .. }
-        | ReservationRequested { reservation_id, .. }
-        | ReservationCancelled { reservation_id, .. }
-        | ReservationApproved { reservation_id, .. }
-        | ReservationRejected { reservation_id, .. }
-        | ApprovalExpired { reservation_id, .. }
-        | WaitlistOfferMade { reservation_id, .. }
-        | WaitlistOfferAccepted { reservation_id, .. }
-        | WaitlistOfferDeclined { reservation_id, .. }
-        | WaitlistOfferExpired { reservation_id, .. }
-        | CheckedIn { reservation_id, .. }
-        | NoShowReleased { reservation_id, .. }
-        | ReservationCompleted { reservation_id, .. } => Some(*reservation_id),
-        _ => None,
-    }
 }
 
 fn created(
