@@ -34,6 +34,11 @@ impl<S: Clone> AggregateCache<S> {
         self.lock().get(&id).cloned()
     }
 
+    /// `f` applied to the cached entry under the lock, without copying it.
+    pub fn inspect<R>(&self, id: Uuid, f: impl FnOnce(&Loaded<S>) -> R) -> Option<R> {
+        self.lock().peek(&id).map(f)
+    }
+
     pub fn contains(&self, id: Uuid) -> bool {
         self.lock().contains(&id)
     }

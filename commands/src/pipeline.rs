@@ -169,12 +169,19 @@ impl<A: Aggregate> CommandPipeline<A> {
         Ok((loaded.version, loaded.state))
     }
 
-    /// The aggregate at `version` or later: from the cache when it is that far already (no
-    /// read), else loaded fresh. For log followers that know the version they have seen.
-    pub async fn load_at_least(&self, id: Uuid, version: u64) -> Result<(u64, A::State), CommandError> {
-        match self.inner.cache.get(id) {
-            Some(loaded) if loaded.version >= version => Ok((loaded.version, loaded.state)),
-            _ => self.load(id).await,
+    /// `f` applied to the aggregate at `version` or later: to the cached state in place when it
+    /// is that far already (no read, no copy), else to a freshly loaded one. For log followers
+    /// that know the version they have seen; `f` should be quick, it may run under the cache lock.
+    pub async fn inspect_at_least<R>(
+        &self,
+        id: Uuid,
+        version: u64,
+        f: impl Fn(&A::State) -> R,
+    ) -> Result<R, CommandError> {
+        let cached = self.inner.cache.inspect(id, |loaded| (loaded.version >= version).then(|| f(&loaded.state)));
+        match cached.flatten() {
+            Some(answer) => Ok(answer),
+            None => Ok(f(&self.load(id).await?.1)),
         }
     }
 
@@ -228,6 +235,10 @@ impl<A: Aggregate> Inner<A> {
     async fn process(&self, id: Uuid, mut jobs: Vec<Job<A>>) {
         let stream = A::stream_id(id);
         let mut must_read = false;
+        // Decisions that wrote nothing, made against the cache at this version: if the log
+        // holds nothing newer they stand, and are answered without deciding (and searching
+        // for free slots) all over again.
+        let mut unconfirmed: Option<(u64, Vec<Planned<A>>)> = None;
         for attempt in 0..self.config.max_attempts {
             if attempt > 2 {
                 // Someone else keeps winning: step back a little, differently each time.
@@ -247,12 +258,18 @@ impl<A: Aggregate> Inner<A> {
             };
             let now = self.clock.now();
             let mut state = loaded.state;
-            let mut version = loaded.version;
-            let mut plans = Vec::with_capacity(jobs.len());
-            let mut scope = BatchScope::default();
-            for (index, job) in jobs.iter().enumerate() {
-                plans.push(self.plan(&mut state, &mut version, (index, job), &mut scope, now, &stream).await);
-            }
+            let plans = match unconfirmed.take() {
+                Some((at, plans)) if read_now && at == loaded.version => plans,
+                _ => {
+                    let mut version = loaded.version;
+                    let mut plans = Vec::with_capacity(jobs.len());
+                    let mut scope = BatchScope::default();
+                    for (index, job) in jobs.iter().enumerate() {
+                        plans.push(self.plan(&mut state, &mut version, (index, job), &mut scope, now, &stream).await);
+                    }
+                    plans
+                }
+            };
             let mut request = AppendRequest::default();
             let mut main_events = Vec::new();
             for (job, plan) in jobs.iter().zip(&plans) {
@@ -268,6 +285,7 @@ impl<A: Aggregate> Inner<A> {
             let main_count = main_events.len() as u64;
             if main_count == 0 && !read_now {
                 must_read = true;
+                unconfirmed = Some((loaded.version, plans));
                 continue;
             }
             if !main_events.is_empty() {

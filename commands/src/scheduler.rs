@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use reserver_domain::resource::{ResourceCommand, ResourceEvent};
-use reserver_domain::{deadlines, possible_deadline_commands, reservation_deadlines, Actor, Deadline, Role};
+use reserver_domain::{
+    deadlines, possible_deadline_commands, reservation_deadlines, Actor, Deadline, ResourceState, Role,
+};
 use reserver_store::{Database, EventStore, RecordedEvent};
 use sqlx::Row;
 use tokio::task::JoinHandle;
@@ -122,19 +124,20 @@ pub async fn project_batch(pipeline: &CommandPipeline<ResourceAggregate>) -> Res
     let Some(last) = events.last().map(|e| e.position) else { return Ok(0) };
     let scopes = scopes(&events);
     let mut rows = Vec::new();
-    let row = |id: Uuid, d: Deadline| {
-        let command = command_key(&d.command);
-        (id, command.clone(), d.due_at, command)
-    };
     for (id, touched) in &scopes {
-        let (_, state) = pipeline.load_at_least(*id, touched.version).await?;
-        match &touched.scope {
-            Scope::Everything => rows.extend(deadlines(&state).into_iter().map(|d| row(*id, d))),
-            Scope::Reservations { touched, .. } => {
-                for r in touched.iter().filter_map(|r| state.reservations.get(r)) {
-                    rows.extend(reservation_deadlines(&state, r).into_iter().map(|d| row(*id, d)));
-                }
+        let wanted = |state: &ResourceState| -> Vec<Deadline> {
+            match &touched.scope {
+                Scope::Everything => deadlines(state),
+                Scope::Reservations { touched, .. } => touched
+                    .iter()
+                    .filter_map(|r| state.reservations.get(r))
+                    .flat_map(|r| reservation_deadlines(state, r))
+                    .collect(),
             }
+        };
+        for d in pipeline.inspect_at_least(*id, touched.version, wanted).await? {
+            let command = command_key(&d.command);
+            rows.push((*id, command.clone(), d.due_at, command));
         }
     }
     replace_rows(&store.database(), checkpoint, last, &scopes, &rows).await?;

@@ -5,8 +5,8 @@
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use uuid::Uuid;
 
-use crate::resource::rules::{check_slot, occupied, SEARCH_STEP};
-use crate::resource::state::ResourceState;
+use crate::resource::rules::{check_slot_among, occupied, SEARCH_STEP};
+use crate::resource::state::{Reservation, ResourceState};
 use crate::schedule_rules::business_intervals;
 use crate::time_range::{saturating_add, TimeRange};
 
@@ -61,6 +61,8 @@ pub fn free_slots(
         .take(MAX_CANDIDATES)
         .filter(in_window);
     let candidates = merge_sorted(irregular.into_iter(), grid);
+    let nearby = NearbyIndex::new(state);
+    let reach = resource.policy.buffer_before() + resource.policy.buffer_after();
 
     let mut slots: Vec<TimeRange> = Vec::new();
     for start in candidates {
@@ -73,11 +75,37 @@ pub fn free_slots(
         let Some(slot) = TimeRange::starting_at(start, duration) else {
             continue;
         };
-        if check_slot(state, &slot, now, for_user).is_ok() {
+        let probe = slot.widened(reach, reach);
+        if check_slot_among(state, nearby.meeting(&probe), &slot, now, for_user).is_ok() {
             slots.push(slot);
         }
     }
     slots
+}
+
+/// The holding reservations sorted by start, to find those meeting a range without a scan.
+struct NearbyIndex<'a> {
+    by_start: Vec<&'a Reservation>,
+    longest: Duration,
+}
+
+impl<'a> NearbyIndex<'a> {
+    fn new(state: &'a ResourceState) -> Self {
+        let mut by_start: Vec<&Reservation> = state.holding().collect();
+        by_start.sort_by_key(|r| r.range.start());
+        let longest = by_start.iter().map(|r| r.range.duration()).max().unwrap_or_else(Duration::zero);
+        Self { by_start, longest }
+    }
+
+    /// Every reservation whose range meets `range`: those starting before its end and not
+    /// earlier than the longest reservation could reach back from its start.
+    fn meeting(&self, range: &TimeRange) -> impl Iterator<Item = &'a Reservation> + '_ {
+        let end = self.by_start.partition_point(|r| r.range.start() < range.end());
+        let earliest = range.start().checked_sub_signed(self.longest).unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let begin = self.by_start[..end].partition_point(|r| r.range.start() < earliest);
+        let range = *range;
+        self.by_start[begin..end].iter().copied().filter(move |r| r.range.overlaps(&range))
+    }
 }
 
 /// Two ascending sequences as one, without repeats.

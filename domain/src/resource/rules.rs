@@ -28,6 +28,20 @@ pub fn check_slot(
     now: DateTime<Utc>,
     for_user: Option<Uuid>,
 ) -> Result<(), Rejection> {
+    check_slot_among(state, state.holding(), range, now, for_user)
+}
+
+/// [`check_slot`], with the capacity rule looking only at `nearby`: the caller promises it
+/// holds every holding reservation whose range meets `range` widened by twice the buffers
+/// (more is harmless). Lets a slot search index the reservations once instead of scanning
+/// all of them for every candidate.
+pub(crate) fn check_slot_among<'a>(
+    state: &ResourceState,
+    nearby: impl Iterator<Item = &'a Reservation>,
+    range: &TimeRange,
+    now: DateTime<Utc>,
+    for_user: Option<Uuid>,
+) -> Result<(), Rejection> {
     let resource = live_resource(state)?;
     if resource.status == ResourceStatus::Maintenance {
         return Err(Rejection::ResourceInMaintenance);
@@ -44,7 +58,7 @@ pub fn check_slot(
             return Err(Rejection::QuotaExceeded { limit });
         }
     }
-    let conflicts = capacity_conflicts(resource, state.holding(), range);
+    let conflicts = capacity_conflicts(resource, nearby, range);
     if !conflicts.is_empty() {
         return Err(Rejection::Conflict { conflicts, next_free: Vec::new() });
     }
