@@ -1,8 +1,12 @@
 //! Short-lived access tokens: HS256 JWTs naming the user, role and session. Expiry is checked
 //! against the caller's `now` (not the library's clock) so tests and the service agree on time.
 
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex};
+
 use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use lru::LruCache;
 use reserver_domain::Role;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -45,6 +49,11 @@ pub enum TokenError {
     Invalid,
 }
 
+/// Tokens whose signature was verified, remembered so a client's every request does not pay
+/// for HMAC, base64 and JSON again. Keyed by the exact token text, so only byte-identical
+/// tokens hit; expiry is still checked on every use, revocation by the caller as before.
+const VERIFIED_CAPACITY: usize = 10_000;
+
 /// Signs and verifies access tokens with one HS256 secret.
 #[derive(Clone)]
 pub struct TokenIssuer {
@@ -52,6 +61,7 @@ pub struct TokenIssuer {
     decoding: DecodingKey,
     validation: Validation,
     access_ttl: Duration,
+    verified: Arc<Mutex<LruCache<String, AccessClaims>>>,
 }
 
 impl std::fmt::Debug for TokenIssuer {
@@ -72,6 +82,9 @@ impl TokenIssuer {
             decoding: DecodingKey::from_secret(secret),
             validation,
             access_ttl,
+            verified: Arc::new(Mutex::new(LruCache::new(
+                NonZeroUsize::new(VERIFIED_CAPACITY).unwrap_or(NonZeroUsize::MIN),
+            ))),
         }
     }
 
@@ -107,12 +120,21 @@ impl TokenIssuer {
     /// The claims of `token` if its signature is ours and it has not expired at `now`
     /// (expired when `now >= exp`, no leeway).
     pub fn verify_access(&self, token: &str, now: DateTime<Utc>) -> Result<AccessClaims, TokenError> {
-        let data = jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation)
-            .map_err(|_| TokenError::Invalid)?;
-        if now.timestamp() >= data.claims.exp {
+        let remembered = self.verified.lock().unwrap_or_else(|p| p.into_inner()).get(token).cloned();
+        let claims = match remembered {
+            Some(claims) => claims,
+            None => {
+                let claims = jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation)
+                    .map_err(|_| TokenError::Invalid)?
+                    .claims;
+                self.verified.lock().unwrap_or_else(|p| p.into_inner()).put(token.to_string(), claims.clone());
+                claims
+            }
+        };
+        if now.timestamp() >= claims.exp {
             return Err(TokenError::Expired);
         }
-        Ok(data.claims)
+        Ok(claims)
     }
 }
 

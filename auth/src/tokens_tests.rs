@@ -98,3 +98,19 @@ fn tokens_missing_claims_are_invalid() {
         .expect("sign");
     assert_eq!(issuer().verify_access(&token, now()), Err(TokenError::Invalid));
 }
+
+#[test]
+fn a_remembered_token_still_expires_and_a_forgery_is_never_remembered() {
+    let issuer = issuer();
+    let (token, user, _) = issue();
+    assert_eq!(issuer.verify_access(&token, now()).expect("valid").sub, user);
+    // The second answer comes from memory: same claims, and expiry is still enforced.
+    assert_eq!(issuer.verify_access(&token, now()).expect("valid").sub, user);
+    assert_eq!(issuer.verify_access(&token, now() + Duration::minutes(15)), Err(TokenError::Expired));
+    let forged = TokenIssuer::new(b"a-completely-different-secret-of-40-bytes", Duration::minutes(15))
+        .issue_access(user, "alice", Role::Admin, Uuid::new_v4(), now())
+        .expect("issue");
+    for _ in 0..2 {
+        assert_eq!(issuer.verify_access(&forged.token, now()), Err(TokenError::Invalid));
+    }
+}

@@ -245,6 +245,19 @@ impl<A: Aggregate> Inner<A> {
                 let jitter = (Uuid::new_v4().as_u128() % 5_000) as u64;
                 tokio::time::sleep(Duration::from_micros(jitter * u64::from(attempt.min(10)))).await;
             }
+            if let Some((at, plans)) = unconfirmed.take() {
+                let writes_nothing =
+                    plans.iter().all(|p| !matches!(p, Planned::Write { extra, .. } if !extra.is_empty()));
+                match self.store.read_stream(&stream, at + 1, 1).await {
+                    Err(e) => return fail_all(jobs, &CommandError::Store(e)),
+                    // Nothing newer in the log: the decisions stand, no copy of the state needed.
+                    Ok(newer) if newer.is_empty() && writes_nothing => {
+                        return answer_written(jobs, plans, at, &[], 0);
+                    }
+                    Ok(newer) if newer.is_empty() => unconfirmed = Some((at, plans)),
+                    Ok(_) => {}
+                }
+            }
             // The cached state is trusted first: an append to the aggregate's stream carries the
             // version it was decided at, so a stale cache is caught by the store and retried.
             // Only a batch that writes nothing to that stream (all rejected, say) has no such

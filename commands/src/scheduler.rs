@@ -88,15 +88,11 @@ struct Touched {
 }
 
 fn scopes(events: &[RecordedEvent]) -> BTreeMap<Uuid, Touched> {
-    use ResourceEvent::{ReservationConfirmed, ReservationRequested, WaitlistOfferMade};
     let mut scopes = BTreeMap::new();
     for event in events {
         let Some(resource_id) = resource_of(&event.stream_id) else { continue };
         let decoded = serde_json::from_str::<ResourceEvent>(&event.payload).ok();
-        let creates = matches!(
-            decoded,
-            Some(ReservationConfirmed { .. } | ReservationRequested { .. } | WaitlistOfferMade { .. })
-        );
+        let creates = decoded.as_ref().is_some_and(ResourceEvent::creates_reservation);
         let entry = scopes.entry(resource_id).or_insert_with(|| Touched {
             scope: Scope::Reservations { touched: BTreeSet::new(), created: BTreeSet::new() },
             version: 0,

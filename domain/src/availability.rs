@@ -2,10 +2,13 @@
 //! judged by `resource::rules::check_slot`, the very function `decide` uses,
 //! so a slot offered here is a slot a booking command would accept.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use uuid::Uuid;
 
-use crate::resource::rules::{check_slot_among, occupied, SEARCH_STEP};
+use crate::resource::rules::{check_slot_among, SEARCH_STEP};
 use crate::resource::state::{Reservation, ResourceState};
 use crate::schedule_rules::business_intervals;
 use crate::time_range::{saturating_add, TimeRange};
@@ -42,11 +45,10 @@ pub fn free_slots(
     // and is walked lazily alongside them, so a search that finds its slots early (the usual
     // conflict suggestion) never builds or sorts the whole window's grid.
     let in_window = |c: &DateTime<Utc>| *c >= window.start() && *c <= last_start;
+    let reach = resource.policy.buffer_before() + resource.policy.buffer_after();
     let mut irregular = vec![window.start(), saturating_add(now, resource.policy.min_notice())];
-    for reservation in state.holding() {
-        let span = occupied(resource, &reservation.range);
-        irregular.push(saturating_add(span.end(), resource.policy.buffer_before()));
-    }
+    // After a booking's buffered end, the next booking's own before-buffer must fit too.
+    irregular.extend(state.holding().map(|r| saturating_add(r.range.end(), reach)));
     irregular.extend(resource.blackouts.iter().map(|b| b.range.end()));
     if let Some(hours) = resource.business_hours.as_ref() {
         if let Some(open) = business_intervals(hours, resource.time_zone, &window) {
@@ -54,15 +56,16 @@ pub fn free_slots(
         }
     }
     irregular.retain(in_window);
-    irregular.sort();
+    // A heap, not a sort: a suggestion search usually takes only the first few.
+    let mut irregular: BinaryHeap<Reverse<DateTime<Utc>>> = irregular.into_iter().map(Reverse).collect();
+    let irregular = std::iter::from_fn(move || irregular.pop().map(|Reverse(at)| at));
     let grid_start = window.start().duration_trunc(SEARCH_STEP).ok();
     let grid = std::iter::successors(grid_start, |g| Some(saturating_add(*g, SEARCH_STEP)))
         .take_while(|g| *g <= last_start)
         .take(MAX_CANDIDATES)
         .filter(in_window);
-    let candidates = merge_sorted(irregular.into_iter(), grid);
+    let candidates = merge_sorted(irregular, grid);
     let nearby = NearbyIndex::new(state);
-    let reach = resource.policy.buffer_before() + resource.policy.buffer_after();
 
     let mut slots: Vec<TimeRange> = Vec::new();
     for start in candidates {
@@ -92,7 +95,7 @@ struct NearbyIndex<'a> {
 impl<'a> NearbyIndex<'a> {
     fn new(state: &'a ResourceState) -> Self {
         let mut by_start: Vec<&Reservation> = state.holding().collect();
-        by_start.sort_by_key(|r| r.range.start());
+        by_start.sort_unstable_by_key(|r| r.range.start());
         let longest = by_start.iter().map(|r| r.range.duration()).max().unwrap_or_else(Duration::zero);
         Self { by_start, longest }
     }

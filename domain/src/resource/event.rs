@@ -131,6 +131,13 @@ impl ResourceEvent {
         }
     }
 
+    /// Whether this event brings a reservation into being (a booking, a held request, an offer):
+    /// nothing about that reservation can precede it.
+    pub fn creates_reservation(&self) -> bool {
+        use ResourceEvent::*;
+        matches!(self, ReservationConfirmed { .. } | ReservationRequested { .. } | WaitlistOfferMade { .. })
+    }
+
     /// Stable storage name, identical to the serialized `type` tag.
     pub fn event_type(&self) -> &'static str {
         use ResourceEvent::*;

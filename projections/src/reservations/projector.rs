@@ -8,7 +8,7 @@
 //! rewrite tens of kilobytes per touched resource; now a booking costs one row, and
 //! `availability::resource_state` puts the two back together.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use reserver_domain::resource::WaitlistEntry;
@@ -52,6 +52,7 @@ impl Projector for ReservationsProjector {
         }
         let mut states: HashMap<Uuid, Touched> = HashMap::new();
         let mut reservations: HashMap<Uuid, Option<ReservationView>> = HashMap::new();
+        let (mut created_here, mut to_load) = (HashSet::new(), HashSet::new());
         for (_, resource_id, event) in &decoded {
             states.entry(*resource_id).or_insert(Touched {
                 state: ResourceState::default(),
@@ -59,7 +60,14 @@ impl Projector for ReservationsProjector {
                 waitlist_before: None,
             });
             if let Some(id) = event.reservation_id() {
-                reservations.insert(id, None);
+                // Stored only if its first event here is not the one creating it.
+                let stored = !event.creates_reservation();
+                reservations.entry(id).or_insert(None);
+                if stored && !created_here.contains(&id) {
+                    to_load.insert(id);
+                } else {
+                    created_here.insert(id);
+                }
             }
         }
         let resource_keys: Vec<String> = states.keys().map(Uuid::to_string).collect();
@@ -71,7 +79,7 @@ impl Projector for ReservationsProjector {
             let waitlist_before = Some(state.waitlist.clone());
             states.insert(id, Touched { state, position: 0, waitlist_before });
         }
-        let reservation_keys: Vec<String> = reservations.keys().map(Uuid::to_string).collect();
+        let reservation_keys: Vec<String> = to_load.iter().map(Uuid::to_string).collect();
         for row in tx.fetch_keys("doc", "rm_reservations", "reservation_id", &reservation_keys).await? {
             let view: ReservationView = serde_json::from_str(&row.text(0)?)?;
             reservations.insert(view.reservation_id, Some(view));
