@@ -273,6 +273,7 @@ async fn replace_rows(
             tx.commit().await.map_err(db_err)
         }
         Database::Sqlite(pool) => {
+            let _turn = reserver_store::sqlite_write_turn(pool).await;
             let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
             let current: i64 = sqlx::query_scalar("SELECT position FROM scheduler_checkpoint WHERE id = 1")
                 .fetch_one(&mut *tx)

@@ -116,8 +116,9 @@ pub enum Step {
     CaughtUp(u64),
     /// Another instance holds the checkpoint; this is its last known position.
     Standby(u64),
-    /// Read a batch this projector wants none of, up to here; nothing was written.
-    Skipped(u64),
+    /// Read a batch this projector wants none of, up to `to`; nothing was written, so the
+    /// stored checkpoint is still `stored`.
+    Skipped { to: u64, stored: u64 },
     /// The checkpoint moved between reading events and locking it; try again.
     Raced,
 }
@@ -168,7 +169,7 @@ async fn step_from(
         return Ok(Step::CaughtUp(known.read_to));
     };
     if !record_skips && !events.iter().any(|e| projector.wants(e)) {
-        return Ok(Step::Skipped(last));
+        return Ok(Step::Skipped { to: last, stored: known.stored });
     }
     // Events between the stored checkpoint and `read_to` were of no interest: applying just
     // this batch from the stored checkpoint is the same as applying all of them.
@@ -237,7 +238,7 @@ pub async fn catch_up(
     loop {
         match step(store, projector, batch_size).await? {
             Step::Applied(p) if p >= target => return Ok(p),
-            Step::Applied(_) | Step::Raced | Step::Skipped(_) => {}
+            Step::Applied(_) | Step::Raced | Step::Skipped { .. } => {}
             Step::CaughtUp(p) => return Ok(p),
             Step::Standby(p) if p >= target => return Ok(p),
             Step::Standby(_) => tokio::time::sleep(Duration::from_millis(20)).await,
@@ -485,25 +486,30 @@ pub async fn follow(
                 Some(step_from(store, projector, options.batch_size, known, record_skips).await)
             }
         };
+        let progressed = match &step {
+            Some(Ok(Step::Applied(p))) => Some((*p, *p, true)),
+            Some(Ok(Step::Skipped { to, stored })) => Some((*to, *stored, false)),
+            _ => None,
+        };
+        if let Some((p, stored, applied)) = progressed {
+            if applied {
+                recorded_at = tokio::time::Instant::now();
+            }
+            known = Some(Known { read_to: p, stored });
+            on_position(p, applied);
+            let backlog = wake.borrow().saturating_sub(p) >= options.batch_size as u64;
+            if !backlog && !options.coalesce.is_zero() {
+                tokio::select! {
+                    _ = tokio::time::sleep(options.coalesce) => {}
+                    _ = shutdown.changed() => return,
+                }
+            }
+            continue;
+        }
         let pause = match step {
             None => options.poll_interval,
-            Some(Ok(step @ (Step::Applied(p) | Step::Skipped(p)))) => {
-                let applied = matches!(step, Step::Applied(_));
-                if applied {
-                    recorded_at = tokio::time::Instant::now();
-                }
-                let stored = if applied { p } else { known.map_or(p, |k| k.stored) };
-                known = Some(Known { read_to: p, stored });
-                on_position(p, applied);
-                let backlog = wake.borrow().saturating_sub(p) >= options.batch_size as u64;
-                if !backlog && !options.coalesce.is_zero() {
-                    tokio::select! {
-                        _ = tokio::time::sleep(options.coalesce) => {}
-                        _ = shutdown.changed() => return,
-                    }
-                }
-                continue;
-            }
+            // Handled just above.
+            Some(Ok(Step::Applied(_) | Step::Skipped { .. })) => continue,
             Some(Ok(Step::Raced)) => {
                 known = None;
                 continue;

@@ -3,10 +3,11 @@
 //! PostgreSQL and SQLite (through sqlx) both understand; this keeps the SQL identical on the
 //! two backends and so keeps their query results identical too.
 
-use reserver_store::{Backend, Database};
+use reserver_store::{sqlite_write_turn, Backend, Database};
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Postgres, Row, Sqlite, Transaction};
+use tokio::sync::OwnedMutexGuard;
 
 /// Rows per multi-row INSERT: far below both databases' bind-parameter limits for our widths.
 const ROWS_PER_INSERT: usize = 500;
@@ -131,7 +132,8 @@ pub fn backend_of(db: &Database) -> Backend {
 
 /// A transaction on either backend: a projector's read-model changes and its checkpoint.
 pub enum DbTx {
-    Sqlite(Transaction<'static, Sqlite>),
+    /// With this process's turn at the write lock (see `reserver_store::sqlite_write_turn`).
+    Sqlite(Transaction<'static, Sqlite>, OwnedMutexGuard<()>),
     Postgres(Transaction<'static, Postgres>),
 }
 
@@ -140,14 +142,17 @@ impl DbTx {
     /// so it never fails half-way with a busy snapshot when the log's writer commits meanwhile.
     pub async fn begin(db: &Database) -> Result<Self, sqlx::Error> {
         Ok(match db {
-            Database::Sqlite(pool) => DbTx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Database::Sqlite(pool) => {
+                let turn = sqlite_write_turn(pool).await;
+                DbTx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, turn)
+            }
             Database::Postgres(pool) => DbTx::Postgres(pool.begin().await?),
         })
     }
 
     pub fn backend(&self) -> Backend {
         match self {
-            DbTx::Sqlite(_) => Backend::Sqlite,
+            DbTx::Sqlite(..) => Backend::Sqlite,
             DbTx::Postgres(_) => Backend::Postgres,
         }
     }
@@ -155,7 +160,7 @@ impl DbTx {
     pub async fn execute(&mut self, sql: &str, args: &[Value]) -> Result<u64, sqlx::Error> {
         let sql = AssertSqlSafe(sql.to_string());
         Ok(match self {
-            DbTx::Sqlite(tx) => bind_values!(sqlx::query(sql), args).execute(&mut **tx).await?.rows_affected(),
+            DbTx::Sqlite(tx, _) => bind_values!(sqlx::query(sql), args).execute(&mut **tx).await?.rows_affected(),
             DbTx::Postgres(tx) => bind_values!(sqlx::query(sql), args).execute(&mut **tx).await?.rows_affected(),
         })
     }
@@ -163,7 +168,7 @@ impl DbTx {
     pub async fn fetch_all(&mut self, sql: &str, args: &[Value]) -> Result<Vec<DbRow>, sqlx::Error> {
         let sql = AssertSqlSafe(sql.to_string());
         Ok(match self {
-            DbTx::Sqlite(tx) => bind_values!(sqlx::query(sql), args)
+            DbTx::Sqlite(tx, _) => bind_values!(sqlx::query(sql), args)
                 .fetch_all(&mut **tx)
                 .await?
                 .into_iter()
@@ -261,14 +266,14 @@ impl DbTx {
 
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
-            DbTx::Sqlite(tx) => tx.commit().await,
+            DbTx::Sqlite(tx, _) => tx.commit().await,
             DbTx::Postgres(tx) => tx.commit().await,
         }
     }
 
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
         match self {
-            DbTx::Sqlite(tx) => tx.rollback().await,
+            DbTx::Sqlite(tx, _) => tx.rollback().await,
             DbTx::Postgres(tx) => tx.rollback().await,
         }
     }

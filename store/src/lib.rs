@@ -15,6 +15,7 @@ mod rows;
 mod sqlite;
 mod subscription;
 mod verify;
+mod write_gate;
 
 #[cfg(feature = "testing")]
 pub mod conformance;
@@ -36,6 +37,7 @@ pub use postgres::PostgresEventStore;
 pub use sqlite::SqliteEventStore;
 pub use subscription::{subscribe, SubscribeOptions};
 pub use verify::{verify_chain, ChainReport};
+pub use write_gate::sqlite_write_turn;
 
 /// Where the log lives when `DATABASE_URL` is not set.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/reserver.db";

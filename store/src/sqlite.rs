@@ -64,10 +64,11 @@ impl SqliteEventStore {
             MIGRATOR.run(&pool).await?;
         }
         let writer = SqliteConnection::connect_with(&options).await?;
+        let gate = crate::write_gate::gate_for(options.get_filename().to_path_buf());
         let head_position = read_head(&pool).await?.position;
         let head = Arc::new(watch::channel(head_position).0);
         let committer =
-            GroupCommitter::spawn(SqliteBatchWriter { conn: writer }, config.group_commit.clone(), head.clone());
+            GroupCommitter::spawn(SqliteBatchWriter { conn: writer, gate }, config.group_commit.clone(), head.clone());
         Ok(Self { pool, committer, head })
     }
 }
@@ -210,6 +211,7 @@ impl EventStore for SqliteEventStore {
 /// Owns the one writing connection.
 struct SqliteBatchWriter {
     conn: SqliteConnection,
+    gate: Arc<tokio::sync::Mutex<()>>,
 }
 
 #[async_trait]
@@ -221,6 +223,7 @@ impl BatchWriter for SqliteBatchWriter {
     ) -> Result<Written, StoreError> {
         // IMMEDIATE takes the write lock now, so no other process can write between our reads
         // of the head and our insert.
+        let _turn = self.gate.clone().lock_owned().await;
         let mut tx = self.conn.begin_with("BEGIN IMMEDIATE").await?;
         let inputs = BatchInputs::of(requests);
         let head = read_head(&mut *tx).await?;

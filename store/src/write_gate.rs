@@ -1,0 +1,50 @@
+//! One queue for the SQLite write lock within this process. SQLite lets one transaction write
+//! at a time; a writer that finds the lock taken waits in SQLite's busy handler, which sleeps
+//! 1, 2, 5, 10, … ms between tries, so under load waits stretched to hundreds of milliseconds
+//! even when the holder was done in one. Every `BEGIN IMMEDIATE` of this process (the log's
+//! writer, the projectors and planners, the scheduler) first takes this fair async lock for the
+//! database file and holds it until its transaction ends, so the next writer starts the moment
+//! the previous one commits. Other processes on the same file still meet the busy handler.
+//!
+//! Always take the gate before a pooled connection, never while holding one: readers hold
+//! connections without the gate, so that order cannot deadlock.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use sqlx::SqlitePool;
+use tokio::sync::OwnedMutexGuard;
+
+type Gates = Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>;
+
+fn gates() -> &'static Gates {
+    static GATES: OnceLock<Gates> = OnceLock::new();
+    GATES.get_or_init(Default::default)
+}
+
+/// The gate of the database file at `path`.
+pub(crate) fn gate_for(path: PathBuf) -> Arc<tokio::sync::Mutex<()>> {
+    let key = std::fs::canonicalize(&path).unwrap_or(path);
+    let mut gates = gates().lock().unwrap_or_else(|p| p.into_inner());
+    gates.entry(key).or_default().clone()
+}
+
+/// Waits for this process's turn to write to the database `pool` opens; the turn lasts as long
+/// as the guard.
+pub async fn sqlite_write_turn(pool: &SqlitePool) -> OwnedMutexGuard<()> {
+    gate_for(pool.connect_options().get_filename().to_path_buf()).lock_owned().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_gate_per_file() {
+        let dir = std::env::temp_dir();
+        let a = gate_for(dir.join("reserver-gate-a.db"));
+        assert!(Arc::ptr_eq(&a, &gate_for(dir.join("reserver-gate-a.db"))));
+        assert!(!Arc::ptr_eq(&a, &gate_for(dir.join("reserver-gate-b.db"))));
+    }
+}
