@@ -94,7 +94,7 @@ async fn run_writer<W: BatchWriter>(
         metrics::histogram!("event_log_append_batch_size").record(requests.len() as f64);
         let Written { results, rows } = write_isolating_failures(&mut writer, &requests, delay).await;
         // Before the head moves: a follower woken by it finds the batch in memory.
-        recent.committed(&rows);
+        recent.committed(rows);
         let newest = results.iter().filter_map(|r| r.as_ref().ok()).map(|o| o.last_position()).max();
         if let Some(position) = newest {
             advance_head(&head, position);

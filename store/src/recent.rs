@@ -28,28 +28,26 @@ impl RecentEvents {
         Self { run: Mutex::new(VecDeque::new()), capacity: capacity.max(1) }
     }
 
-    /// Records a batch that has committed (rows in position order).
-    pub fn committed(&self, rows: &[EventRow]) {
-        let Some(first) = rows.first() else { return };
+    /// Records a batch that has committed (rows in position order), taking the rows over.
+    pub fn committed(&self, rows: Vec<EventRow>) {
+        let Some(first) = rows.first().map(|r| r.position) else { return };
         let mut run = self.run.lock().unwrap_or_else(|e| e.into_inner());
-        if run.back().is_some_and(|last| last.position + 1 != first.position) {
+        if run.back().is_some_and(|last| last.position + 1 != first) {
             run.clear();
         }
-        for row in rows {
-            run.push_back(RecordedEvent {
-                position: row.position,
-                event_id: row.event_id,
-                stream_id: row.stream_id.clone(),
-                stream_version: row.stream_version,
-                event_type: row.event_type.clone(),
-                schema_version: row.schema_version,
-                payload: row.payload.clone(),
-                metadata: row.metadata.clone(),
-                recorded_at: row.recorded_at,
-                prev_hash: row.prev_hash.clone(),
-                hash: row.hash.clone(),
-            });
-        }
+        run.extend(rows.into_iter().map(|row| RecordedEvent {
+            position: row.position,
+            event_id: row.event_id,
+            stream_id: row.stream_id,
+            stream_version: row.stream_version,
+            event_type: row.event_type,
+            schema_version: row.schema_version,
+            payload: row.payload,
+            metadata: row.metadata,
+            recorded_at: row.recorded_at,
+            prev_hash: row.prev_hash,
+            hash: row.hash,
+        }));
         let excess = run.len().saturating_sub(self.capacity);
         run.drain(..excess);
     }
@@ -100,15 +98,15 @@ mod tests {
     fn answers_only_what_it_holds_without_a_gap() {
         let recent = RecentEvents::new(10);
         assert_eq!(positions(recent.after(0, 5)), None, "empty: ask the database");
-        recent.committed(&rows(5..=8));
+        recent.committed(rows(5..=8));
         assert_eq!(positions(recent.after(4, 10)), Some(vec![5, 6, 7, 8]));
         assert_eq!(positions(recent.after(6, 1)), Some(vec![7]));
         assert_eq!(positions(recent.after(3, 10)), None, "position 4 is not held");
         assert_eq!(positions(recent.after(8, 10)), None, "nothing newer here; another writer may have more");
-        recent.committed(&rows(9..=10));
+        recent.committed(rows(9..=10));
         assert_eq!(positions(recent.after(8, 10)), Some(vec![9, 10]));
         // Another writer committed 11..=12: the run restarts at 13.
-        recent.committed(&rows(13..=14));
+        recent.committed(rows(13..=14));
         assert_eq!(positions(recent.after(10, 10)), None);
         assert_eq!(positions(recent.after(12, 10)), Some(vec![13, 14]));
     }
@@ -116,7 +114,7 @@ mod tests {
     #[test]
     fn keeps_at_most_its_capacity() {
         let recent = RecentEvents::new(3);
-        recent.committed(&rows(1..=5));
+        recent.committed(rows(1..=5));
         assert_eq!(positions(recent.after(2, 10)), Some(vec![3, 4, 5]));
         assert_eq!(positions(recent.after(1, 10)), None);
     }

@@ -23,11 +23,11 @@ fn gates() -> &'static Gates {
     GATES.get_or_init(Default::default)
 }
 
-/// The gate of the database file at `path`.
+/// The gate of the database file at `path`. Keyed by the path as configured: every writer of
+/// the process opens the file through the same URL, and a lookup costs no system call.
 pub(crate) fn gate_for(path: PathBuf) -> Arc<tokio::sync::Mutex<()>> {
-    let key = std::fs::canonicalize(&path).unwrap_or(path);
     let mut gates = gates().lock().unwrap_or_else(|p| p.into_inner());
-    gates.entry(key).or_default().clone()
+    gates.entry(path).or_default().clone()
 }
 
 /// Waits for this process's turn to write to the database `pool` opens; the turn lasts as long
