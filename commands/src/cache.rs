@@ -1,9 +1,13 @@
 //! A bounded cache of loaded aggregates: stream id → (version, state). The cache may be stale
-//! (another replica wrote); the expected-version check on append catches that, and a batch
-//! that writes nothing to the aggregate's stream is decided again against the log.
+//! (another replica wrote); the expected-version check on append catches that, also for a batch
+//! that decided no events (it is sent as a version check without events).
+//!
+//! Entries are shared (`Arc`): a drainer decides on the cached state without copying it, and
+//! after its append commits, advances the entry in place with the events it wrote. A copy is
+//! made only when a batch must see an earlier command's events before its own append.
 
 use std::num::NonZeroUsize;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use lru::LruCache;
 use uuid::Uuid;
@@ -16,7 +20,7 @@ pub(crate) struct Loaded<S> {
 }
 
 pub(crate) struct AggregateCache<S> {
-    entries: Mutex<LruCache<Uuid, Loaded<S>>>,
+    entries: Mutex<LruCache<Uuid, Arc<Loaded<S>>>>,
 }
 
 impl<S: Clone> AggregateCache<S> {
@@ -25,18 +29,18 @@ impl<S: Clone> AggregateCache<S> {
         Self { entries: Mutex::new(LruCache::new(capacity)) }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, LruCache<Uuid, Loaded<S>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, LruCache<Uuid, Arc<Loaded<S>>>> {
         // A panic while holding the lock cannot leave an entry half-written; keep using it.
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn get(&self, id: Uuid) -> Option<Loaded<S>> {
+    pub fn get(&self, id: Uuid) -> Option<Arc<Loaded<S>>> {
         self.lock().get(&id).cloned()
     }
 
     /// `f` applied to the cached entry under the lock, without copying it.
     pub fn inspect<R>(&self, id: Uuid, f: impl FnOnce(&Loaded<S>) -> R) -> Option<R> {
-        self.lock().peek(&id).map(f)
+        self.lock().peek(&id).map(|l| f(l))
     }
 
     pub fn contains(&self, id: Uuid) -> bool {
@@ -44,10 +48,30 @@ impl<S: Clone> AggregateCache<S> {
     }
 
     /// Stores `loaded` unless a newer version is already cached.
-    pub fn put(&self, id: Uuid, loaded: Loaded<S>) {
+    pub fn put(&self, id: Uuid, loaded: Arc<Loaded<S>>) {
         let mut entries = self.lock();
         if entries.peek(&id).is_none_or(|cached| cached.version <= loaded.version) {
             entries.put(id, loaded);
+        }
+    }
+
+    /// Moves the entry from version `from` to `to` by `evolve`, in place unless someone still
+    /// holds it. An entry at another version (or none) is dropped: the next use reloads it.
+    /// Returns the advanced entry.
+    pub fn advance(&self, id: Uuid, from: u64, to: u64, evolve: impl FnOnce(&mut S)) -> Option<Arc<Loaded<S>>> {
+        let mut entries = self.lock();
+        match entries.get_mut(&id) {
+            Some(entry) if entry.version == from => {
+                let loaded = Arc::make_mut(entry);
+                evolve(&mut loaded.state);
+                loaded.version = to;
+                Some(entry.clone())
+            }
+            Some(_) => {
+                entries.pop(&id);
+                None
+            }
+            None => None,
         }
     }
 

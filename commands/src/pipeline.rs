@@ -166,7 +166,7 @@ impl<A: Aggregate> CommandPipeline<A> {
     /// The aggregate's current state and version, caught up with the log.
     pub async fn load(&self, id: Uuid) -> Result<(u64, A::State), CommandError> {
         let loaded = self.inner.load_fresh(id).await?;
-        Ok((loaded.version, loaded.state))
+        Ok((loaded.version, loaded.state.clone()))
     }
 
     /// `f` applied to the aggregate at `version` or later: to the cached state in place when it
@@ -181,7 +181,7 @@ impl<A: Aggregate> CommandPipeline<A> {
         let cached = self.inner.cache.inspect(id, |loaded| (loaded.version >= version).then(|| f(&loaded.state)));
         match cached.flatten() {
             Some(answer) => Ok(answer),
-            None => Ok(f(&self.load(id).await?.1)),
+            None => Ok(f(&self.inner.load_fresh(id).await?.state)),
         }
     }
 
@@ -202,6 +202,18 @@ enum Planned<A: Aggregate> {
     Write { events: Vec<A::Event>, rejection: Option<reserver_domain::Rejection>, extra: Vec<(String, NewEvent)> },
     /// A repeat, within this batch, of the keyed request at this index: gets the same answer.
     SameAs(usize),
+}
+
+impl<A: Aggregate> Planned<A> {
+    /// True for answers that do not depend on the aggregate's state being current: replays
+    /// and reused keys. (A version mismatch is decided on the state, so it is not settled.)
+    fn is_settled(&self) -> bool {
+        match self {
+            Planned::Answer(Ok(_)) | Planned::SameAs(_) => true,
+            Planned::Answer(Err(e)) => matches!(e, CommandError::IdempotencyKeyReused | CommandError::ClaimTaken(_)),
+            Planned::Write { .. } => false,
+        }
+    }
 }
 
 /// What earlier jobs of the batch being planned have taken.
@@ -234,56 +246,42 @@ impl<A: Aggregate> Inner<A> {
 
     async fn process(&self, id: Uuid, mut jobs: Vec<Job<A>>) {
         let stream = A::stream_id(id);
-        let mut must_read = false;
-        // Decisions that wrote nothing, made against the cache at this version: if the log
-        // holds nothing newer they stand, and are answered without deciding (and searching
-        // for free slots) all over again.
-        let mut unconfirmed: Option<(u64, Vec<Planned<A>>)> = None;
         for attempt in 0..self.config.max_attempts {
             if attempt > 2 {
                 // Someone else keeps winning: step back a little, differently each time.
                 let jitter = (Uuid::new_v4().as_u128() % 5_000) as u64;
                 tokio::time::sleep(Duration::from_micros(jitter * u64::from(attempt.min(10)))).await;
             }
-            if let Some((at, plans)) = unconfirmed.take() {
-                let writes_nothing =
-                    plans.iter().all(|p| !matches!(p, Planned::Write { extra, .. } if !extra.is_empty()));
-                match self.store.read_stream(&stream, at + 1, 1).await {
-                    Err(e) => return fail_all(jobs, &CommandError::Store(e)),
-                    // Nothing newer in the log: the decisions stand, no copy of the state needed.
-                    Ok(newer) if newer.is_empty() && writes_nothing => {
-                        return answer_written(jobs, plans, at, &[], 0);
-                    }
-                    Ok(newer) if newer.is_empty() => unconfirmed = Some((at, plans)),
-                    Ok(_) => {}
-                }
-            }
-            // The cached state is trusted first: an append to the aggregate's stream carries the
-            // version it was decided at, so a stale cache is caught by the store and retried.
-            // Only a batch that writes nothing to that stream (all rejected, say) has no such
-            // check, and is decided again against the log before it is answered.
-            let (loaded, read_now) = match self.cache.get(id) {
-                Some(cached) if !must_read => (cached, false),
-                _ => match self.load_fresh(id).await {
+            // The cached state is trusted: the append carries the version it was decided at,
+            // so a stale cache is caught by the store, forgotten, and the batch decided again.
+            let (base, read_now) = match self.cache.get(id) {
+                Some(cached) => (cached, false),
+                None => match self.load_fresh(id).await {
                     Ok(l) => (l, true),
                     Err(e) => return fail_all(jobs, &e),
                 },
             };
             let now = self.clock.now();
-            let mut state = loaded.state;
-            let plans = match unconfirmed.take() {
-                Some((at, plans)) if read_now && at == loaded.version => plans,
-                _ => {
-                    let mut version = loaded.version;
-                    let mut plans = Vec::with_capacity(jobs.len());
-                    let mut scope = BatchScope::default();
-                    for (index, job) in jobs.iter().enumerate() {
-                        plans.push(self.plan(&mut state, &mut version, (index, job), &mut scope, now, &stream).await);
-                    }
-                    plans
+            let mut version = base.version;
+            // Commands are decided on the shared cached state; a copy is made only when a later
+            // command of the batch must see the events of an earlier one.
+            let mut own: Option<A::State> = None;
+            let mut unapplied: Vec<A::Event> = Vec::new();
+            let mut plans = Vec::with_capacity(jobs.len());
+            let mut scope = BatchScope::default();
+            for (index, job) in jobs.iter().enumerate() {
+                if !unapplied.is_empty() {
+                    let state = own.get_or_insert_with(|| base.state.clone());
+                    evolve_all::<A>(state, unapplied.drain(..));
                 }
-            };
-            let mut request = AppendRequest::default();
+                let state = own.as_ref().unwrap_or(&base.state);
+                let plan = self.plan(state, version, (index, job), &mut scope, now, &stream).await;
+                if let Planned::Write { events, .. } = &plan {
+                    version += events.len() as u64;
+                    unapplied.extend(events.iter().cloned());
+                }
+                plans.push(plan);
+            }
             let mut main_events = Vec::new();
             for (job, plan) in jobs.iter().zip(&plans) {
                 if let Planned::Write { events, .. } = plan {
@@ -296,30 +294,32 @@ impl<A: Aggregate> Inner<A> {
                 }
             }
             let main_count = main_events.len() as u64;
-            if main_count == 0 && !read_now {
-                must_read = true;
-                unconfirmed = Some((loaded.version, plans));
-                continue;
+            let extra: Vec<_> = plans
+                .iter()
+                .flat_map(|p| match p {
+                    Planned::Write { extra, .. } => extra.as_slice(),
+                    _ => &[],
+                })
+                .collect();
+            if main_count == 0 && extra.is_empty() && (read_now || plans.iter().all(Planned::is_settled)) {
+                // Nothing to write, and nothing decided on a state that may be stale: decisions
+                // on a state just read, or answers that did not look at the state at all.
+                return answer_written(jobs, plans, base.version, &[], 0);
             }
-            if !main_events.is_empty() {
-                request = request.with_stream(&stream, ExpectedVersion::Exact(loaded.version), main_events);
-            }
-            for plan in &plans {
-                if let Planned::Write { extra, .. } = plan {
-                    for (extra_stream, event) in extra {
-                        request = request.with_stream(extra_stream, ExpectedVersion::NoStream, vec![event.clone()]);
-                    }
-                }
-            }
-            if request.streams.is_empty() {
-                // Only replays, reused keys, rejections and no-op decisions: nothing to write.
-                return answer_written(jobs, plans, loaded.version, &[], 0);
+            // With no events of its own, the stream is only checked: rejections decided on
+            // the cache stand only if no other writer moved the aggregate since.
+            let mut request = AppendRequest::single(&stream, ExpectedVersion::Exact(base.version), main_events);
+            for (extra_stream, event) in extra {
+                request = request.with_stream(extra_stream, ExpectedVersion::NoStream, vec![event.clone()]);
             }
             match self.store.append(request).await {
                 Ok(outcome) => {
-                    let version = loaded.version + main_count;
-                    self.remember(id, &stream, loaded.version, Loaded { version, state });
-                    return answer_written(jobs, plans, loaded.version, &outcome.positions, main_count as usize);
+                    let from = base.version;
+                    if main_count > 0 {
+                        drop(base);
+                        self.remember(id, &stream, from, from + main_count, own, unapplied);
+                    }
+                    return answer_written(jobs, plans, from, &outcome.positions, main_count as usize);
                 }
                 Err(AppendError::WrongExpectedVersion { stream_id, .. }) => {
                     if stream_id == stream {
@@ -333,17 +333,16 @@ impl<A: Aggregate> Inner<A> {
                 Err(e) => return fail_all(jobs, &e),
             }
         }
-        let stream = A::stream_id(id);
         for job in jobs {
             let _ = job.reply.send(Err(CommandError::Contention(stream.clone())));
         }
     }
 
-    /// Decides one job against `state` (at stream `version`), advancing both by its events.
+    /// Decides one job against `state` (at stream `version`).
     async fn plan(
         &self,
-        state: &mut A::State,
-        version: &mut u64,
+        state: &A::State,
+        version: u64,
         (index, job): (usize, &Job<A>),
         scope: &mut BatchScope,
         now: chrono::DateTime<chrono::Utc>,
@@ -356,8 +355,8 @@ impl<A: Aggregate> Inner<A> {
                 None => {}
             }
         }
-        if job.meta.expected_version.is_some_and(|v| v != *version) {
-            return Planned::Answer(Err(CommandError::VersionMismatch { current: *version }));
+        if job.meta.expected_version.is_some_and(|v| v != version) {
+            return Planned::Answer(Err(CommandError::VersionMismatch { current: version }));
         }
         if let Some(claim) = job.meta.claims.iter().find(|c| scope.claims.contains(*c)) {
             return Planned::Answer(Err(CommandError::ClaimTaken(claim.clone())));
@@ -381,17 +380,13 @@ impl<A: Aggregate> Inner<A> {
             }
             Err(rejection) => (Vec::new(), Some(rejection)),
         };
-        for e in &events {
-            *state = A::evolve(std::mem::take(state), e);
-        }
-        *version += events.len() as u64;
         let mut extra = Vec::new();
         if let Some(key) = &job.meta.idempotency {
             let outcome = match &rejection {
                 Some(r) => RecordedOutcome::Rejected { rejection: r.clone() },
                 None => RecordedOutcome::Decided {
                     events: serde_json::to_value(&events).unwrap_or_default(),
-                    stream_version: *version,
+                    stream_version: version + events.len() as u64,
                 },
             };
             scope.keys.insert(key.stream_id().to_string(), (key.fingerprint().to_string(), index));
@@ -414,34 +409,39 @@ impl<A: Aggregate> Inner<A> {
         Planned::Write { events, rejection, extra }
     }
 
-    /// Caches the new state and, every `snapshot_every` events, saves a snapshot in the background.
-    fn remember(&self, id: Uuid, stream: &str, old_version: u64, loaded: Loaded<A::State>) {
-        let every = self.config.snapshot_every.max(1);
-        if loaded.version / every > old_version / every {
-            if let Ok(state) = serde_json::to_vec(&loaded.state) {
-                let snapshot = Snapshot {
-                    stream_id: stream.to_string(),
-                    version: loaded.version,
-                    schema_version: A::STATE_SCHEMA_VERSION,
-                    state,
-                };
-                let store = self.store.clone();
-                tokio::spawn(async move {
-                    if let Err(e) = store.save_snapshot(&snapshot).await {
-                        tracing::warn!(error = %e, stream = %snapshot.stream_id, "snapshot not saved");
-                    }
-                });
+    /// Caches the state after a committed batch — `own` evolved by the events not yet applied
+    /// to it, or else the cached entry advanced in place — and, every `snapshot_every` events,
+    /// saves a snapshot in the background.
+    fn remember(&self, id: Uuid, stream: &str, from: u64, to: u64, own: Option<A::State>, unapplied: Vec<A::Event>) {
+        let advanced = match own {
+            Some(mut state) => {
+                evolve_all::<A>(&mut state, unapplied.into_iter());
+                let loaded = Arc::new(Loaded { version: to, state });
+                self.cache.put(id, loaded.clone());
+                Some(loaded)
             }
-        }
-        self.cache.put(id, loaded);
+            None => self.cache.advance(id, from, to, |state| evolve_all::<A>(state, unapplied.into_iter())),
+        };
+        let every = self.config.snapshot_every.max(1);
+        let Some(loaded) = advanced.filter(|_| to / every > from / every) else { return };
+        let store = self.store.clone();
+        let stream = stream.to_string();
+        tokio::spawn(async move {
+            let Ok(state) = serde_json::to_vec(&loaded.state) else { return };
+            drop(loaded);
+            let snapshot = Snapshot { stream_id: stream, version: to, schema_version: A::STATE_SCHEMA_VERSION, state };
+            if let Err(e) = store.save_snapshot(&snapshot).await {
+                tracing::warn!(error = %e, stream = %snapshot.stream_id, "snapshot not saved");
+            }
+        });
     }
 
     /// The cached state (or the snapshot, or nothing) caught up with the stream's newer events.
-    async fn load_fresh(&self, id: Uuid) -> Result<Loaded<A::State>, CommandError> {
+    async fn load_fresh(&self, id: Uuid) -> Result<Arc<Loaded<A::State>>, CommandError> {
         let stream = A::stream_id(id);
         let mut loaded = match self.cache.get(id) {
             Some(l) => l,
-            None => self.load_snapshot(&stream).await?,
+            None => Arc::new(self.load_snapshot(&stream).await?),
         };
         let start = loaded.version;
         loop {
@@ -450,8 +450,9 @@ impl<A: Aggregate> Inner<A> {
             for recorded in events {
                 let event: A::Event = serde_json::from_str(&recorded.payload)
                     .map_err(|e| CommandError::Decode(format!("{stream}@{}: {e}", recorded.stream_version)))?;
-                loaded.state = A::evolve(std::mem::take(&mut loaded.state), &event);
-                loaded.version = recorded.stream_version;
+                let l = Arc::make_mut(&mut loaded);
+                l.state = A::evolve(std::mem::take(&mut l.state), &event);
+                l.version = recorded.stream_version;
             }
             if page < LOAD_PAGE {
                 break;
@@ -469,6 +470,12 @@ impl<A: Aggregate> Inner<A> {
         Ok(usable
             .and_then(|s| serde_json::from_slice(&s.state).ok().map(|state| Loaded { version: s.version, state }))
             .unwrap_or(Loaded { version: 0, state: A::State::default() }))
+    }
+}
+
+fn evolve_all<A: Aggregate>(state: &mut A::State, events: impl Iterator<Item = A::Event>) {
+    for e in events {
+        *state = A::evolve(std::mem::take(state), &e);
     }
 }
 

@@ -140,7 +140,8 @@ async fn replicas_see_each_others_writes(db: &ScratchDatabase) {
     assert_eq!(d.stream_version, 3);
 
     // The other way round: a's cache says the slot is taken, but b has since freed it. A
-    // rejection writes nothing the store could check, so a must look at the log first.
+    // rejection writes nothing, but it checks the stream's version with the store, finds the
+    // cache stale, and is decided again on the log.
     let (taken, cmd) = book(slot(300, 360));
     a.execute(resource, user(1), cmd, CommandMeta::new()).await.expect("a books");
     let (_, again) = book(slot(300, 360));

@@ -10,7 +10,7 @@ use serde::de::IgnoredAny;
 use uuid::Uuid;
 
 use crate::hash::{event_hash, HashedFields};
-use crate::{AppendError, AppendOutcome, AppendRequest, LogHead};
+use crate::{AppendError, AppendOutcome, AppendRequest, ExpectedVersion, LogHead};
 
 /// Longest accepted stream id; ids are keys, not documents.
 const MAX_STREAM_ID_LEN: usize = 256;
@@ -75,8 +75,8 @@ pub(crate) struct BatchPlan {
 /// malformed request can never fail the transaction of the others.
 pub(crate) fn validate(request: &AppendRequest) -> Result<(), AppendError> {
     let invalid = |m: String| Err(AppendError::Invalid(m));
-    if request.event_count() == 0 {
-        return invalid("an append needs at least one event".into());
+    if request.streams.is_empty() {
+        return invalid("an append needs at least one stream".into());
     }
     let mut streams = HashSet::new();
     let mut ids = HashSet::new();
@@ -86,6 +86,9 @@ pub(crate) fn validate(request: &AppendRequest) -> Result<(), AppendError> {
         }
         if !streams.insert(&stream.stream_id) {
             return invalid(format!("stream {} appears twice in one append", stream.stream_id));
+        }
+        if stream.events.is_empty() && stream.expected == ExpectedVersion::Any {
+            return invalid(format!("stream {} has no events and no version to check", stream.stream_id));
         }
         for event in &stream.events {
             if !ids.insert(event.event_id) {
@@ -100,6 +103,21 @@ pub(crate) fn validate(request: &AppendRequest) -> Result<(), AppendError> {
         }
     }
     Ok(())
+}
+
+/// True when no request of the batch carries an event: it only checks versions, needs no lock
+/// and no transaction, and is answered by [`check_versions`].
+pub(crate) fn checks_only(requests: &[AppendRequest]) -> bool {
+    requests.iter().all(|r| r.event_count() == 0)
+}
+
+/// Answers a batch of version checks (see [`checks_only`]) against the committed versions.
+pub(crate) fn check_versions(
+    versions: HashMap<String, u64>,
+    requests: &[AppendRequest],
+) -> Vec<Result<AppendOutcome, AppendError>> {
+    let head = LogHead { position: 0, hash: Vec::new() };
+    plan_batch(head, versions, HashMap::new(), requests, Utc::now()).results
 }
 
 /// Decides every request of a batch in arrival order against the locked log state.

@@ -72,6 +72,7 @@ pub async fn invalid_appends_change_nothing(db: &TestDatabase) {
     let cases = vec![
         AppendRequest::default(),
         AppendRequest::single("s", ExpectedVersion::Any, vec![]),
+        AppendRequest { streams: vec![] },
         AppendRequest::single("s", ExpectedVersion::Any, vec![duplicate_id.clone(), duplicate_id]),
         AppendRequest::single("s", ExpectedVersion::Any, vec![NewEvent::new(Uuid::new_v4(), "t", "{not json")]),
         AppendRequest::single("", ExpectedVersion::Any, events(1)),
@@ -82,6 +83,48 @@ pub async fn invalid_appends_change_nothing(db: &TestDatabase) {
         assert!(matches!(result, Err(AppendError::Invalid(_))), "{request:?} gave {result:?}");
     }
     assert_eq!(store.head().await.expect("head").position, 0);
+}
+
+/// A stream without events checks its version and writes nothing, alone or beside real appends.
+pub async fn version_checks_write_nothing(db: &TestDatabase) {
+    let store = db.open().await;
+    store.append(AppendRequest::single("room", ExpectedVersion::NoStream, events(2))).await.expect("seed");
+    let check = |expected| AppendRequest::single("room", expected, vec![]);
+    let held = store.append(check(ExpectedVersion::Exact(2))).await.expect("current version holds");
+    assert_eq!((held.positions.clone(), held.stream_versions.clone()), (vec![], vec![("room".to_string(), 2)]));
+    assert!(store.append(check(ExpectedVersion::NoStream)).await.is_err(), "the stream exists");
+    match store.append(check(ExpectedVersion::Exact(1))).await {
+        Err(AppendError::WrongExpectedVersion { current, .. }) => assert_eq!(current, 2),
+        other => panic!("a stale check must fail, got {other:?}"),
+    }
+    store
+        .append(check(ExpectedVersion::NoStream).with_stream("fresh", ExpectedVersion::NoStream, vec![]))
+        .await
+        .expect_err("one failing check fails the append");
+    // Checks beside appends in the same batches: each answered against the log as it stands.
+    let answers = join_all((0..16).map(|i| {
+        let store = store.clone();
+        async move {
+            if i % 2 == 0 {
+                store.append(AppendRequest::single(format!("busy-{i}"), ExpectedVersion::NoStream, events(1))).await
+            } else {
+                store
+                    .append(check(ExpectedVersion::Exact(2)).with_stream("other", ExpectedVersion::NoStream, vec![]))
+                    .await
+            }
+        }
+    }))
+    .await;
+    assert!(answers.iter().all(Result::is_ok), "{answers:?}");
+    // A check joined to an append guards it: stale, and the append's events are not written.
+    let guarded = AppendRequest::single("room", ExpectedVersion::Exact(1), vec![]).with_stream(
+        "guarded",
+        ExpectedVersion::NoStream,
+        events(1),
+    );
+    assert!(store.append(guarded).await.is_err());
+    assert_eq!(store.stream_version("guarded").await.expect("version"), 0);
+    assert_eq!(store.head().await.expect("head").position, 10, "only the 2 seeded and 8 busy events exist");
 }
 
 /// Many appenders expecting the same version: exactly one wins, across replicas too.

@@ -68,7 +68,9 @@ impl ExpectedVersion {
     }
 }
 
-/// Events for one stream within an append.
+/// Events for one stream within an append. A stream with no events is a version check: the
+/// append succeeds only if the stream is at `expected`, and writes nothing to it. A command
+/// that decided nothing new checks this way that the state it decided on is still current.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamAppend {
     pub stream_id: String,

@@ -12,7 +12,7 @@ use sqlx::{AssertSqlSafe, PgConnection, PgPool, Postgres, Row};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::batch::{plan_batch, BatchInputs, EventRow, StoredIdentity};
+use crate::batch::{check_versions, checks_only, plan_batch, BatchInputs, EventRow, StoredIdentity};
 use crate::group_commit::{advance_head, BatchWriter, GroupCommitter, Written};
 use crate::rows::{from_db, recorded_now, to_db, RawEvent, EVENT_COLUMNS_PG};
 use crate::{
@@ -250,6 +250,12 @@ impl BatchWriter for PostgresBatchWriter {
         requests: &[AppendRequest],
         commit_delay: Option<Duration>,
     ) -> Result<Written, StoreError> {
+        if checks_only(requests) {
+            // Reading committed versions needs no lock: the checks hold as of this read.
+            let mut conn = self.pool.acquire().await?;
+            let (versions, _) = load_batch_inputs(&mut *conn, &BatchInputs::of(requests)).await?;
+            return Ok(Written { results: check_versions(versions, requests), rows: Vec::new() });
+        }
         let mut tx = self.pool.begin().await?;
         // The head row is the log's single lock: held until COMMIT, it serializes appenders of
         // every replica, so position order is commit order and no reader can skip a late commit.

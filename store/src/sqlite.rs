@@ -12,7 +12,7 @@ use sqlx::{AssertSqlSafe, Connection, QueryBuilder, Row, Sqlite, SqliteConnectio
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::batch::{plan_batch, BatchInputs, EventRow, StoredIdentity};
+use crate::batch::{check_versions, checks_only, plan_batch, BatchInputs, EventRow, StoredIdentity};
 use crate::group_commit::{BatchWriter, GroupCommitter, Written};
 use crate::rows::{from_db, recorded_now, to_db, RawEvent, EVENT_COLUMNS_SQLITE};
 use crate::{
@@ -221,6 +221,11 @@ impl BatchWriter for SqliteBatchWriter {
         requests: &[AppendRequest],
         commit_delay: Option<Duration>,
     ) -> Result<Written, StoreError> {
+        if checks_only(requests) {
+            // Reading committed versions needs no write lock: the checks hold as of this read.
+            let (versions, _) = load_batch_inputs(&mut self.conn, &BatchInputs::of(requests)).await?;
+            return Ok(Written { results: check_versions(versions, requests), rows: Vec::new() });
+        }
         // IMMEDIATE takes the write lock now, so no other process can write between our reads
         // of the head and our insert.
         let _turn = self.gate.clone().lock_owned().await;

@@ -32,6 +32,7 @@ macro_rules! on_both_backends {
 on_both_backends!(
     append_and_read_back,
     invalid_appends_change_nothing,
+    version_checks_write_nothing,
     concurrent_appenders_one_wins,
     idempotent_retry,
     multi_stream_atomicity,
