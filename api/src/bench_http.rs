@@ -207,28 +207,50 @@ async fn book_load(
     let day0 =
         Utc::now().duration_trunc(chrono::Duration::days(1)).unwrap_or_else(|_| Utc::now()) + chrono::Duration::days(1);
     let seq = Arc::new(AtomicU64::new(0));
+    let url = Arc::new(format!("{base}/api/v1/reservations"));
+    let bearers: Arc<Vec<String>> = Arc::new(users.iter().map(|u| format!("Bearer {u}")).collect());
+    let resources: Arc<Vec<String>> = Arc::new(resources.to_vec());
+    // One task per client, so answers are read as soon as they arrive on any runtime thread.
     let workers = (0..args.concurrency).map(|w| {
-        let (client, base, users, resources, seq) = (client.clone(), base.to_string(), users.to_vec(), resources.to_vec(), seq.clone());
+        let (client, url, bearers, resources, seq) =
+            (client.clone(), url.clone(), bearers.clone(), resources.clone(), seq.clone());
         let contended = args.contended_share;
-        async move {
+        tokio::spawn(async move {
             let mut rng = Rng(0x2545_F491_4F6C_DD1D ^ ((w as u64 + 1) * 0x9E37_79B9));
             let mut t = Tally::default();
             while Instant::now() < deadline {
                 let n = seq.fetch_add(1, Ordering::Relaxed);
-                let user = &users[rng.below(users.len() as u64) as usize];
+                let bearer = &bearers[rng.below(bearers.len() as u64) as usize];
                 // Contended: everyone in the same 100 ms aims at one of three shared slots.
                 let (resource, start) = if (rng.below(1000) as f64) < contended * 1000.0 {
                     let group = n / 16;
-                    (&resources[(group % resources.len() as u64) as usize], day0 + chrono::Duration::hours(8 + (group % 3) as i64))
+                    (
+                        &resources[(group % resources.len() as u64) as usize],
+                        day0 + chrono::Duration::hours(8 + (group % 3) as i64),
+                    )
                 } else {
                     let minutes = rng.below(60 * 24 * 60) as i64 / 30 * 30;
                     (&resources[rng.below(resources.len() as u64) as usize], day0 + chrono::Duration::minutes(minutes))
                 };
-                let body = json!({ "resource_id": resource, "start_time": start.to_rfc3339(), "end_time": (start + chrono::Duration::minutes(60)).to_rfc3339() });
+                let body = format!(
+                    r#"{{"resource_id":"{resource}","start_time":"{}","end_time":"{}"}}"#,
+                    start.to_rfc3339(),
+                    (start + chrono::Duration::minutes(60)).to_rfc3339()
+                );
+                let request = client
+                    .post(url.as_str())
+                    .header(reqwest::header::AUTHORIZATION, bearer.as_str())
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(body);
                 let began = Instant::now();
-                match client.post(format!("{base}/api/v1/reservations")).bearer_auth(user).json(&body).send().await {
+                match request.send().await {
                     Ok(r) => {
-                        let position = r.headers().get("X-Log-Position").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(0);
+                        let position = r
+                            .headers()
+                            .get("X-Log-Position")
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| v.parse().ok())
+                            .unwrap_or(0);
                         let status = r.status().as_u16();
                         // Read the answer as a client would (and so the connection is reused).
                         let read = r.bytes().await.is_ok();
@@ -245,10 +267,10 @@ async fn book_load(
                 }
             }
             t
-        }
+        })
     });
     let mut total = Tally::default();
-    for t in join_all(workers).await {
+    for t in join_all(workers).await.into_iter().flatten() {
         total.latencies.extend(t.latencies);
         total.created += t.created;
         total.conflicts += t.conflicts;
@@ -303,13 +325,14 @@ async fn read_load(
     args: &HttpBenchArgs,
 ) -> (u64, Vec<Duration>, u64) {
     let deadline = Instant::now() + Duration::from_secs_f64(args.seconds);
+    let bearer = format!("Bearer {token}");
     let workers = (0..args.concurrency).map(|_| {
-        let (client, url, token) = (client.clone(), url.to_string(), token.to_string());
-        async move {
+        let (client, url, bearer) = (client.clone(), url.to_string(), bearer.clone());
+        tokio::spawn(async move {
             let (mut lat, mut errors) = (Vec::new(), 0u64);
             while Instant::now() < deadline {
                 let began = Instant::now();
-                match client.get(&url).bearer_auth(&token).send().await {
+                match client.get(&url).header(reqwest::header::AUTHORIZATION, bearer.as_str()).send().await {
                     Ok(r) if r.status() == 200 => {
                         let _ = r.bytes().await;
                         lat.push(began.elapsed());
@@ -318,10 +341,10 @@ async fn read_load(
                 }
             }
             (lat, errors)
-        }
+        })
     });
     let (mut all, mut errors) = (Vec::new(), 0);
-    for (lat, e) in join_all(workers).await {
+    for (lat, e) in join_all(workers).await.into_iter().flatten() {
         all.extend(lat);
         errors += e;
     }

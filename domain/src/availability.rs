@@ -32,6 +32,33 @@ pub fn free_slots(
     limit: usize,
     for_user: Option<Uuid>,
 ) -> Vec<TimeRange> {
+    // A suggestion search usually finds its few slots within a day or two of its start: search
+    // that prefix first, looking only at the reservations near it. The candidates of a prefix
+    // are the first candidates of the whole window, so if it yields `limit` slots they are the
+    // very slots the whole search would return.
+    let prefix_end = saturating_add(window.start(), duration.checked_mul(4).unwrap_or(duration).max(PREFIX_SEARCH));
+    if prefix_end < window.end() && limit > 0 {
+        if let Ok(prefix) = TimeRange::new(window.start(), prefix_end) {
+            let slots = free_slots_in(state, prefix, duration, now, limit, for_user);
+            if slots.len() >= limit {
+                return slots;
+            }
+        }
+    }
+    free_slots_in(state, window, duration, now, limit, for_user)
+}
+
+/// Length of the window prefix [`free_slots`] searches first.
+const PREFIX_SEARCH: Duration = Duration::days(2);
+
+fn free_slots_in(
+    state: &ResourceState,
+    window: TimeRange,
+    duration: Duration,
+    now: DateTime<Utc>,
+    limit: usize,
+    for_user: Option<Uuid>,
+) -> Vec<TimeRange> {
     let Some(resource) = state.resource.as_ref() else {
         return Vec::new();
     };
@@ -46,9 +73,12 @@ pub fn free_slots(
     // conflict suggestion) never builds or sorts the whole window's grid.
     let in_window = |c: &DateTime<Utc>| *c >= window.start() && *c <= last_start;
     let reach = resource.policy.buffer_before() + resource.policy.buffer_after();
+    // Only reservations that can meet a slot of the window (buffers included) matter here.
+    let near_window = window.widened(reach, reach);
+    let relevant: Vec<&Reservation> = state.holding().filter(|r| r.range.overlaps(&near_window)).collect();
     let mut irregular = vec![window.start(), saturating_add(now, resource.policy.min_notice())];
     // After a booking's buffered end, the next booking's own before-buffer must fit too.
-    irregular.extend(state.holding().map(|r| saturating_add(r.range.end(), reach)));
+    irregular.extend(relevant.iter().map(|r| saturating_add(r.range.end(), reach)));
     irregular.extend(resource.blackouts.iter().map(|b| b.range.end()));
     if let Some(hours) = resource.business_hours.as_ref() {
         if let Some(open) = business_intervals(hours, resource.time_zone, &window) {
@@ -65,7 +95,7 @@ pub fn free_slots(
         .take(MAX_CANDIDATES)
         .filter(in_window);
     let candidates = merge_sorted(irregular, grid);
-    let nearby = NearbyIndex::new(state);
+    let nearby = NearbyIndex::new(relevant);
 
     let mut slots: Vec<TimeRange> = Vec::new();
     for start in candidates {
@@ -93,8 +123,7 @@ struct NearbyIndex<'a> {
 }
 
 impl<'a> NearbyIndex<'a> {
-    fn new(state: &'a ResourceState) -> Self {
-        let mut by_start: Vec<&Reservation> = state.holding().collect();
+    fn new(mut by_start: Vec<&'a Reservation>) -> Self {
         by_start.sort_unstable_by_key(|r| r.range.start());
         let longest = by_start.iter().map(|r| r.range.duration()).max().unwrap_or_else(Duration::zero);
         Self { by_start, longest }

@@ -193,4 +193,51 @@ proptest! {
             prop_assert!(pair[0].end() <= pair[1].start());
         }
     }
+
+    #[test]
+    fn a_short_search_returns_the_first_slots_of_the_long_one(
+        capacity in 1u32..=2,
+        buffer_before in 0u8..3,
+        buffer_after in 0u8..3,
+        bookings in proptest::collection::vec((0u8..3, 0u8..16, 1u8..5), 0..10),
+        length in 1u8..9,
+        limit in 1usize..6,
+        start_day in 2u32..4,
+        start_hour in 9u32..18,
+        start_minute in 0u32..4,
+    ) {
+        let p = policy(buffer_before, buffer_after, false);
+        let hours = daily(&[(hm(9, 0), hm(13, 0)), (hm(14, 0), hm(17, 0))]);
+        let mut f = Fixture::new(capacity, p, Tz::UTC, Some(hours));
+        for (n, (w, slot, len)) in bookings.into_iter().enumerate() {
+            let _ = f.book(id(n as u128), USERS[w as usize], slot_range(slot, len));
+        }
+        let duration = Duration::minutes(30 * i64::from(length));
+        // Up to twelve days: the first few slots come from the search of a two-day prefix of
+        // the window, the long list from the whole window; they must agree. The prefix ends
+        // among the bookings (on March 4th, where its edge matters) or a day after them.
+        let window = range(utc(2030, 3, start_day, start_hour, start_minute * 15), utc(2030, 3, 14, 0, 0));
+        let few = free_slots(&f.state, window, duration, base_now(), limit, None);
+        let many = free_slots(&f.state, window, duration, base_now(), 1000, None);
+        prop_assert_eq!(&few[..], &many[..limit.min(many.len())]);
+    }
+}
+
+/// A slot at the very end of the searched prefix must respect a booking just after it (through
+/// that booking's before-buffer), exactly as the whole-window search does.
+#[test]
+fn the_prefix_search_sees_bookings_just_past_its_end() {
+    let mut f = Fixture::new(1, policy(2, 0, false), Tz::UTC, None);
+    // Occupies 09:45 (its 30-minute before-buffer) to 11:15 on March 4th.
+    f.book(id(1), USERS[0], range(utc(2030, 3, 4, 10, 15), utc(2030, 3, 4, 11, 15))).expect("booked");
+    // The two-day prefix of this window ends at 10:00 on March 4th, before the booking starts.
+    let window = range(utc(2030, 3, 2, 10, 0), utc(2030, 3, 14, 0, 0));
+    let slots = free_slots(&f.state, window, Duration::hours(1), base_now(), 2, None);
+    assert_eq!(
+        slots,
+        vec![
+            range(utc(2030, 3, 4, 8, 0), utc(2030, 3, 4, 9, 0)),
+            range(utc(2030, 3, 4, 11, 45), utc(2030, 3, 4, 12, 45))
+        ]
+    );
 }

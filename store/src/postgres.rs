@@ -253,7 +253,7 @@ impl BatchWriter for PostgresBatchWriter {
         if checks_only(requests) {
             // Reading committed versions needs no lock: the checks hold as of this read.
             let mut conn = self.pool.acquire().await?;
-            let (versions, _) = load_batch_inputs(&mut *conn, &BatchInputs::of(requests)).await?;
+            let (versions, _) = load_batch_inputs(&mut conn, &BatchInputs::of(requests)).await?;
             return Ok(Written { results: check_versions(versions, requests), rows: Vec::new() });
         }
         let mut tx = self.pool.begin().await?;
