@@ -29,7 +29,7 @@ const FIRE_BATCH: i64 = 100;
 /// Longest sleep between passes; new events wake it sooner.
 const IDLE: Duration = Duration::from_millis(500);
 /// Pause after projecting a partial batch.
-const COALESCE: Duration = Duration::from_millis(10);
+const COALESCE: Duration = Duration::from_millis(25);
 /// A deadline whose command failed (not rejected as stale) is tried again this much later.
 const RETRY_AFTER: chrono::Duration = chrono::Duration::seconds(30);
 

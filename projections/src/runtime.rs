@@ -399,7 +399,7 @@ impl Default for RuntimeOptions {
             poll_interval: reserver_store::DEFAULT_POLL_INTERVAL,
             standby_retry: Duration::from_millis(100),
             error_backoff: Duration::from_millis(500),
-            coalesce: Duration::from_millis(10),
+            coalesce: Duration::from_millis(25),
             record_skips_every: Duration::from_millis(100),
         }
     }

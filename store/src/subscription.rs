@@ -32,6 +32,8 @@ struct Cursor {
     buffer: VecDeque<RecordedEvent>,
     wake: watch::Receiver<u64>,
     options: SubscribeOptions,
+    /// Read even if the watched head says there is nothing newer.
+    poll_due: bool,
 }
 
 /// Every event after `after_position`, in order, forever. An error is yielded once and the
@@ -42,7 +44,7 @@ pub fn subscribe(
     options: SubscribeOptions,
 ) -> BoxStream<'static, Result<RecordedEvent, StoreError>> {
     let wake = store.watch_head();
-    let cursor = Cursor { store, after: after_position, buffer: VecDeque::new(), wake, options };
+    let cursor = Cursor { store, after: after_position, buffer: VecDeque::new(), wake, options, poll_due: true };
     stream::unfold(cursor, |mut c| async move {
         loop {
             if let Some(event) = c.buffer.pop_front() {
@@ -51,7 +53,14 @@ pub fn subscribe(
             }
             // Mark the current head as seen before reading, so a commit landing after the read
             // still wakes us.
-            let _ = c.wake.borrow_and_update();
+            let head = *c.wake.borrow_and_update();
+            if c.after >= head && !std::mem::take(&mut c.poll_due) {
+                // Nothing newer as far as this process has heard: wait to be woken instead of
+                // asking. The poll after a quiet interval still finds what moves no watch here
+                // (a write by another process on the same SQLite file).
+                c.poll_due = tokio::time::timeout(c.options.poll_interval, c.wake.changed()).await.is_err();
+                continue;
+            }
             match c.store.read_all(c.after, c.options.batch_size).await {
                 Ok(events) if !events.is_empty() => c.buffer.extend(events),
                 Ok(_) => {
