@@ -56,7 +56,8 @@ impl<S: Clone> AggregateCache<S> {
     }
 
     /// Moves the entry from version `from` to `to` by `evolve`, in place unless someone still
-    /// holds it. An entry at another version (or none) is dropped: the next use reloads it.
+    /// holds it. An entry already at `to` or newer is kept as it is; one at another version is
+    /// dropped: the next use reloads it.
     /// Returns the advanced entry.
     pub fn advance(&self, id: Uuid, from: u64, to: u64, evolve: impl FnOnce(&mut S)) -> Option<Arc<Loaded<S>>> {
         let mut entries = self.lock();
@@ -67,6 +68,8 @@ impl<S: Clone> AggregateCache<S> {
                 loaded.version = to;
                 Some(entry.clone())
             }
+            // A reader (a log follower) loaded it from the log meanwhile: as new, or newer.
+            Some(entry) if entry.version >= to => Some(entry.clone()),
             Some(_) => {
                 entries.pop(&id);
                 None

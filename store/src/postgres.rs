@@ -62,7 +62,11 @@ impl PostgresEventStore {
         }
         let head_position = read_head(&pool).await?.position;
         let head = Arc::new(watch::channel(head_position).0);
-        tokio::spawn(follow_notifications(pool.clone(), Arc::downgrade(&head)));
+        // Tags this store's announcements, so its own listener can leave them to the writer
+        // task: that one moves the head only after the batch is in the recent-events run, and
+        // a follower woken earlier by the notification would read the batch from the database.
+        let instance = Uuid::new_v4().simple().to_string();
+        tokio::spawn(follow_notifications(pool.clone(), Arc::downgrade(&head), instance.clone()));
         // The writer's own connections. Its statements are all key lookups and inserts, and
         // their plans are cached per connection: planned while the log was still tiny, the
         // event-id lookup became a sequential scan that grew with the log (3 ms per append on
@@ -71,15 +75,16 @@ impl PostgresEventStore {
             .max_connections(2)
             .connect_with(connect_options(&config.url)?.options([("enable_seqscan", "off")]))
             .await?;
-        let writer = PostgresBatchWriter { pool: writer_pool };
+        let writer = PostgresBatchWriter { pool: writer_pool, instance };
         let committer = GroupCommitter::spawn(writer, config.group_commit.clone(), head.clone());
         Ok(Self { pool, committer, head })
     }
 }
 
-/// Moves the local head forward when another replica commits. Ends soon after the store is
-/// dropped (it holds only a weak reference to the head).
-async fn follow_notifications(pool: PgPool, head: Weak<watch::Sender<u64>>) {
+/// Moves the local head forward when another replica commits (announcements tagged with this
+/// store's own `instance` are skipped). Ends soon after the store is dropped (it holds only a
+/// weak reference to the head).
+async fn follow_notifications(pool: PgPool, head: Weak<watch::Sender<u64>>, instance: String) {
     while head.strong_count() > 0 {
         let mut listener = match PgListener::connect_with(&pool).await {
             Ok(l) => l,
@@ -96,8 +101,8 @@ async fn follow_notifications(pool: PgPool, head: Weak<watch::Sender<u64>>) {
         loop {
             // The timeout lets the task notice that its store is gone.
             match tokio::time::timeout(Duration::from_secs(2), listener.recv()).await {
-                Ok(Ok(n)) => match (head.upgrade(), n.payload().parse::<u64>()) {
-                    (Some(h), Ok(position)) => advance_head(&h, position),
+                Ok(Ok(n)) => match (head.upgrade(), foreign_position(n.payload(), &instance)) {
+                    (Some(h), Some(position)) => advance_head(&h, position),
                     (None, _) => return,
                     _ => {}
                 },
@@ -107,6 +112,15 @@ async fn follow_notifications(pool: PgPool, head: Weak<watch::Sender<u64>>) {
             }
         }
     }
+}
+
+/// The position announced by `payload` (`position:instance`), unless this instance wrote it.
+fn foreign_position(payload: &str, instance: &str) -> Option<u64> {
+    let (position, writer) = payload.split_once(':').unwrap_or((payload, ""));
+    if writer == instance {
+        return None;
+    }
+    position.parse().ok()
 }
 
 async fn read_head<'e, E: sqlx::Executor<'e, Database = Postgres>>(executor: E) -> Result<LogHead, StoreError> {
@@ -241,6 +255,8 @@ impl EventStore for PostgresEventStore {
 
 struct PostgresBatchWriter {
     pool: PgPool,
+    /// Tag of this store's notifications (see [`follow_notifications`]).
+    instance: String,
 }
 
 #[async_trait]
@@ -267,7 +283,7 @@ impl BatchWriter for PostgresBatchWriter {
         let (versions, stored) = load_batch_inputs(&mut tx, &inputs).await?;
         let plan = plan_batch(head, versions, stored, requests, recorded_now());
         if !plan.rows.is_empty() {
-            write_rows(&mut tx, &plan.rows, &plan.head).await?;
+            write_rows(&mut tx, &plan.rows, &plan.head, &self.instance).await?;
         }
         if let Some(delay) = commit_delay {
             tokio::time::sleep(delay).await;
@@ -323,7 +339,12 @@ async fn load_batch_inputs(
 
 /// Inserts the batch's rows, moves the head and announces it — one statement: arrays of columns
 /// unnested into rows, the head update and the NOTIFY as data-modifying CTEs.
-async fn write_rows(conn: &mut PgConnection, rows: &[EventRow], head: &LogHead) -> Result<(), StoreError> {
+async fn write_rows(
+    conn: &mut PgConnection,
+    rows: &[EventRow],
+    head: &LogHead,
+    instance: &str,
+) -> Result<(), StoreError> {
     let col = |f: fn(&EventRow) -> i64| rows.iter().map(f).collect::<Vec<_>>();
     sqlx::query(
         "WITH inserted AS (\
@@ -334,7 +355,7 @@ async fn write_rows(conn: &mut PgConnection, rows: &[EventRow], head: &LogHead) 
            $9::timestamptz[], $10::bytea[], $11::bytea[]) AS u(p, e, s, v, t, sv, pl, md, ra, ph, h) \
            RETURNING 1), \
          head AS (UPDATE log_head SET position = $12, hash = $13 WHERE id = 1 RETURNING 1) \
-         SELECT pg_notify($14, $12::text), (SELECT count(*) FROM inserted), (SELECT count(*) FROM head)",
+         SELECT pg_notify($14, $12::text || ':' || $15), (SELECT count(*) FROM inserted), (SELECT count(*) FROM head)",
     )
     .bind(col(|r| to_db(r.position)))
     .bind(rows.iter().map(|r| r.event_id).collect::<Vec<_>>())
@@ -350,6 +371,7 @@ async fn write_rows(conn: &mut PgConnection, rows: &[EventRow], head: &LogHead) 
     .bind(to_db(head.position))
     .bind(&head.hash)
     .bind(NOTIFY_CHANNEL)
+    .bind(instance)
     .fetch_one(conn)
     .await?;
     Ok(())
@@ -358,6 +380,14 @@ async fn write_rows(conn: &mut PgConnection, rows: &[EventRow], head: &LogHead) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn own_announcements_are_left_to_the_writer() {
+        assert_eq!(foreign_position("42:abc", "abc"), None);
+        assert_eq!(foreign_position("42:def", "abc"), Some(42));
+        assert_eq!(foreign_position("42", "abc"), Some(42), "an untagged announcement is foreign");
+        assert_eq!(foreign_position("x:def", "abc"), None);
+    }
 
     #[test]
     fn loopback_skips_tls_unless_asked() {
