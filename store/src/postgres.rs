@@ -270,18 +270,17 @@ impl BatchWriter for PostgresBatchWriter {
             // Reading committed versions needs no lock: the checks hold as of this read.
             let mut conn = self.pool.acquire().await?;
             let (versions, _) = load_batch_inputs(&mut conn, &BatchInputs::of(requests)).await?;
-            return Ok(Written { results: check_versions(versions, requests), rows: Vec::new() });
+            return Ok(Written { results: check_versions(versions.streams, requests), rows: Vec::new() });
         }
-        let mut tx = self.pool.begin().await?;
         // The head row is the log's single lock: held until COMMIT, it serializes appenders of
         // every replica, so position order is commit order and no reader can skip a late commit.
-        let row =
-            sqlx::query("SELECT position, hash FROM log_head WHERE id = 1 FOR UPDATE").fetch_one(&mut *tx).await?;
-        let head =
-            LogHead { position: from_db(row.try_get("position")?, 0, "head position")?, hash: row.try_get("hash")? };
+        // It is taken in the BEGIN round trip; the head, the stream versions and the known
+        // event ids are read by the next statement, whose snapshot starts after the lock.
+        let mut tx = self.pool.begin_with("BEGIN; SELECT 1 FROM log_head WHERE id = 1 FOR UPDATE").await?;
         let inputs = BatchInputs::of(requests);
         let (versions, stored) = load_batch_inputs(&mut tx, &inputs).await?;
-        let plan = plan_batch(head, versions, stored, requests, recorded_now());
+        let head = versions.head.ok_or(StoreError::CorruptRow { position: 0, reason: "no log head row".into() })?;
+        let plan = plan_batch(head, versions.streams, stored, requests, recorded_now());
         if !plan.rows.is_empty() {
             write_rows(&mut tx, &plan.rows, &plan.head, &self.instance).await?;
         }
@@ -293,31 +292,44 @@ impl BatchWriter for PostgresBatchWriter {
     }
 }
 
-/// Current versions of the batch's streams and the events already stored under its ids, in
-/// one round trip.
+/// The log head and the current versions of a batch's streams.
+struct Versions {
+    head: Option<LogHead>,
+    streams: HashMap<String, u64>,
+}
+
+/// The log head, the current versions of the batch's streams and the events already stored
+/// under its ids, in one round trip.
 async fn load_batch_inputs(
     conn: &mut PgConnection,
     inputs: &BatchInputs,
-) -> Result<(HashMap<String, u64>, HashMap<Uuid, StoredIdentity>), StoreError> {
+) -> Result<(Versions, HashMap<Uuid, StoredIdentity>), StoreError> {
     let rows = sqlx::query(
-        "SELECT s.stream_id, (SELECT max(stream_version) FROM events e WHERE e.stream_id = s.stream_id) AS version, \
-         NULL::uuid AS event_id, NULL::bigint AS position, NULL::text AS event_type, NULL::text AS payload \
+        "SELECT NULL::text AS stream_id, position AS version, NULL::uuid AS event_id, NULL::bigint AS position, \
+         NULL::text AS event_type, NULL::text AS payload, hash FROM log_head WHERE id = 1 \
+         UNION ALL \
+         SELECT s.stream_id, (SELECT max(stream_version) FROM events e WHERE e.stream_id = s.stream_id), \
+         NULL, NULL, NULL, NULL, NULL \
          FROM unnest($1::text[]) AS s(stream_id) \
          UNION ALL \
-         SELECT stream_id, stream_version, event_id, position, event_type, payload::text \
+         SELECT stream_id, stream_version, event_id, position, event_type, payload::text, NULL \
          FROM events WHERE event_id = ANY($2)",
     )
     .bind(&inputs.stream_ids)
     .bind(&inputs.event_ids)
     .fetch_all(conn)
     .await?;
-    let mut versions = HashMap::with_capacity(inputs.stream_ids.len());
+    let mut versions = Versions { head: None, streams: HashMap::with_capacity(inputs.stream_ids.len()) };
     let mut stored = HashMap::new();
     for r in rows {
         let version = from_db(r.try_get::<Option<i64>, _>("version")?.unwrap_or(0), 0, "stream version")?;
+        if let Some(hash) = r.try_get::<Option<Vec<u8>>, _>("hash")? {
+            versions.head = Some(LogHead { position: version, hash });
+            continue;
+        }
         match r.try_get::<Option<Uuid>, _>("event_id")? {
             None => {
-                versions.insert(r.try_get("stream_id")?, version);
+                versions.streams.insert(r.try_get("stream_id")?, version);
             }
             Some(event_id) => {
                 let position = from_db(r.try_get::<Option<i64>, _>("position")?.unwrap_or(0), 0, "position")?;
