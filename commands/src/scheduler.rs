@@ -213,7 +213,8 @@ async fn replace_rows(
     let (whole, keys) = scope_keys(scopes);
     match db {
         Database::Postgres(pool) => {
-            let mut tx = pool.begin().await.map_err(db_err)?;
+            // Deadline rows are rebuilt from the log after a crash (see POSTGRES_BEGIN_DERIVED).
+            let mut tx = pool.begin_with(reserver_store::POSTGRES_BEGIN_DERIVED).await.map_err(db_err)?;
             // Locking the checkpoint serializes replicas' schedulers.
             let current: i64 = sqlx::query_scalar("SELECT position FROM scheduler_checkpoint WHERE id = 1 FOR UPDATE")
                 .fetch_one(&mut *tx)

@@ -213,7 +213,7 @@ async fn record_skipped(db: &Database, projector: &dyn Projector, from: u64, to:
 /// A transaction holding the projector's checkpoint lock, the checkpoint being `expected`;
 /// else the step to report (another instance holds it, or moved it).
 async fn lock_at(db: &Database, name: &str, expected: u64) -> Result<Result<DbTx, Step>, ProjectionError> {
-    let mut tx = DbTx::begin(db).await?;
+    let mut tx = DbTx::begin_derived(db).await?;
     match lock_checkpoint(&mut tx, name, false).await? {
         None => {
             tx.rollback().await?;

@@ -150,6 +150,17 @@ impl DbTx {
         })
     }
 
+    /// Begins a transaction that writes only what the log can rebuild; on PostgreSQL it does
+    /// not wait for the disk at commit (see [`reserver_store::POSTGRES_BEGIN_DERIVED`]).
+    pub async fn begin_derived(db: &Database) -> Result<Self, sqlx::Error> {
+        match db {
+            Database::Postgres(pool) => {
+                Ok(DbTx::Postgres(pool.begin_with(reserver_store::POSTGRES_BEGIN_DERIVED).await?))
+            }
+            Database::Sqlite(_) => Self::begin(db).await,
+        }
+    }
+
     pub fn backend(&self) -> Backend {
         match self {
             DbTx::Sqlite(..) => Backend::Sqlite,

@@ -70,6 +70,12 @@ pub enum Database {
     Postgres(sqlx::PgPool),
 }
 
+/// BEGIN of a PostgreSQL transaction that writes only data the log can rebuild (read models,
+/// deadlines, and the checkpoint saying how far they go): it commits without waiting for its
+/// WAL to reach the disk. A crash can lose the newest such commits, rows and checkpoint
+/// together, and their events are applied again from the log. Appends to the log never use it.
+pub const POSTGRES_BEGIN_DERIVED: &str = "BEGIN; SET LOCAL synchronous_commit = off";
+
 /// How to open a store.
 #[derive(Debug, Clone)]
 pub struct StoreConfig {
