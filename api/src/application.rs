@@ -150,6 +150,11 @@ impl Application {
         self.store.clone()
     }
 
+    /// Stops the server from elsewhere (the load benchmark, before it drops its database).
+    pub fn stop_handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     /// Serves until the process is told to stop (SIGINT/SIGTERM stop it gracefully).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;

@@ -84,12 +84,22 @@ pub async fn run(args: HttpBenchArgs) -> anyhow::Result<()> {
     settings.read_cache_ttl = Duration::from_millis(args.read_cache_ms);
     let app = Application::build(settings).await?;
     let base = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
+    let stop = app.stop_handle();
+    let running = tokio::spawn(app.run_until_stopped());
+    let outcome = measure(&base, &args, db.backend()).await;
+    // Stop the service (and its log followers) before the scratch database is dropped.
+    stop.stop(true).await;
+    let _ = running.await;
+    outcome
+}
+
+async fn measure(base: &str, args: &HttpBenchArgs, backend: Backend) -> anyhow::Result<()> {
+    let base = base.to_string();
     let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency * 2).build()?;
-    let (admin, users, resources) = seed(&client, &base, &args).await?;
+    let (admin, users, resources) = seed(&client, &base, args).await?;
     println!(
         "backend {} · {} users · {} resources · concurrency {} · {:.0} s per phase · read cache {} ms",
-        if db.backend() == Backend::Postgres { "postgres" } else { "sqlite" },
+        if backend == Backend::Postgres { "postgres" } else { "sqlite" },
         args.users,
         args.resources,
         args.concurrency,
@@ -97,7 +107,7 @@ pub async fn run(args: HttpBenchArgs) -> anyhow::Result<()> {
         args.read_cache_ms
     );
 
-    let tally = book_load(&client, &base, &users, &resources, &args).await;
+    let tally = book_load(&client, &base, &users, &resources, args).await;
     let overlaps = check_overlaps(&client, &base, &admin, &resources, tally.max_position).await?;
     let mut lat = tally.latencies.clone();
     lat.sort();
@@ -124,7 +134,7 @@ pub async fn run(args: HttpBenchArgs) -> anyhow::Result<()> {
             format!("/api/v1/resources/{}/availability?days_ahead=30", resources[0]),
         ),
     ] {
-        let (count, mut lat, errors) = read_load(&client, &format!("{base}{path}"), &token, &args).await;
+        let (count, mut lat, errors) = read_load(&client, &format!("{base}{path}"), &token, args).await;
         lat.sort();
         println!(
             "| {label} | {:.0} | {:.2} | {:.2} | {:.2} | non-200: {errors} |",
