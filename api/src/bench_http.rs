@@ -94,9 +94,8 @@ pub async fn run(args: HttpBenchArgs) -> anyhow::Result<()> {
 }
 
 async fn measure(base: &str, args: &HttpBenchArgs, backend: Backend) -> anyhow::Result<()> {
-    let base = base.to_string();
     let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency * 2).build()?;
-    let (admin, users, resources) = seed(&client, &base, args).await?;
+    let (admin, users, resources) = seed(&client, base, args).await?;
     println!(
         "backend {} · {} users · {} resources · concurrency {} · {:.0} s per phase · read cache {} ms",
         if backend == Backend::Postgres { "postgres" } else { "sqlite" },
@@ -107,8 +106,8 @@ async fn measure(base: &str, args: &HttpBenchArgs, backend: Backend) -> anyhow::
         args.read_cache_ms
     );
 
-    let tally = book_load(&client, &base, &users, &resources, args).await;
-    let overlaps = check_overlaps(&client, &base, &admin, &resources, tally.max_position).await?;
+    let tally = book_load(&client, base, &users, &resources, args).await;
+    let overlaps = check_overlaps(&client, base, &admin, &resources, tally.max_position).await?;
     let mut lat = tally.latencies.clone();
     lat.sort();
     let secs = args.seconds;

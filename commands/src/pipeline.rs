@@ -427,9 +427,11 @@ impl<A: Aggregate> Inner<A> {
         let store = self.store.clone();
         let stream = stream.to_string();
         tokio::spawn(async move {
+            // The entry's own version: a follower may have cached a newer one meanwhile.
+            let version = loaded.version;
             let Ok(state) = serde_json::to_vec(&loaded.state) else { return };
             drop(loaded);
-            let snapshot = Snapshot { stream_id: stream, version: to, schema_version: A::STATE_SCHEMA_VERSION, state };
+            let snapshot = Snapshot { stream_id: stream, version, schema_version: A::STATE_SCHEMA_VERSION, state };
             if let Err(e) = store.save_snapshot(&snapshot).await {
                 tracing::warn!(error = %e, stream = %snapshot.stream_id, "snapshot not saved");
             }

@@ -115,7 +115,16 @@ pub trait EventStore: Send + Sync + 'static {
 
     /// Events with position > `after_position`, in position order. Recent events this process
     /// committed are served from memory (exactly what was written); the rest from the database.
-    async fn read_all(&self, after_position: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError>;
+    async fn read_all(&self, after_position: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        match self.recent_after(after_position, limit) {
+            Some(events) => Ok(events),
+            None => self.read_all_from_database(after_position, limit).await,
+        }
+    }
+
+    /// The events after `after_position` from the run this process just committed, when that
+    /// run can answer completely (see `recent.rs`); `None` sends the read to the database.
+    fn recent_after(&self, after_position: u64, limit: usize) -> Option<Vec<RecordedEvent>>;
 
     /// [`read_all`](Self::read_all), always from the database: what the chain check must see.
     async fn read_all_from_database(&self, after_position: u64, limit: usize)

@@ -132,11 +132,8 @@ impl EventStore for SqliteEventStore {
         rows.iter().map(decode_event).collect()
     }
 
-    async fn read_all(&self, after_position: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
-        match self.committer.recent_after(after_position, limit) {
-            Some(events) => Ok(events),
-            None => self.read_all_from_database(after_position, limit).await,
-        }
+    fn recent_after(&self, after_position: u64, limit: usize) -> Option<Vec<RecordedEvent>> {
+        self.committer.recent_after(after_position, limit)
     }
 
     async fn read_all_from_database(
