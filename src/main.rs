@@ -1,5 +1,5 @@
 //! The `reserver` binary: see `reserver --help`.
 
 fn main() -> std::process::ExitCode {
-    reserver_api::cli::main()
+    reserver::cli::main()
 }

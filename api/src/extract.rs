@@ -4,13 +4,11 @@ use std::future::{ready, Ready};
 
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
-use reserver_auth::tokens::TokenError;
-use reserver_commands::{CommandMeta, IdempotencyKey};
-use reserver_domain::{Actor, Role};
+use reserver_app::{AppError, Caller, RequestInfo, Services};
+use reserver_commands::CommandMeta;
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::state::AppState;
 
 /// Header and query parameter carrying the read-your-writes token.
 pub const MIN_POSITION_HEADER: &str = "X-Min-Position";
@@ -18,30 +16,13 @@ pub const LOG_POSITION_HEADER: &str = "X-Log-Position";
 
 /// The caller, from a valid `Authorization: Bearer <access token>`.
 #[derive(Debug, Clone)]
-pub struct CurrentUser {
-    pub user_id: Uuid,
-    pub role: Role,
-    pub session_id: Uuid,
-    /// When the access token expires (Unix seconds); long-lived connections close then.
-    pub expires_at: i64,
-}
+pub struct CurrentUser(pub Caller);
 
-impl CurrentUser {
-    pub fn actor(&self) -> Actor {
-        Actor { user_id: self.user_id, role: self.role }
-    }
+impl std::ops::Deref for CurrentUser {
+    type Target = Caller;
 
-    pub fn is_admin(&self) -> bool {
-        self.role == Role::Admin
-    }
-
-    /// Refuses unless the caller has one of `roles`.
-    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
-        if roles.contains(&self.role) {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden(format!("this needs one of the roles {roles:?}")))
-        }
+    fn deref(&self) -> &Caller {
+        &self.0
     }
 }
 
@@ -52,17 +33,10 @@ fn bearer(req: &HttpRequest) -> Option<&str> {
 }
 
 /// Verifies an access token (header, or `token` for clients that cannot set headers).
-pub fn authenticate(req: &HttpRequest, token: Option<&str>) -> Result<CurrentUser, ApiError> {
-    let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| ApiError::Internal("no app state".into()))?;
-    let token = bearer(req).or(token).ok_or_else(|| ApiError::Unauthorized("missing bearer token".into()))?;
-    let claims = state.tokens.verify_access(token, state.clock.now()).map_err(|e| match e {
-        TokenError::Expired => ApiError::Unauthorized("access token expired; refresh it".into()),
-        TokenError::Invalid => ApiError::Unauthorized("invalid access token".into()),
-    })?;
-    if state.revocations.is_ended(claims.sid) {
-        return Err(ApiError::Unauthorized("this session has ended (logged out); log in again".into()));
-    }
-    Ok(CurrentUser { user_id: claims.sub, role: claims.role, session_id: claims.sid, expires_at: claims.exp })
+pub fn authenticate(req: &HttpRequest, token: Option<&str>) -> Result<CurrentUser, AppError> {
+    let services = req.app_data::<web::Data<Services>>().ok_or_else(|| AppError::Internal("no services".into()))?;
+    let token = bearer(req).or(token).ok_or_else(|| AppError::Unauthorized("missing bearer token".into()))?;
+    reserver_app::authenticate(services, token).map(CurrentUser)
 }
 
 impl FromRequest for CurrentUser {
@@ -74,7 +48,7 @@ impl FromRequest for CurrentUser {
         if let Some(user) = req.extensions().get::<CurrentUser>() {
             return ready(Ok(user.clone()));
         }
-        ready(authenticate(req, None))
+        ready(authenticate(req, None).map_err(ApiError))
     }
 }
 
@@ -104,24 +78,19 @@ impl FromRequest for MinPosition {
 
 /// Metadata for a command sent on behalf of `user`: ids for tracing, the client's address, and
 /// the idempotency key (scoped to the caller, fingerprinted by method, path and body).
-pub fn command_meta(req: &HttpRequest, user: Option<&CurrentUser>, body: &[u8]) -> Result<CommandMeta, ApiError> {
-    let mut meta = CommandMeta::new();
-    meta.client_ip = req.connection_info().realip_remote_addr().map(str::to_string);
-    meta.correlation_id = req
-        .headers()
-        .get("X-Correlation-Id")
-        .or_else(|| req.headers().get("X-Request-Id"))
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| Uuid::parse_str(v).ok());
-    if let Some(key) = req.headers().get("Idempotency-Key") {
-        let key = key.to_str().map_err(|_| ApiError::validation("Idempotency-Key", "must be visible ASCII"))?;
-        if key.is_empty() || key.len() > 255 {
-            return Err(ApiError::validation("Idempotency-Key", "must be 1 to 255 characters"));
-        }
-        let scope = user.map(|u| u.user_id.to_string()).unwrap_or_else(|| "anonymous".into());
-        let mut request = format!("{} {}\n", req.method(), req.path()).into_bytes();
-        request.extend_from_slice(body);
-        meta.idempotency = Some(IdempotencyKey::new(&scope, key, &request));
-    }
-    Ok(meta)
+pub fn command_meta(req: &HttpRequest, user: Option<&CurrentUser>, body: &[u8]) -> Result<CommandMeta, AppError> {
+    let connection = req.connection_info();
+    let info = RequestInfo {
+        client_ip: connection.realip_remote_addr().map(str::to_string),
+        correlation_id: req
+            .headers()
+            .get("X-Correlation-Id")
+            .or_else(|| req.headers().get("X-Request-Id"))
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| Uuid::parse_str(v).ok()),
+        idempotency_key: req.headers().get("Idempotency-Key").map(|v| v.as_bytes()),
+        method: req.method().as_str(),
+        path: req.path(),
+    };
+    reserver_app::command_meta(&info, user.map(|u| &u.0), body)
 }

@@ -1,31 +1,42 @@
-//! The service of Resource Reserver: the composition root that opens the event log and serves
-//! the HTTP API (actix-web), plus the `reserver` command line (serve, migrate, events verify,
-//! bench). Everything below this crate is independent of actix.
+//! The HTTP API of Resource Reserver (actix-web): the routes under `/api/v1`, health and
+//! metrics at the root, the WebSocket hub at `/ws`, and the OpenAPI document generated from the
+//! handlers. Request logic shared with the web app lives below, in `reserver-app`; this crate
+//! turns HTTP into calls of it and its errors into problem+json (in [`error`], one place).
 
 mod api_doc;
-pub mod application;
-mod bench;
-mod bench_http;
-mod calendar;
-pub mod cli;
-pub mod config;
-mod error;
+pub mod error;
 mod extract;
 pub mod live;
-mod metrics;
+pub mod metrics;
 mod openapi;
-mod outward_args;
 mod problem;
-mod rate_limit;
+pub mod rate_limit;
 mod read_cache;
-mod revocations;
+pub mod request_id;
 mod routes;
 mod state;
-mod telemetry;
-mod webhook_args;
+mod views;
 
-pub use application::Application;
-pub use config::Settings;
+use actix_web::{web, HttpRequest, HttpResponse};
 
-/// Installs the TLS crypto provider every HTTP client in the process needs (call before building one).
-pub use reserver_webhooks::sender::install_crypto_provider;
+pub use error::ApiError;
+pub use routes::configure;
+pub use state::ApiState;
+
+/// The extractor settings every route relies on: body size limits, and `422` problems naming
+/// the part of the request (body, query, path) that did not parse.
+pub fn extractor_configs(cfg: &mut web::ServiceConfig, body_limit: usize) {
+    fn invalid(part: &str, message: String) -> actix_web::Error {
+        ApiError::validation(part, message).into()
+    }
+    cfg.app_data(web::PayloadConfig::new(body_limit))
+        .app_data(web::JsonConfig::default().limit(body_limit).error_handler(|e, _| invalid("body", e.to_string())))
+        .app_data(web::FormConfig::default().limit(body_limit).error_handler(|e, _| invalid("body", e.to_string())))
+        .app_data(web::QueryConfig::default().error_handler(|e, _| invalid("query", e.to_string())))
+        .app_data(web::PathConfig::default().error_handler(|e, _| invalid("path", e.to_string())));
+}
+
+/// The answer for a route nobody serves: `404` problem+json naming it.
+pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(reserver_app::AppError::NotFound(format!("route {} {}", req.method(), req.path())).into())
+}

@@ -9,7 +9,7 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
-use crate::state::AppState;
+use reserver_app::Services;
 
 /// Installs the process-wide recorder once; later calls reuse it (tests build many apps).
 pub fn recorder() -> PrometheusHandle {
@@ -57,12 +57,12 @@ pub fn booking(outcome: &str) {
     summary = "Prometheus metrics",
     responses((status = 200, description = "The Prometheus text format", body = String, content_type = "text/plain"))
 )]
-pub async fn render(state: web::Data<AppState>) -> HttpResponse {
+pub async fn render(state: web::Data<Services>, api: web::Data<crate::ApiState>) -> HttpResponse {
     if let Ok(lag) = reserver_projections::projection_lag(state.store.as_ref()).await {
         metrics::gauge!("projection_lag_events").set(lag as f64);
     }
     if let Ok(head) = state.store.head().await {
         metrics::gauge!("event_log_head_position").set(head.position as f64);
     }
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render())
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(api.metrics.render())
 }

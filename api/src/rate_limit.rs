@@ -11,7 +11,8 @@ use reserver_auth::{RateInfo, Tier};
 
 use crate::error::ApiError;
 use crate::extract::authenticate;
-use crate::state::AppState;
+use reserver_app::AppError;
+use reserver_app::Services;
 
 const AUTH_PATHS: [&str; 4] = ["/api/v1/token", "/api/v1/register", "/api/v1/setup/", "/api/v1/logout"];
 
@@ -41,7 +42,7 @@ pub async fn limit(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+    let Some(state) = req.app_data::<web::Data<Services>>().cloned() else {
         return Ok(next.call(req).await?.map_into_left_body());
     };
     if !req.path().starts_with("/api/") {
@@ -60,7 +61,8 @@ pub async fn limit(
             Ok(response)
         }
         Err(limited) => {
-            let error = ApiError::TooManyRequests { retry_after: limited.retry_after_seconds, limit: limited.limit };
+            let error =
+                ApiError(AppError::TooManyRequests { retry_after: limited.retry_after_seconds, limit: limited.limit });
             let mut response = error.error_response();
             let headers = response.headers_mut();
             set(headers, "ratelimit-limit", u64::from(limited.limit));

@@ -1,53 +1,37 @@
-//! What request handlers share: the log, the command pipelines, the read side, auth.
+//! What only the HTTP API keeps beside the shared [`reserver_app::Services`]: the live hub for
+//! WebSocket connections, the metrics recorder, and the short-lived answer cache.
 
-use std::sync::Arc;
-use std::time::Duration;
+use reserver_app::{AppError, Services};
 
-use reserver_auth::{RateLimiter, SessionAggregate, TokenIssuer};
-use reserver_commands::{Clock, CommandPipeline, GroupAggregate, ResourceAggregate, UserAggregate};
-use reserver_projections::ProjectionHandle;
-use reserver_store::{Database, EventStore};
+use crate::live::{LiveHub, LiveSettings};
+use crate::read_cache::ReadCache;
 
-use crate::error::ApiError;
-
-pub struct AppState {
-    pub store: Arc<dyn EventStore>,
-    pub clock: Arc<dyn Clock>,
-    pub resources: CommandPipeline<ResourceAggregate>,
-    pub users: CommandPipeline<UserAggregate>,
-    pub groups: CommandPipeline<GroupAggregate>,
-    pub sessions: CommandPipeline<SessionAggregate>,
-    pub projections: ProjectionHandle,
-    pub tokens: TokenIssuer,
-    /// Sessions ended by logout or refresh reuse: their access tokens are refused.
-    pub revocations: Arc<crate::revocations::Revocations>,
-    pub rate_limits: RateLimiter,
-    pub refresh_ttl: chrono::Duration,
-    pub setup_reopen_token: Option<String>,
-    /// Longest a query waits for the read model to reach a requested position.
-    pub read_wait: Duration,
+pub struct ApiState {
+    /// The log, live, for WebSocket connections.
+    pub live_hub: LiveHub,
+    pub live: LiveSettings,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// Short-lived answers of the hottest reads (bypassed by `min_position`).
-    pub read_cache: crate::read_cache::ReadCache,
-    /// The log, live, for WebSocket connections.
-    pub live_hub: crate::live::LiveHub,
-    pub live: crate::live::LiveSettings,
-    /// `API_URL`: base of links handed out (calendar feeds); `None` means the request's host.
-    pub public_url: Option<String>,
+    pub read_cache: ReadCache,
 }
 
-impl AppState {
+impl ApiState {
+    pub fn new(live_hub: LiveHub, live: LiveSettings, read_cache_ttl: std::time::Duration) -> Self {
+        Self { live_hub, live, metrics: crate::metrics::recorder(), read_cache: ReadCache::new(read_cache_ttl, 10_000) }
+    }
+
     /// Serves a cacheable read: from the cache when fresh and no position was asked for, else
     /// computed (and cached).
     pub async fn cached<F, Fut>(
         &self,
+        services: &Services,
         key: String,
         min: Option<u64>,
         compute: F,
-    ) -> Result<actix_web::HttpResponse, ApiError>
+    ) -> Result<actix_web::HttpResponse, AppError>
     where
         F: FnOnce() -> Fut,
-        Fut: std::future::Future<Output = Result<serde_json::Value, ApiError>>,
+        Fut: std::future::Future<Output = Result<serde_json::Value, AppError>>,
     {
         let flight = self.read_cache.flight(&key);
         let _computing = if min.is_none() {
@@ -63,25 +47,11 @@ impl AppState {
         } else {
             None
         };
-        self.caught_up(min).await?;
+        services.caught_up(min).await?;
         let body = actix_web::web::Bytes::from(
-            serde_json::to_vec(&compute().await?).map_err(|e| ApiError::Internal(e.to_string()))?,
+            serde_json::to_vec(&compute().await?).map_err(|e| AppError::Internal(e.to_string()))?,
         );
         self.read_cache.put(key, body.clone());
         Ok(actix_web::HttpResponse::Ok().content_type("application/json").body(body))
-    }
-
-    pub fn db(&self) -> Database {
-        self.store.database()
-    }
-
-    /// Read-your-writes: waits (bounded) until every read model has reached `position`.
-    pub async fn caught_up(&self, position: Option<u64>) -> Result<(), ApiError> {
-        match position {
-            Some(p) if p > 0 => {
-                self.projections.wait_for(p, self.read_wait).await.map_err(|_| ApiError::NotCaughtUp { position: p })
-            }
-            _ => Ok(()),
-        }
     }
 }

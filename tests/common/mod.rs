@@ -104,7 +104,7 @@ impl Server {
     /// Starts a server with extra environment (e.g. rate limits on).
     pub async fn start_with(database_url: &str, env: &[(&str, &str)]) -> Server {
         // The HTTP client needs the process's TLS provider before it is built.
-        reserver_api::install_crypto_provider();
+        reserver::install_crypto_provider();
         // Pick a free port, then hand it to the server (the tiny race is harmless in tests).
         let port = TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
         let mut command = reserver();

@@ -1,5 +1,5 @@
 //! The schemas in `schemas`, `read_models` and `problems` describe types of other crates (or
-//! bodies built by `ApiError::problem`). These tests serialize real values and compare their
+//! bodies built by `AppError::problem`). These tests serialize real values and compare their
 //! fields with the documented ones, so neither side can change alone.
 
 use std::collections::BTreeSet;
@@ -16,7 +16,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::tests::{document, properties};
-use crate::error::ApiError;
+use reserver_app::AppError;
 
 /// The fields `value` serializes to equal those of the component schema `name`.
 fn same_fields(doc: &Value, name: &str, value: impl Serialize) {
@@ -129,20 +129,20 @@ fn problems_match() {
         conflicts: vec![ConflictingInterval { reservation_id: Uuid::nil(), range: range(9) }],
         next_free: vec![range(10)],
     };
-    same_fields(&doc, "ConflictProblem", ApiError::Rejected(conflict).problem());
+    same_fields(&doc, "ConflictProblem", crate::error::problem(&AppError::Rejected(conflict)));
     // Every other problem only uses members the Problem schema documents.
     let documented = properties(&doc, &doc["components"]["schemas"]["Problem"]);
     let others = [
-        ApiError::validation("name", "too long"),
-        ApiError::PreconditionFailed { current: "\"3\"".into() },
-        ApiError::TooManyRequests { retry_after: 3, limit: 10 },
-        ApiError::Locked { until: Utc::now() },
-        ApiError::Rejected(Rejection::TooShort { min_minutes: 30, requested_minutes: 10 }),
-        ApiError::Rejected(Rejection::SeriesNotBookable { occurrences: Vec::new() }),
-        ApiError::NotFound("resource".into()),
+        AppError::validation("name", "too long"),
+        AppError::PreconditionFailed { current: 3 },
+        AppError::TooManyRequests { retry_after: 3, limit: 10 },
+        AppError::Locked { until: Utc::now() },
+        AppError::Rejected(Rejection::TooShort { min_minutes: 30, requested_minutes: 10 }),
+        AppError::Rejected(Rejection::SeriesNotBookable { occurrences: Vec::new() }),
+        AppError::NotFound("resource".into()),
     ];
     for error in others {
-        let sent = serde_json::to_value(error.problem()).expect("serializes");
+        let sent = serde_json::to_value(crate::error::problem(&error)).expect("serializes");
         for key in sent.as_object().expect("an object").keys() {
             assert!(documented.contains(key), "{error:?} sends `{key}`, which Problem does not document");
         }

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::schemas::{OccurrenceReport, ReservationStatus, Role, SeriesPolicy, TimeRange};
-use crate::routes::views::{ReservationBody, ResourceBody};
+use crate::views::{ReservationBody, ResourceBody};
 
 /// The pagination envelope of lists, one named schema per item type (a generic one would
 /// inline its items instead of referring to them).

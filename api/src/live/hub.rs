@@ -11,7 +11,7 @@ use reserver_store::{subscribe, EventStore, StoreError, SubscribeOptions};
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
-use crate::revocations::Revocations;
+use reserver_app::revocations::Revocations;
 
 /// The live fan-out. Cheap to clone.
 #[derive(Clone)]

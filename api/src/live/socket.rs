@@ -21,7 +21,8 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::extract::authenticate;
-use crate::state::AppState;
+use reserver_app::AppError;
+use reserver_app::Services;
 
 /// Closed because the subscriber fell too far behind; reconnect with `from_position`.
 pub const SLOW_CONSUMER: u16 = 4008;
@@ -128,19 +129,20 @@ pub async fn connect(
     req: HttpRequest,
     body: web::Payload,
     query: web::Query<SocketQuery>,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
+    api: web::Data<crate::ApiState>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let user = authenticate(&req, query.token.as_deref())?;
     let types = query.types.map(|t| t.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect());
     let filter = Filter { user_id: user.user_id, role: user.role, types, resource_id: query.resource_id };
     let (response, session, messages) =
-        actix_ws::handle(&req, body).map_err(|e| ApiError::validation("upgrade", e.to_string()))?;
-    let state = state.into_inner();
+        actix_ws::handle(&req, body).map_err(|e| AppError::validation("upgrade", e.to_string()))?;
+    let (state, api) = (state.into_inner(), api.into_inner());
     let expires_at = user.expires_at;
     actix_web::rt::spawn(async move {
         metrics::gauge!("ws_connections").increment(1.0);
-        let connection = Connection { state, session, filter, sent_after: 0 };
+        let connection = Connection { state, api, session, filter, sent_after: 0 };
         connection.run(messages, query.from_position, expires_at).await;
         metrics::gauge!("ws_connections").decrement(1.0);
     });
@@ -148,7 +150,8 @@ pub async fn connect(
 }
 
 struct Connection {
-    state: Arc<AppState>,
+    state: Arc<Services>,
+    api: Arc<crate::ApiState>,
     session: Session,
     filter: Filter,
     /// The last log position this connection has dealt with (sent or filtered out).
@@ -157,8 +160,8 @@ struct Connection {
 
 impl Connection {
     async fn run(mut self, mut messages: MessageStream, from: Option<u64>, expires_at: i64) {
-        let settings = self.state.live;
-        let mut feed = self.state.live_hub.feed();
+        let settings = self.api.live;
+        let mut feed = self.api.live_hub.feed();
         let ending = async {
             self.sent_after = from.unwrap_or(feed.live_after);
             let hello = json!({
@@ -270,7 +273,7 @@ impl Connection {
     }
 
     async fn send(&mut self, text: String) -> Result<(), Ending> {
-        match tokio::time::timeout(self.state.live.send_timeout, self.session.text(text)).await {
+        match tokio::time::timeout(self.api.live.send_timeout, self.session.text(text)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(Ending::gone()),
             Err(_) => Err(self.slow("the socket did not take a frame in time".into())),

@@ -17,7 +17,8 @@ use crate::api_doc::{read_models, schemas};
 use crate::error::ApiError;
 use crate::extract::{command_meta, CurrentUser, MinPosition};
 use crate::routes::support::written;
-use crate::state::AppState;
+use reserver_app::AppError;
+use reserver_app::Services;
 
 #[derive(OpenApi)]
 #[openapi(paths(me, set_preferences, list_users, grant_role))]
@@ -44,7 +45,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     ),
     security(("bearer" = []))
 )]
-async fn list_users(state: web::Data<AppState>, user: CurrentUser, min: MinPosition) -> Result<HttpResponse, ApiError> {
+async fn list_users(state: web::Data<Services>, user: CurrentUser, min: MinPosition) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin])?;
     state.caught_up(min.0).await?;
     Ok(HttpResponse::Ok().json(reserver_projections::users::list_users(&state.db(), None).await?))
@@ -82,7 +83,7 @@ struct RoleGranted {
     security(("bearer" = []))
 )]
 async fn grant_role(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     req: HttpRequest,
     user: CurrentUser,
     id: web::Path<Uuid>,
@@ -141,9 +142,9 @@ struct PreferencesBody {
     responses((status = 200, description = "The account", body = Me), Unauthenticated, NotFound, RateLimited),
     security(("bearer" = []))
 )]
-async fn me(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, ApiError> {
+async fn me(state: web::Data<Services>, user: CurrentUser) -> Result<HttpResponse, ApiError> {
     let (_, s) = state.users.load(user.user_id).await?;
-    let account = s.user.ok_or_else(|| ApiError::NotFound("user".into()))?;
+    let account = s.user.ok_or_else(|| AppError::NotFound("user".into()))?;
     let stream = preferences_stream(user.user_id);
     let version = state.store.stream_version(&stream).await?;
     let preferences = match version {
@@ -166,7 +167,7 @@ async fn me(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpRespons
 }
 
 /// The preferences the service acts on must make sense; anything else is kept as given.
-fn check_preferences(patch: &serde_json::Map<String, serde_json::Value>) -> Result<(), ApiError> {
+fn check_preferences(patch: &serde_json::Map<String, serde_json::Value>) -> Result<(), AppError> {
     use serde_json::Value;
     if let Some(email) = patch.get("email") {
         let valid = match email {
@@ -178,17 +179,17 @@ fn check_preferences(patch: &serde_json::Map<String, serde_json::Value>) -> Resu
             _ => false,
         };
         if !valid {
-            return Err(ApiError::validation("email", "expected an email address like name@example.org, or null"));
+            return Err(AppError::validation("email", "expected an email address like name@example.org, or null"));
         }
     }
     if let Some(flag) = patch.get("email_notifications") {
         if !flag.is_boolean() {
-            return Err(ApiError::validation("email_notifications", "expected true or false"));
+            return Err(AppError::validation("email_notifications", "expected true or false"));
         }
     }
     if let Some(minutes) = patch.get("reminder_minutes") {
         if !minutes.as_i64().is_some_and(|m| (0..=7 * 24 * 60).contains(&m)) {
-            return Err(ApiError::validation("reminder_minutes", "expected whole minutes from 0 (off) to 10080"));
+            return Err(AppError::validation("reminder_minutes", "expected whole minutes from 0 (off) to 10080"));
         }
     }
     Ok(())
@@ -212,13 +213,13 @@ fn check_preferences(patch: &serde_json::Map<String, serde_json::Value>) -> Resu
     security(("bearer" = []))
 )]
 async fn set_preferences(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     user: CurrentUser,
     body: web::Json<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
     let patch = body.into_inner();
     let serde_json::Value::Object(patch) = patch else {
-        return Err(ApiError::validation("body", "preferences must be a JSON object"));
+        return Err(AppError::validation("body", "preferences must be a JSON object").into());
     };
     check_preferences(&patch)?;
     let stream = preferences_stream(user.user_id);
@@ -242,9 +243,9 @@ async fn set_preferences(
         .await
         .map_err(|e| match e {
             reserver_store::AppendError::WrongExpectedVersion { .. } => {
-                ApiError::Conflict { slug: "concurrent-update", detail: "preferences changed meanwhile; retry".into() }
+                AppError::Conflict { slug: "concurrent-update", detail: "preferences changed meanwhile; retry".into() }
             }
-            other => ApiError::Unavailable(other.to_string()),
+            other => AppError::Unavailable(other.to_string()),
         })?;
     Ok(written(StatusCode::OK, outcome.last_position(), PreferencesBody { preferences: current }))
 }

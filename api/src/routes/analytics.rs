@@ -13,7 +13,8 @@ use crate::api_doc::read_models;
 use crate::error::ApiError;
 use crate::extract::{CurrentUser, MinPosition};
 use crate::routes::support::{csv, instant};
-use crate::state::AppState;
+use reserver_app::AppError;
+use reserver_app::Services;
 
 #[derive(OpenApi)]
 #[openapi(paths(dashboard, utilization, utilization_csv, reservations_csv))]
@@ -42,7 +43,7 @@ struct WindowParams {
 }
 
 impl WindowParams {
-    fn window(&self) -> Result<TimeRange, ApiError> {
+    fn window(&self) -> Result<TimeRange, AppError> {
         let end = match &self.end {
             Some(e) => instant("end", e)?,
             None => Utc::now(),
@@ -52,13 +53,13 @@ impl WindowParams {
             None => end - Duration::days(self.days.unwrap_or(30).clamp(1, 366)),
         };
         if end - start > Duration::days(366) {
-            return Err(ApiError::validation("start", "the window may span at most 366 days"));
+            return Err(AppError::validation("start", "the window may span at most 366 days"));
         }
-        TimeRange::new(start, end).map_err(|_| ApiError::validation("end", "must be after start"))
+        TimeRange::new(start, end).map_err(|_| AppError::validation("end", "must be after start"))
     }
 }
 
-fn analysts(user: &CurrentUser) -> Result<(), ApiError> {
+fn analysts(user: &CurrentUser) -> Result<(), AppError> {
     user.require(&[Role::Admin, Role::Approver, Role::Auditor])
 }
 
@@ -97,7 +98,7 @@ struct Dashboard {
     security(("bearer" = []))
 )]
 async fn dashboard(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     user: CurrentUser,
     min: MinPosition,
     p: web::Query<WindowParams>,
@@ -136,7 +137,7 @@ struct Utilization {
     security(("bearer" = []))
 )]
 async fn utilization(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     user: CurrentUser,
     min: MinPosition,
     p: web::Query<WindowParams>,
@@ -165,7 +166,7 @@ async fn utilization(
     security(("bearer" = []))
 )]
 async fn utilization_csv(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     user: CurrentUser,
     min: MinPosition,
     p: web::Query<WindowParams>,
@@ -191,7 +192,7 @@ async fn utilization_csv(
     security(("bearer" = []))
 )]
 async fn reservations_csv(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     user: CurrentUser,
     min: MinPosition,
     p: web::Query<WindowParams>,

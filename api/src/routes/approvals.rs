@@ -17,8 +17,9 @@ use crate::api_doc::read_models;
 use crate::error::ApiError;
 use crate::extract::{command_meta, CurrentUser, MinPosition};
 use crate::routes::support::{json_body, page_json, written, PageParams};
-use crate::routes::views;
-use crate::state::AppState;
+use crate::views;
+use reserver_app::AppError;
+use reserver_app::Services;
 
 #[derive(OpenApi)]
 #[openapi(paths(pending, respond, approval_settings, set_approval_settings))]
@@ -59,7 +60,7 @@ struct PendingParams {
     security(("bearer" = []))
 )]
 async fn pending(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     user: CurrentUser,
     min: MinPosition,
     params: web::Query<PendingParams>,
@@ -102,7 +103,7 @@ struct ApprovalDecided {
     security(("bearer" = []))
 )]
 async fn respond(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     req: HttpRequest,
     user: CurrentUser,
     min: MinPosition,
@@ -115,7 +116,7 @@ async fn respond(
     let reservation_id = id.into_inner();
     let view = rm::get_reservation(&state.db(), reservation_id)
         .await?
-        .ok_or_else(|| ApiError::NotFound("reservation".into()))?;
+        .ok_or_else(|| AppError::NotFound("reservation".into()))?;
     let command = if input.approved {
         ResourceCommand::Approve { reservation_id, comment: input.comment }
     } else {
@@ -151,7 +152,7 @@ struct ApprovalSettings {
     security(("bearer" = []))
 )]
 async fn approval_settings(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     user: CurrentUser,
     min: MinPosition,
     id: web::Path<Uuid>,
@@ -160,7 +161,7 @@ async fn approval_settings(
     state.caught_up(min.0).await?;
     let view = reserver_projections::catalog::get_resource(&state.db(), id.into_inner())
         .await?
-        .ok_or_else(|| ApiError::NotFound("resource".into()))?;
+        .ok_or_else(|| AppError::NotFound("resource".into()))?;
     Ok(HttpResponse::Ok().json(ApprovalSettings {
         requires_approval: view.policy.requires_approval,
         approval_timeout_minutes: view.policy.approval_timeout_minutes,
@@ -189,7 +190,7 @@ struct ApprovalSettingsInput {
     security(("bearer" = []))
 )]
 async fn set_approval_settings(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     req: HttpRequest,
     user: CurrentUser,
     id: web::Path<Uuid>,
@@ -199,13 +200,13 @@ async fn set_approval_settings(
     let input: ApprovalSettingsInput = json_body(&body)?;
     let id = id.into_inner();
     let (version, current) = state.resources.load(id).await?;
-    let resource = current.resource.ok_or_else(|| ApiError::NotFound("resource".into()))?;
+    let resource = current.resource.ok_or_else(|| AppError::NotFound("resource".into()))?;
     let mut policy = resource.policy.clone();
     policy.requires_approval = input.requires_approval;
     if let Some(t) = input.approval_timeout_minutes {
         policy.approval_timeout_minutes = t;
     }
-    policy.validate().map_err(|m| ApiError::validation("approval_timeout_minutes", m))?;
+    policy.validate().map_err(|m| AppError::validation("approval_timeout_minutes", m))?;
     let command = ResourceCommand::UpdateResource {
         details: resource.details,
         capacity: resource.capacity,

@@ -16,7 +16,8 @@ use crate::api_doc::read_models;
 use crate::error::ApiError;
 use crate::extract::{CurrentUser, MinPosition};
 use crate::routes::support::{csv, instant, page_json, PageParams};
-use crate::state::AppState;
+use reserver_app::AppError;
+use reserver_app::Services;
 
 #[derive(OpenApi)]
 #[openapi(paths(audit_logs, audit_csv, audit_json, events, verify))]
@@ -51,7 +52,7 @@ struct AuditParams {
 }
 
 impl AuditParams {
-    fn filter(&self) -> Result<audit::AuditFilter, ApiError> {
+    fn filter(&self) -> Result<audit::AuditFilter, AppError> {
         Ok(audit::AuditFilter {
             actor: self.actor.clone(),
             resource_id: self.resource_id,
@@ -62,7 +63,7 @@ impl AuditParams {
     }
 }
 
-fn auditors(user: &CurrentUser) -> Result<(), ApiError> {
+fn auditors(user: &CurrentUser) -> Result<(), AppError> {
     user.require(&[Role::Admin, Role::Auditor])
 }
 
@@ -80,7 +81,7 @@ fn auditors(user: &CurrentUser) -> Result<(), ApiError> {
     security(("bearer" = []))
 )]
 async fn audit_logs(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     user: CurrentUser,
     min: MinPosition,
     p: web::Query<AuditParams>,
@@ -93,7 +94,7 @@ async fn audit_logs(
 }
 
 /// Every matching audit entry, page by page.
-async fn all_audit(state: &AppState, filter: &audit::AuditFilter) -> Result<Vec<audit::AuditEntry>, ApiError> {
+async fn all_audit(state: &Services, filter: &audit::AuditFilter) -> Result<Vec<audit::AuditEntry>, AppError> {
     let mut entries = Vec::new();
     let mut page = reserver_projections::PageRequest::first(500);
     loop {
@@ -122,7 +123,7 @@ async fn all_audit(state: &AppState, filter: &audit::AuditFilter) -> Result<Vec<
     security(("bearer" = []))
 )]
 async fn audit_csv(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     user: CurrentUser,
     min: MinPosition,
     p: web::Query<AuditParams>,
@@ -147,7 +148,7 @@ async fn audit_csv(
     security(("bearer" = []))
 )]
 async fn audit_json(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     user: CurrentUser,
     min: MinPosition,
     p: web::Query<AuditParams>,
@@ -189,14 +190,14 @@ struct EventsParams {
     security(("bearer" = []))
 )]
 async fn events(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     user: CurrentUser,
     p: web::Query<EventsParams>,
 ) -> Result<HttpResponse, ApiError> {
     auditors(&user)?;
     let limit = p.limit.unwrap_or(1000);
     if !(1..=100_000).contains(&limit) {
-        return Err(ApiError::validation("limit", "must be between 1 and 100000"));
+        return Err(AppError::validation("limit", "must be between 1 and 100000").into());
     }
     let store = state.store.clone();
     let start = p.from_position.unwrap_or(0);
@@ -250,7 +251,7 @@ struct ChainCheck {
     ),
     security(("bearer" = []))
 )]
-async fn verify(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, ApiError> {
+async fn verify(state: web::Data<Services>, user: CurrentUser) -> Result<HttpResponse, ApiError> {
     auditors(&user)?;
     let check = match verify_chain(state.store.as_ref()).await? {
         Ok(report) => ChainCheck {

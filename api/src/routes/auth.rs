@@ -21,7 +21,8 @@ use crate::api_doc::schemas;
 use crate::error::ApiError;
 use crate::extract::{command_meta, CurrentUser};
 use crate::routes::support::written;
-use crate::state::AppState;
+use reserver_app::AppError;
+use reserver_app::Services;
 
 #[derive(OpenApi)]
 #[openapi(paths(setup_status, setup_initialize, setup_unlock, register, login, refresh, logout))]
@@ -40,11 +41,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// Reopening setup bumps the epoch; setup is complete when the current epoch's claim exists.
 const SETUP_REOPENED_STREAM: &str = "setup-reopened";
 
-async fn setup_epoch(state: &AppState) -> Result<u64, ApiError> {
+async fn setup_epoch(state: &Services) -> Result<u64, AppError> {
     Ok(state.store.stream_version(SETUP_REOPENED_STREAM).await?)
 }
 
-async fn setup_complete(state: &AppState) -> Result<bool, ApiError> {
+async fn setup_complete(state: &Services) -> Result<bool, AppError> {
     let epoch = setup_epoch(state).await?;
     Ok(state.store.stream_version(&format!("setup-{epoch}")).await? > 0)
 }
@@ -63,7 +64,7 @@ struct SetupStatus {
     summary = "Whether the first admin exists",
     responses((status = 200, description = "Setup state", body = SetupStatus), RateLimited)
 )]
-async fn setup_status(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn setup_status(state: web::Data<Services>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(SetupStatus { setup_complete: setup_complete(&state).await? }))
 }
 
@@ -94,31 +95,31 @@ fn username_claim(username: &str) -> String {
     format!("username-{}", username.trim().to_lowercase())
 }
 
-fn validate_credentials(c: &Credentials) -> Result<String, ApiError> {
+fn validate_credentials(c: &Credentials) -> Result<String, AppError> {
     let username = c.username.trim();
     if username.len() < 3
         || username.len() > 64
         || !username.chars().all(|ch| ch.is_alphanumeric() || "._-@".contains(ch))
     {
-        return Err(ApiError::validation("username", "3 to 64 letters, digits or . _ - @"));
+        return Err(AppError::validation("username", "3 to 64 letters, digits or . _ - @"));
     }
     if let Err(violations) = check_password_policy(username, &c.password) {
         let message = violations.iter().map(|v| format!("{}: {}", v.rule, v.message)).collect::<Vec<_>>().join("; ");
-        return Err(ApiError::validation("password", message));
+        return Err(AppError::validation("password", message));
     }
     Ok(username.to_string())
 }
 
 /// Registers an account (the password already checked), claiming its username atomically.
 async fn register_user(
-    state: &AppState,
+    state: &Services,
     req: &HttpRequest,
     username: &str,
     password: &str,
     role: Role,
     extra_claims: Vec<String>,
-) -> Result<(Uuid, u64), ApiError> {
-    let hash = hash_password(password).map_err(|e| ApiError::Internal(e.to_string()))?;
+) -> Result<(Uuid, u64), AppError> {
+    let hash = hash_password(password).map_err(|e| AppError::Internal(e.to_string()))?;
     let user_id = Uuid::new_v4();
     let command = UserCommand::Register { user_id, username: username.to_string(), password_hash: hash, role };
     let mut meta = command_meta(req, None, &[])?;
@@ -127,10 +128,10 @@ async fn register_user(
     let actor = Actor { user_id, role: if role == Role::Admin { Role::Admin } else { Role::User } };
     let decided = state.users.execute(user_id, actor, command, meta).await.map_err(|e| match e {
         CommandError::ClaimTaken(claim) if claim.starts_with("username-") => {
-            ApiError::Conflict { slug: "username-taken", detail: format!("username {username} is already taken") }
+            AppError::Conflict { slug: "username-taken", detail: format!("username {username} is already taken") }
         }
         CommandError::ClaimTaken(_) => {
-            ApiError::Conflict { slug: "setup-complete", detail: "setup is already complete".into() }
+            AppError::Conflict { slug: "setup-complete", detail: "setup is already complete".into() }
         }
         other => other.into(),
     })?;
@@ -150,12 +151,12 @@ async fn register_user(
     )
 )]
 async fn setup_initialize(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     req: HttpRequest,
     body: web::Json<Credentials>,
 ) -> Result<HttpResponse, ApiError> {
     if setup_complete(&state).await? {
-        return Err(ApiError::Conflict { slug: "setup-complete", detail: "setup is already complete".into() });
+        return Err(AppError::Conflict { slug: "setup-complete", detail: "setup is already complete".into() }.into());
     }
     let username = validate_credentials(&body)?;
     let epoch = setup_epoch(&state).await?;
@@ -181,22 +182,22 @@ async fn setup_initialize(
     params(("X-Setup-Token" = String, Header, description = "The configured SETUP_REOPEN_TOKEN")),
     responses((status = 200, description = "Setup is open again", body = SetupStatus), Forbidden, RateLimited)
 )]
-async fn setup_unlock(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+async fn setup_unlock(state: web::Data<Services>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let presented = req.headers().get("X-Setup-Token").and_then(|v| v.to_str().ok()).unwrap_or_default();
     let Some(expected) = state.setup_reopen_token.as_deref() else {
-        return Err(ApiError::Forbidden("setup cannot be reopened: SETUP_REOPEN_TOKEN is not configured".into()));
+        return Err(AppError::Forbidden("setup cannot be reopened: SETUP_REOPEN_TOKEN is not configured".into()).into());
     };
     let matches = presented.len() == expected.len()
         && presented.bytes().zip(expected.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
     if !matches {
-        return Err(ApiError::Forbidden("invalid X-Setup-Token".into()));
+        return Err(AppError::Forbidden("invalid X-Setup-Token".into()).into());
     }
     let event = NewEvent::new(Uuid::new_v4(), "setup_reopened", json!({ "at": Utc::now() }).to_string());
     let outcome = state
         .store
         .append(AppendRequest::single(SETUP_REOPENED_STREAM, ExpectedVersion::Any, vec![event]))
         .await
-        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+        .map_err(|e| AppError::Unavailable(e.to_string()))?;
     Ok(written(StatusCode::OK, outcome.last_position(), SetupStatus { setup_complete: false }))
 }
 
@@ -213,7 +214,7 @@ async fn setup_unlock(state: web::Data<AppState>, req: HttpRequest) -> Result<Ht
     )
 )]
 async fn register(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     req: HttpRequest,
     body: web::Json<Credentials>,
 ) -> Result<HttpResponse, ApiError> {
@@ -243,7 +244,7 @@ struct TokenPair {
 }
 
 /// The user id a username's claim points at.
-async fn user_id_for(state: &AppState, username: &str) -> Result<Option<Uuid>, ApiError> {
+async fn user_id_for(state: &Services, username: &str) -> Result<Option<Uuid>, AppError> {
     let claim = state.store.read_stream(&username_claim(username), 1, 1).await?;
     Ok(claim.first().and_then(|e| {
         let payload: serde_json::Value = serde_json::from_str(&e.payload).ok()?;
@@ -252,11 +253,11 @@ async fn user_id_for(state: &AppState, username: &str) -> Result<Option<Uuid>, A
 }
 
 fn invalid_login() -> ApiError {
-    ApiError::Unauthorized("incorrect username or password".into())
+    AppError::Unauthorized("incorrect username or password".into()).into()
 }
 
 async fn tokens_for(
-    state: &AppState,
+    state: &Services,
     user_id: Uuid,
     username: &str,
     role: Role,
@@ -266,7 +267,7 @@ async fn tokens_for(
     let access = state
         .tokens
         .issue_access(user_id, username, role, session_id, state.clock.now())
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(|e| AppError::Internal(e.to_string()))?;
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(TokenPair {
         access_token: access.token,
         refresh_token,
@@ -291,7 +292,7 @@ async fn tokens_for(
     )
 )]
 async fn login(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     req: HttpRequest,
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, ApiError> {
@@ -335,14 +336,14 @@ async fn login(
         return Err(invalid_login());
     }
     let session_id = Uuid::new_v4();
-    let (refresh_token, hash) = new_refresh_token(session_id).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let (refresh_token, hash) = new_refresh_token(session_id).map_err(|e| AppError::Internal(e.to_string()))?;
     let start = SessionCommand::Start { user_id, token_hash: hash, expires_at: now + state.refresh_ttl };
     state.sessions.execute(session_id, actor, start, command_meta(&req, None, &[])?).await?;
     tokens_for(&state, user_id, &user.username, user.role, session_id, refresh_token).await
 }
 
 fn locked(until: chrono::DateTime<Utc>) -> ApiError {
-    ApiError::Locked { until }
+    AppError::Locked { until }.into()
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -366,31 +367,32 @@ struct RefreshInput {
     )
 )]
 async fn refresh(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     req: HttpRequest,
     body: web::Json<RefreshInput>,
 ) -> Result<HttpResponse, ApiError> {
     let (session_id, presented_hash) = parse_refresh_token(&body.refresh_token)
-        .ok_or_else(|| ApiError::Unauthorized("invalid refresh token".into()))?;
+        .ok_or_else(|| AppError::Unauthorized("invalid refresh token".into()))?;
     let (_, session) = state.sessions.load(session_id).await?;
-    let user_id = session.user_id.ok_or_else(|| ApiError::Unauthorized("invalid refresh token".into()))?;
-    let (refresh_token, new_hash) = new_refresh_token(session_id).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let user_id = session.user_id.ok_or_else(|| AppError::Unauthorized("invalid refresh token".into()))?;
+    let (refresh_token, new_hash) = new_refresh_token(session_id).map_err(|e| AppError::Internal(e.to_string()))?;
     let command =
         SessionCommand::Rotate { presented_hash, new_hash, expires_at: state.clock.now() + state.refresh_ttl };
     let actor = Actor { user_id, role: Role::User };
     let decided = state.sessions.execute(session_id, actor, command, command_meta(&req, None, &[])?).await.map_err(
         |e| match e {
-            CommandError::Rejected(r) => ApiError::Unauthorized(format!("refresh token refused: {r}")),
+            CommandError::Rejected(r) => AppError::Unauthorized(format!("refresh token refused: {r}")),
             other => other.into(),
         },
     )?;
     if reuse_detected(&decided.events) {
-        return Err(ApiError::Unauthorized(
+        return Err(AppError::Unauthorized(
             "refresh token reuse detected: the session has been revoked; log in again".into(),
-        ));
+        )
+        .into());
     }
     let (_, user) = state.users.load(user_id).await?;
-    let user = user.user.ok_or_else(|| ApiError::Unauthorized("account no longer exists".into()))?;
+    let user = user.user.ok_or_else(|| AppError::Unauthorized("account no longer exists".into()))?;
     tokens_for(&state, user_id, &user.username, user.role, session_id, refresh_token).await
 }
 
@@ -408,7 +410,7 @@ struct LoggedOut {
     responses((status = 200, description = "The session has ended", body = LoggedOut), Unauthenticated, RateLimited),
     security(("bearer" = []))
 )]
-async fn logout(state: web::Data<AppState>, req: HttpRequest, user: CurrentUser) -> Result<HttpResponse, ApiError> {
+async fn logout(state: web::Data<Services>, req: HttpRequest, user: CurrentUser) -> Result<HttpResponse, ApiError> {
     let command = SessionCommand::Revoke { reason: "logout".into() };
     let decided =
         state.sessions.execute(user.session_id, user.actor(), command, command_meta(&req, Some(&user), &[])?).await?;

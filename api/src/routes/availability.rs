@@ -14,8 +14,9 @@ use crate::error::ApiError;
 use crate::extract::{CurrentUser, MinPosition};
 use crate::routes::schedule::resource_view;
 use crate::routes::support::instant;
-use crate::routes::views::{self, ResourceBody};
-use crate::state::AppState;
+use crate::views::{self, ResourceBody};
+use reserver_app::AppError;
+use reserver_app::Services;
 
 #[derive(OpenApi)]
 #[openapi(paths(availability_summary, available_slots, next_available))]
@@ -38,22 +39,22 @@ struct WindowParams {
 }
 
 impl WindowParams {
-    fn duration(&self) -> Result<Duration, ApiError> {
+    fn duration(&self) -> Result<Duration, AppError> {
         match self.duration_minutes.unwrap_or(60) {
             m @ 1..=10_080 => Ok(Duration::minutes(i64::from(m))),
-            _ => Err(ApiError::validation("duration_minutes", "must be between 1 and 10080")),
+            _ => Err(AppError::validation("duration_minutes", "must be between 1 and 10080")),
         }
     }
 
-    fn days(&self) -> Result<u32, ApiError> {
+    fn days(&self) -> Result<u32, AppError> {
         match self.days_ahead.unwrap_or(7) {
             d @ 1..=366 => Ok(d),
-            _ => Err(ApiError::validation("days_ahead", "must be between 1 and 366")),
+            _ => Err(AppError::validation("days_ahead", "must be between 1 and 366")),
         }
     }
 
     /// The searched window: `start`/`end`, or a local `date`'s 24 hours, or now + `days_ahead`.
-    fn window(&self, tz: chrono_tz::Tz) -> Result<TimeRange, ApiError> {
+    fn window(&self, tz: chrono_tz::Tz) -> Result<TimeRange, AppError> {
         let now = Utc::now();
         let (start, end) = match (&self.start, &self.end, self.date) {
             (Some(s), Some(e), _) => (instant("start", s)?, instant("end", e)?),
@@ -65,9 +66,9 @@ impl WindowParams {
             _ => (now, now + Duration::days(i64::from(self.days()?))),
         };
         if end - start > Duration::days(366) {
-            return Err(ApiError::validation("end", "the window may span at most 366 days"));
+            return Err(AppError::validation("end", "the window may span at most 366 days"));
         }
-        TimeRange::new(start, end).map_err(|_| ApiError::validation("end", "must be after start"))
+        TimeRange::new(start, end).map_err(|_| AppError::validation("end", "must be after start"))
     }
 }
 
@@ -100,7 +101,8 @@ struct AvailabilitySummary {
     security(("bearer" = []))
 )]
 async fn availability_summary(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
+    api: web::Data<crate::ApiState>,
     req: HttpRequest,
     _u: CurrentUser,
     min: MinPosition,
@@ -121,9 +123,9 @@ async fn availability_summary(
             resource: views::resource(&view),
             days,
         };
-        serde_json::to_value(summary).map_err(|e| ApiError::Internal(e.to_string()))
+        serde_json::to_value(summary).map_err(|e| AppError::Internal(e.to_string()))
     };
-    state.cached(key, min.0, compute).await
+    Ok(api.cached(&state, key, min.0, compute).await?)
 }
 
 /// A free slot.
@@ -172,7 +174,7 @@ struct Slots {
     security(("bearer" = []))
 )]
 async fn available_slots(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     user: CurrentUser,
     min: MinPosition,
     id: web::Path<Uuid>,
@@ -216,7 +218,7 @@ struct NextAvailable {
     security(("bearer" = []))
 )]
 async fn next_available(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     user: CurrentUser,
     min: MinPosition,
     id: web::Path<Uuid>,

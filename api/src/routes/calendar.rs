@@ -15,12 +15,13 @@ use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use crate::api_doc::problems::{Invalid, Lagging, NotFound, RateLimited, Unauthenticated};
-use crate::calendar::render::{render, CalendarMeta, Privacy};
-use crate::calendar::{feed_tokens, load};
 use crate::error::ApiError;
 use crate::extract::{command_meta, CurrentUser, MinPosition};
 use crate::routes::support::written;
-use crate::state::AppState;
+use reserver_app::AppError;
+use reserver_app::Services;
+use reserver_app::{calendar_data as load, feed_tokens};
+use reserver_calendar::render::{render, CalendarMeta, Privacy};
 
 /// Suggested polling interval for subscribed calendars, in minutes.
 const FEED_REFRESH_MINUTES: u32 = 15;
@@ -49,12 +50,12 @@ fn calendar_response(body: String, attachment: Option<String>) -> HttpResponse {
 }
 
 /// The caller's own reservation, or anyone's for admins; anything else is "not found".
-async fn exportable(state: &AppState, user: &CurrentUser, id: Uuid) -> Result<ReservationView, ApiError> {
-    let view = rm::get_reservation(&state.db(), id).await?.ok_or_else(|| ApiError::NotFound("reservation".into()))?;
+async fn exportable(state: &Services, user: &CurrentUser, id: Uuid) -> Result<ReservationView, AppError> {
+    let view = rm::get_reservation(&state.db(), id).await?.ok_or_else(|| AppError::NotFound("reservation".into()))?;
     if view.user_id == user.user_id || user.is_admin() {
         Ok(view)
     } else {
-        Err(ApiError::NotFound("reservation".into()))
+        Err(AppError::NotFound("reservation".into()))
     }
 }
 
@@ -75,7 +76,7 @@ async fn exportable(state: &AppState, user: &CurrentUser, id: Uuid) -> Result<Re
     security(("bearer" = []))
 )]
 async fn export(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     user: CurrentUser,
     min: MinPosition,
     id: web::Path<Uuid>,
@@ -84,7 +85,7 @@ async fn export(
     let id = id.into_inner();
     let view = match exportable(&state, &user, id).await {
         // A booking just made may not be projected yet: wait for the log head, retry once.
-        Err(ApiError::NotFound(_)) => {
+        Err(AppError::NotFound(_)) => {
             state.caught_up(Some(state.store.head().await?.position)).await?;
             exportable(&state, &user, id).await?
         }
@@ -96,7 +97,7 @@ async fn export(
 }
 
 /// Where links point: `API_URL` when configured, else the scheme and host of this request.
-fn base_url(state: &AppState, req: &HttpRequest) -> String {
+fn base_url(state: &Services, req: &HttpRequest) -> String {
     let base = match &state.public_url {
         Some(url) => url.trim().to_string(),
         None => {
@@ -144,7 +145,7 @@ fn subscription(base: &str, token: &str) -> CalendarSubscription {
     security(("bearer" = []))
 )]
 async fn subscription_url(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     req: HttpRequest,
     user: CurrentUser,
 ) -> Result<HttpResponse, ApiError> {
@@ -168,7 +169,7 @@ async fn subscription_url(
     security(("bearer" = []))
 )]
 async fn regenerate_token(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     req: HttpRequest,
     user: CurrentUser,
 ) -> Result<HttpResponse, ApiError> {
@@ -180,8 +181,8 @@ async fn regenerate_token(
     Ok(written(StatusCode::OK, decided.position, subscription(&base_url(&state, &req), &token)))
 }
 
-async fn feed_owner(state: &AppState, token: &str) -> Result<Uuid, ApiError> {
-    feed_tokens::user_of(&state.db(), token).await?.ok_or_else(|| ApiError::NotFound("calendar feed".into()))
+async fn feed_owner(state: &Services, token: &str) -> Result<Uuid, AppError> {
+    feed_tokens::user_of(&state.db(), token).await?.ok_or_else(|| AppError::NotFound("calendar feed".into()))
 }
 
 /// The token owner's reservations, recent and upcoming.
@@ -200,7 +201,7 @@ async fn feed_owner(state: &AppState, token: &str) -> Result<Uuid, ApiError> {
         NotFound, RateLimited, Lagging
     )
 )]
-async fn user_feed(state: web::Data<AppState>, token: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn user_feed(state: web::Data<Services>, token: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let user_id = feed_owner(&state, &token).await?;
     let db = state.db();
     let now = state.clock.now();
@@ -230,11 +231,11 @@ async fn user_feed(state: web::Data<AppState>, token: web::Path<String>) -> Resu
         NotFound, Invalid, RateLimited, Lagging
     )
 )]
-async fn resource_feed(state: web::Data<AppState>, path: web::Path<(String, Uuid)>) -> Result<HttpResponse, ApiError> {
+async fn resource_feed(state: web::Data<Services>, path: web::Path<(String, Uuid)>) -> Result<HttpResponse, ApiError> {
     let (token, resource_id) = path.into_inner();
     let user_id = feed_owner(&state, &token).await?;
     let db = state.db();
-    let resource = get_resource(&db, resource_id).await?.ok_or_else(|| ApiError::NotFound("resource".into()))?;
+    let resource = get_resource(&db, resource_id).await?.ok_or_else(|| AppError::NotFound("resource".into()))?;
     let now = state.clock.now();
     let reservations = load::resource_feed(&db, resource_id, now).await?;
     let privacy = |owner: Uuid| if owner == user_id { Privacy::Owner } else { Privacy::Neutral };

@@ -17,7 +17,8 @@ use crate::extract::{command_meta, CurrentUser, MinPosition};
 use crate::routes::resource_input::validate_name;
 use crate::routes::support::json_body;
 use crate::routes::support::written;
-use crate::state::AppState;
+use reserver_app::AppError;
+use reserver_app::Services;
 
 #[derive(OpenApi)]
 #[openapi(paths(list, create, tree, get, update, delete))]
@@ -47,7 +48,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     ),
     security(("bearer" = []))
 )]
-async fn list(state: web::Data<AppState>, _u: CurrentUser, min: MinPosition) -> Result<HttpResponse, ApiError> {
+async fn list(state: web::Data<Services>, _u: CurrentUser, min: MinPosition) -> Result<HttpResponse, ApiError> {
     state.caught_up(min.0).await?;
     let tree = catalog::group_tree(&state.db()).await?;
     fn flatten(nodes: &[catalog::GroupNode], out: &mut Vec<catalog::GroupView>) {
@@ -74,7 +75,7 @@ async fn list(state: web::Data<AppState>, _u: CurrentUser, min: MinPosition) -> 
     ),
     security(("bearer" = []))
 )]
-async fn tree(state: web::Data<AppState>, _u: CurrentUser, min: MinPosition) -> Result<HttpResponse, ApiError> {
+async fn tree(state: web::Data<Services>, _u: CurrentUser, min: MinPosition) -> Result<HttpResponse, ApiError> {
     state.caught_up(min.0).await?;
     Ok(HttpResponse::Ok().json(catalog::group_tree(&state.db()).await?))
 }
@@ -93,14 +94,14 @@ async fn tree(state: web::Data<AppState>, _u: CurrentUser, min: MinPosition) -> 
     security(("bearer" = []))
 )]
 async fn get(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     _u: CurrentUser,
     min: MinPosition,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     state.caught_up(min.0).await?;
     let group =
-        catalog::get_group(&state.db(), id.into_inner()).await?.ok_or_else(|| ApiError::NotFound("group".into()))?;
+        catalog::get_group(&state.db(), id.into_inner()).await?.ok_or_else(|| AppError::NotFound("group".into()))?;
     Ok(HttpResponse::Ok().json(group))
 }
 
@@ -124,13 +125,13 @@ struct GroupCreated {
     description: String,
 }
 
-async fn check_parent(state: &AppState, group_id: Uuid, parent: Option<Uuid>) -> Result<(), ApiError> {
+async fn check_parent(state: &Services, group_id: Uuid, parent: Option<Uuid>) -> Result<(), AppError> {
     if let Some(p) = parent {
         // The tree is checked on the read model: let it include every write so far.
         state.caught_up(Some(state.store.head().await?.position)).await?;
-        catalog::get_group(&state.db(), p).await?.ok_or_else(|| ApiError::validation("parent_id", "no such group"))?;
+        catalog::get_group(&state.db(), p).await?.ok_or_else(|| AppError::validation("parent_id", "no such group"))?;
         if catalog::would_create_cycle(&state.db(), group_id, Some(p)).await? {
-            return Err(ApiError::validation("parent_id", "a group cannot be inside itself or its descendants"));
+            return Err(AppError::validation("parent_id", "a group cannot be inside itself or its descendants"));
         }
     }
     Ok(())
@@ -151,7 +152,7 @@ async fn check_parent(state: &AppState, group_id: Uuid, parent: Option<Uuid>) ->
     security(("bearer" = []))
 )]
 async fn create(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     req: HttpRequest,
     user: CurrentUser,
     body: web::Bytes,
@@ -209,7 +210,7 @@ struct GroupChanged {
     security(("bearer" = []))
 )]
 async fn update(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     req: HttpRequest,
     user: CurrentUser,
     id: web::Path<Uuid>,
@@ -244,7 +245,7 @@ async fn update(
     security(("bearer" = []))
 )]
 async fn delete(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     req: HttpRequest,
     user: CurrentUser,
     id: web::Path<Uuid>,

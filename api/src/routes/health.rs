@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use crate::api_doc::problems::Lagging;
 use crate::problem::Problem;
-use crate::state::AppState;
+use reserver_app::Services;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -49,7 +49,7 @@ struct Health {
     summary = "Summary of version, backend and database state",
     responses((status = 200, description = "The summary (200 even when degraded)", body = Health))
 )]
-pub async fn health(state: web::Data<AppState>) -> HttpResponse {
+pub async fn health(state: web::Data<Services>) -> HttpResponse {
     let database = match state.store.ping().await {
         Ok(()) => "ok",
         Err(_) => "unreachable",
@@ -78,7 +78,7 @@ struct Readiness {
     summary = "Readiness: the database answers",
     responses((status = 200, description = "Ready for traffic", body = Readiness), Lagging)
 )]
-pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
+pub async fn ready(state: web::Data<Services>) -> HttpResponse {
     match state.store.head().await {
         Ok(head) => HttpResponse::Ok().json(Readiness { status: "ready", log_position: head.position }),
         Err(e) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "database-unavailable", "Database unavailable")

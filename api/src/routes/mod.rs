@@ -21,7 +21,7 @@ pub(crate) mod resources;
 mod schedule;
 mod series;
 mod support;
-pub(crate) mod views;
+
 mod waitlist;
 mod webhook_catalog;
 mod webhook_deliveries;

@@ -13,7 +13,7 @@ use crate::api_doc::read_models;
 use crate::error::ApiError;
 use crate::extract::{CurrentUser, MinPosition};
 use crate::routes::support::{page_json, PageParams};
-use crate::state::AppState;
+use reserver_app::Services;
 
 #[derive(OpenApi)]
 #[openapi(paths(list_notifications, read_one, read_all))]
@@ -51,7 +51,7 @@ struct NotificationParams {
     security(("bearer" = []))
 )]
 async fn list_notifications(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     user: CurrentUser,
     min: MinPosition,
     p: web::Query<NotificationParams>,
@@ -85,7 +85,7 @@ struct MarkedRead {
     security(("bearer" = []))
 )]
 async fn read_one(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     user: CurrentUser,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
@@ -105,7 +105,7 @@ async fn read_one(
     ),
     security(("bearer" = []))
 )]
-async fn read_all(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, ApiError> {
+async fn read_all(state: web::Data<Services>, user: CurrentUser) -> Result<HttpResponse, ApiError> {
     let changed = notifications::mark_all_read(&state.db(), user.user_id, Utc::now()).await?;
     Ok(HttpResponse::Ok().json(MarkedRead { marked_read: changed }))
 }

@@ -19,8 +19,9 @@ use crate::api_doc::read_models;
 use crate::error::ApiError;
 use crate::extract::{command_meta, CurrentUser, MinPosition};
 use crate::routes::support::{instant, json_body, page_json, written, PageParams};
-use crate::routes::views::{self, ReservationBody};
-use crate::state::AppState;
+use crate::views::{self, ReservationBody};
+use reserver_app::AppError;
+use reserver_app::Services;
 
 #[derive(OpenApi)]
 #[openapi(paths(by_resource, book, mine, get, cancel, check_in, history))]
@@ -66,7 +67,7 @@ struct ByResourceParams {
     security(("bearer" = []))
 )]
 async fn by_resource(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     user: CurrentUser,
     min: MinPosition,
     id: web::Path<Uuid>,
@@ -77,10 +78,10 @@ async fn by_resource(
     let window = match (&params.start, &params.end) {
         (Some(s), Some(e)) => Some(
             TimeRange::new(instant("start", s)?, instant("end", e)?)
-                .map_err(|_| ApiError::validation("end", "must be after start"))?,
+                .map_err(|_| AppError::validation("end", "must be after start"))?,
         ),
         (None, None) => None,
-        _ => return Err(ApiError::validation("end", "give both start and end, or neither")),
+        _ => return Err(AppError::validation("end", "give both start and end, or neither").into()),
     };
     let page = PageParams { limit: params.limit, cursor: params.cursor.clone() }.request()?;
     let result = rm::reservations_for_resource(&state.db(), id.into_inner(), window, &page).await?;
@@ -120,14 +121,14 @@ struct BookInput {
     security(("bearer" = []))
 )]
 async fn book(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     req: HttpRequest,
     user: CurrentUser,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let input: BookInput = json_body(&body)?;
     let range = TimeRange::new(instant("start_time", &input.start_time)?, instant("end_time", &input.end_time)?)
-        .map_err(|_| ApiError::validation("end_time", "must be after start_time"))?;
+        .map_err(|_| AppError::validation("end_time", "must be after start_time"))?;
     let reservation_id = Uuid::new_v4();
     let meta = command_meta(&req, Some(&user), &body)?;
     let decided = state
@@ -141,7 +142,7 @@ async fn book(
         })?;
     crate::metrics::booking("accepted");
     let view = views::reservation_from_events(input.resource_id, &decided.events)
-        .ok_or_else(|| ApiError::Internal("booking produced no reservation".into()))?;
+        .ok_or_else(|| AppError::Internal("booking produced no reservation".into()))?;
     Ok(written(StatusCode::CREATED, decided.position, view))
 }
 
@@ -171,7 +172,7 @@ struct MineParams {
     security(("bearer" = []))
 )]
 async fn mine(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     user: CurrentUser,
     min: MinPosition,
     params: web::Query<MineParams>,
@@ -185,12 +186,12 @@ async fn mine(
 
 /// A reservation the caller may see: their own, or any for admins, approvers and auditors.
 /// Someone else's is "not found", so ids cannot be probed.
-async fn visible(state: &AppState, user: &CurrentUser, id: Uuid) -> Result<ReservationView, ApiError> {
-    let view = rm::get_reservation(&state.db(), id).await?.ok_or_else(|| ApiError::NotFound("reservation".into()))?;
+async fn visible(state: &Services, user: &CurrentUser, id: Uuid) -> Result<ReservationView, AppError> {
+    let view = rm::get_reservation(&state.db(), id).await?.ok_or_else(|| AppError::NotFound("reservation".into()))?;
     if view.user_id == user.user_id || matches!(user.role, Role::Admin | Role::Approver | Role::Auditor) {
         Ok(view)
     } else {
-        Err(ApiError::NotFound("reservation".into()))
+        Err(AppError::NotFound("reservation".into()))
     }
 }
 
@@ -208,7 +209,7 @@ async fn visible(state: &AppState, user: &CurrentUser, id: Uuid) -> Result<Reser
     security(("bearer" = []))
 )]
 async fn get(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     user: CurrentUser,
     min: MinPosition,
     id: web::Path<Uuid>,
@@ -231,7 +232,7 @@ async fn get(
     security(("bearer" = []))
 )]
 async fn history(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     user: CurrentUser,
     min: MinPosition,
     id: web::Path<Uuid>,
@@ -258,7 +259,7 @@ struct ReservationChanged {
 /// Runs a command on the resource a visible reservation belongs to. The reservation read model
 /// only routes the command; the aggregate decides on its own, current state.
 async fn on_reservation(
-    state: &AppState,
+    state: &Services,
     req: &HttpRequest,
     user: &CurrentUser,
     id: Uuid,
@@ -267,7 +268,7 @@ async fn on_reservation(
 ) -> Result<HttpResponse, ApiError> {
     let view = match visible(state, user, id).await {
         // A write just made may not be projected yet: wait for the caller's position and retry once.
-        Err(ApiError::NotFound(_)) => {
+        Err(AppError::NotFound(_)) => {
             state.caught_up(Some(state.store.head().await?.position)).await?;
             visible(state, user, id).await?
         }
@@ -294,7 +295,7 @@ async fn on_reservation(
     security(("bearer" = []))
 )]
 async fn cancel(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     req: HttpRequest,
     user: CurrentUser,
     id: web::Path<Uuid>,
@@ -321,7 +322,7 @@ async fn cancel(
     security(("bearer" = []))
 )]
 async fn check_in(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     req: HttpRequest,
     user: CurrentUser,
     id: web::Path<Uuid>,

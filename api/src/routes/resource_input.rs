@@ -11,10 +11,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::api_doc::schemas;
-use crate::error::ApiError;
 use crate::extract::{command_meta, CurrentUser};
-use crate::routes::views::{self, ResourceBody};
-use crate::state::AppState;
+use crate::views::{self, ResourceBody};
+use reserver_app::AppError;
+use reserver_app::Services;
 
 fn yes() -> bool {
     true
@@ -58,42 +58,42 @@ pub struct ResourceInput {
     pub business_hours: Option<reserver_domain::schedule_rules::BusinessHours>,
 }
 
-pub fn parse_zone(name: Option<&str>) -> Result<Tz, ApiError> {
+pub fn parse_zone(name: Option<&str>) -> Result<Tz, AppError> {
     name.unwrap_or("UTC")
         .parse::<Tz>()
-        .map_err(|_| ApiError::validation("time_zone", "must be an IANA time zone such as Europe/Berlin"))
+        .map_err(|_| AppError::validation("time_zone", "must be an IANA time zone such as Europe/Berlin"))
 }
 
-pub fn validate_name(name: &str) -> Result<String, ApiError> {
+pub fn validate_name(name: &str) -> Result<String, AppError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
-        return Err(ApiError::validation("name", "must be 1 to 200 characters"));
+        return Err(AppError::validation("name", "must be 1 to 200 characters"));
     }
     Ok(name.to_string())
 }
 
-pub fn validate_tags(tags: &[String]) -> Result<Vec<String>, ApiError> {
+pub fn validate_tags(tags: &[String]) -> Result<Vec<String>, AppError> {
     if tags.len() > 50 || tags.iter().any(|t| t.trim().is_empty() || t.len() > 64) {
-        return Err(ApiError::validation("tags", "at most 50 tags of 1 to 64 characters"));
+        return Err(AppError::validation("tags", "at most 50 tags of 1 to 64 characters"));
     }
     Ok(tags.iter().map(|t| t.trim().to_string()).collect())
 }
 
-pub fn validate_capacity(capacity: u32) -> Result<u32, ApiError> {
+pub fn validate_capacity(capacity: u32) -> Result<u32, AppError> {
     if !(1..=10_000).contains(&capacity) {
-        return Err(ApiError::validation("capacity", "must be between 1 and 10000"));
+        return Err(AppError::validation("capacity", "must be between 1 and 10000"));
     }
     Ok(capacity)
 }
 
-pub fn validate_policy(policy: Option<BookingPolicy>) -> Result<BookingPolicy, ApiError> {
+pub fn validate_policy(policy: Option<BookingPolicy>) -> Result<BookingPolicy, AppError> {
     let policy = policy.unwrap_or_default();
-    policy.validate().map_err(|m| ApiError::validation("policy", m))?;
+    policy.validate().map_err(|m| AppError::validation("policy", m))?;
     Ok(policy)
 }
 
 /// The create command for a validated input.
-pub fn create_command(resource_id: Uuid, input: ResourceInput) -> Result<ResourceCommand, ApiError> {
+pub fn create_command(resource_id: Uuid, input: ResourceInput) -> Result<ResourceCommand, AppError> {
     Ok(ResourceCommand::CreateResource {
         resource_id,
         details: ResourceDetails {
@@ -113,12 +113,12 @@ pub fn create_command(resource_id: Uuid, input: ResourceInput) -> Result<Resourc
 
 /// Creates a resource (and puts it in maintenance if `available` is false); returns its view.
 pub async fn create_resource(
-    state: &AppState,
+    state: &Services,
     req: &HttpRequest,
     user: &CurrentUser,
     input: ResourceInput,
     body: &[u8],
-) -> Result<(u64, ResourceBody), ApiError> {
+) -> Result<(u64, ResourceBody), AppError> {
     user.require(&[Role::Admin])?;
     let id = Uuid::new_v4();
     let available = input.available;
@@ -138,6 +138,6 @@ pub async fn create_resource(
         })
         .unwrap_or(id);
     let view =
-        catalog::get_resource(&state.db(), created_id).await?.ok_or_else(|| ApiError::NotFound("resource".into()))?;
+        catalog::get_resource(&state.db(), created_id).await?.ok_or_else(|| AppError::NotFound("resource".into()))?;
     Ok((decided.position, views::resource(&view)))
 }

@@ -13,8 +13,9 @@ use crate::error::ApiError;
 use crate::extract::CurrentUser;
 use crate::routes::resource_input::{create_resource, validate_name, validate_tags, ResourceInput};
 use crate::routes::support::written;
-use crate::routes::views::ResourceBody;
-use crate::state::AppState;
+use crate::views::ResourceBody;
+use reserver_app::AppError;
+use reserver_app::Services;
 
 const MAX_ROWS: usize = 5_000;
 
@@ -78,19 +79,19 @@ pub struct Uploaded {
     security(("bearer" = []))
 )]
 pub async fn upload(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     req: HttpRequest,
     user: CurrentUser,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let text = std::str::from_utf8(&body).map_err(|_| ApiError::validation("file", "CSV must be UTF-8"))?;
+    let text = std::str::from_utf8(&body).map_err(|_| AppError::validation("file", "CSV must be UTF-8"))?;
     let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
     let header: Vec<String> = match lines.next() {
         Some((_, h)) => split_csv_line(h).iter().map(|s| s.trim().to_ascii_lowercase()).collect(),
-        None => return Err(ApiError::validation("file", "empty CSV; expected a header name,tags,available")),
+        None => return Err(AppError::validation("file", "empty CSV; expected a header name,tags,available").into()),
     };
     let col = |name: &str| header.iter().position(|h| h == name);
-    let name_col = col("name").ok_or_else(|| ApiError::validation("file", "the header needs a name column"))?;
+    let name_col = col("name").ok_or_else(|| AppError::validation("file", "the header needs a name column"))?;
     let (tags_col, available_col) = (col("tags"), col("available"));
     let mut inputs = Vec::new();
     let mut errors = Vec::new();
@@ -125,13 +126,14 @@ pub async fn upload(
         }
     }
     if inputs.len() > MAX_ROWS {
-        return Err(ApiError::validation("file", format!("at most {MAX_ROWS} rows per upload")));
+        return Err(AppError::validation("file", format!("at most {MAX_ROWS} rows per upload")).into());
     }
     if !errors.is_empty() {
-        return Err(ApiError::Validation {
+        return Err(AppError::Validation {
             field: "file".into(),
             message: format!("invalid rows: {}", serde_json::Value::from(errors)),
-        });
+        }
+        .into());
     }
     let (mut created, mut position) = (Vec::with_capacity(inputs.len()), 0);
     for input in inputs {

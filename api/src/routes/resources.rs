@@ -19,8 +19,9 @@ use crate::extract::{command_meta, CurrentUser, MinPosition};
 use crate::routes::resource_input::{create_resource, parse_zone, validate_capacity, validate_name, validate_policy};
 use crate::routes::resource_input::{validate_tags, ResourceInput};
 use crate::routes::support::{if_match, json_body, nullable, page_json, written, PageParams};
-use crate::routes::views::{self, ResourceBody};
-use crate::state::AppState;
+use crate::views::{self, ResourceBody};
+use reserver_app::AppError;
+use reserver_app::Services;
 
 #[derive(OpenApi)]
 #[openapi(paths(list, create, search, super::resource_upload::upload, get, update, retire, set_status))]
@@ -56,7 +57,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     security(("bearer" = []))
 )]
 async fn create(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     req: HttpRequest,
     user: CurrentUser,
     body: web::Bytes,
@@ -112,7 +113,8 @@ struct ListParams {
     security(("bearer" = []))
 )]
 async fn list(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
+    api: web::Data<crate::ApiState>,
     req: HttpRequest,
     _user: CurrentUser,
     min: MinPosition,
@@ -121,7 +123,7 @@ async fn list(
     let key = format!("resources?{}", req.query_string());
     let p = params.into_inner();
     let db = state.db();
-    state.cached(key, min.0, || async move { list_page(&db, p).await }).await
+    Ok(api.cached(&state, key, min.0, || async move { list_page(&db, p).await }).await?)
 }
 
 /// The same list under its older name.
@@ -139,25 +141,26 @@ async fn list(
     security(("bearer" = []))
 )]
 async fn search(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
+    api: web::Data<crate::ApiState>,
     req: HttpRequest,
     user: CurrentUser,
     min: MinPosition,
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
-    list(state, req, user, min, params).await
+    list(state, api, req, user, min, params).await
 }
 
-async fn list_page(db: &reserver_store::Database, p: ListParams) -> Result<serde_json::Value, ApiError> {
+async fn list_page(db: &reserver_store::Database, p: ListParams) -> Result<serde_json::Value, AppError> {
     if let Some(status) = &p.status {
         if !["available", "maintenance", "retired"].contains(&status.as_str()) {
-            return Err(ApiError::validation("status", "must be available, maintenance or retired"));
+            return Err(AppError::validation("status", "must be available, maintenance or retired"));
         }
     }
     let descending = match p.order.as_deref() {
         None | Some("asc") => false,
         Some("desc") => true,
-        Some(_) => return Err(ApiError::validation("order", "must be asc or desc")),
+        Some(_) => return Err(AppError::validation("order", "must be asc or desc")),
     };
     let query = ResourceQuery {
         tags: p
@@ -192,14 +195,14 @@ async fn list_page(db: &reserver_store::Database, p: ListParams) -> Result<serde
     security(("bearer" = []))
 )]
 async fn get(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     _user: CurrentUser,
     min: MinPosition,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     state.caught_up(min.0).await?;
     let id = id.into_inner();
-    let view = catalog::get_resource(&state.db(), id).await?.ok_or_else(|| ApiError::NotFound("resource".into()))?;
+    let view = catalog::get_resource(&state.db(), id).await?.ok_or_else(|| AppError::NotFound("resource".into()))?;
     let version = state.store.stream_version(&reserver_domain::resource::stream_id(id)).await?;
     Ok(HttpResponse::Ok().insert_header((actix_web::http::header::ETAG, etag(version))).json(views::resource(&view)))
 }
@@ -243,7 +246,7 @@ struct ResourcePatch {
     security(("bearer" = []))
 )]
 async fn update(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     req: HttpRequest,
     user: CurrentUser,
     id: web::Path<Uuid>,
@@ -253,7 +256,7 @@ async fn update(
     let patch: ResourcePatch = json_body(&body)?;
     let id = id.into_inner();
     let (version, current) = state.resources.load(id).await?;
-    let resource = current.resource.ok_or_else(|| ApiError::NotFound("resource".into()))?;
+    let resource = current.resource.ok_or_else(|| AppError::NotFound("resource".into()))?;
     let mut details = resource.details.clone();
     if let Some(name) = patch.name {
         details.name = validate_name(&name)?;
@@ -289,7 +292,7 @@ async fn update(
     meta.expected_version = Some(if_match(&req)?.unwrap_or(version));
     let decided = state.resources.execute(id, user.actor(), command, meta).await?;
     state.caught_up(Some(decided.position)).await?;
-    let view = catalog::get_resource(&state.db(), id).await?.ok_or_else(|| ApiError::NotFound("resource".into()))?;
+    let view = catalog::get_resource(&state.db(), id).await?.ok_or_else(|| AppError::NotFound("resource".into()))?;
     let mut response = written(StatusCode::OK, decided.position, views::resource(&view));
     if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&etag(decided.stream_version)) {
         response.headers_mut().insert(actix_web::http::header::ETAG, v);
@@ -319,7 +322,7 @@ struct ResourceRetired {
     security(("bearer" = []))
 )]
 async fn retire(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     req: HttpRequest,
     user: CurrentUser,
     id: web::Path<Uuid>,
@@ -365,7 +368,7 @@ struct ResourceStatusSet {
     security(("bearer" = []))
 )]
 async fn set_status(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     req: HttpRequest,
     user: CurrentUser,
     id: web::Path<Uuid>,
@@ -377,7 +380,9 @@ async fn set_status(
         (Some(s), _) => s,
         (None, Some(true)) => ResourceStatus::Available,
         (None, Some(false)) => ResourceStatus::Maintenance,
-        (None, None) => return Err(ApiError::validation("status", "give status (available|maintenance) or available")),
+        (None, None) => {
+            return Err(AppError::validation("status", "give status (available|maintenance) or available").into())
+        }
     };
     let id = id.into_inner();
     let decided = state

@@ -17,8 +17,9 @@ use crate::api_doc::schemas;
 use crate::error::ApiError;
 use crate::extract::{command_meta, CurrentUser, MinPosition};
 use crate::routes::support::{instant, json_body, written};
-use crate::routes::views::{self, ReservationBody};
-use crate::state::AppState;
+use crate::views::{self, ReservationBody};
+use reserver_app::AppError;
+use reserver_app::Services;
 
 #[derive(OpenApi)]
 #[openapi(paths(get_hours, set_hours, list_blackouts, add_blackout, remove_blackout, schedule))]
@@ -37,8 +38,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/resources/{id}/schedule", web::get().to(schedule));
 }
 
-pub(super) async fn resource_view(state: &AppState, id: Uuid) -> Result<catalog::ResourceView, ApiError> {
-    catalog::get_resource(&state.db(), id).await?.ok_or_else(|| ApiError::NotFound("resource".into()))
+pub(super) async fn resource_view(state: &Services, id: Uuid) -> Result<catalog::ResourceView, AppError> {
+    catalog::get_resource(&state.db(), id).await?.ok_or_else(|| AppError::NotFound("resource".into()))
 }
 
 /// A resource's weekly hours and the zone they are in.
@@ -66,7 +67,7 @@ struct BusinessHoursBody {
     security(("bearer" = []))
 )]
 async fn get_hours(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     _u: CurrentUser,
     min: MinPosition,
     id: web::Path<Uuid>,
@@ -100,7 +101,7 @@ struct BusinessHoursInput {
     security(("bearer" = []))
 )]
 async fn set_hours(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     req: HttpRequest,
     user: CurrentUser,
     id: web::Path<Uuid>,
@@ -110,12 +111,12 @@ async fn set_hours(
     // PUT replaces, so the field must be there: a body that forgot it (`{}`) must not silently
     // open the resource around the clock. An explicit `null` does that.
     let raw: serde_json::Value =
-        serde_json::from_slice(&body).map_err(|e| ApiError::validation("body", e.to_string()))?;
+        serde_json::from_slice(&body).map_err(|e| AppError::validation("body", e.to_string()))?;
     if raw.get("business_hours").is_none() {
-        return Err(ApiError::validation("business_hours", "required: the weekly hours, or null to remove them"));
+        return Err(AppError::validation("business_hours", "required: the weekly hours, or null to remove them").into());
     }
     let input: BusinessHoursInput =
-        serde_json::from_value(raw).map_err(|e| ApiError::validation("business_hours", e.to_string()))?;
+        serde_json::from_value(raw).map_err(|e| AppError::validation("business_hours", e.to_string()))?;
     let command = ResourceCommand::SetBusinessHours { hours: input.business_hours.clone() };
     let decided = state
         .resources
@@ -142,7 +143,7 @@ async fn set_hours(
     security(("bearer" = []))
 )]
 async fn list_blackouts(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     _u: CurrentUser,
     min: MinPosition,
     id: web::Path<Uuid>,
@@ -150,7 +151,7 @@ async fn list_blackouts(
     state.caught_up(min.0).await?;
     let id = id.into_inner();
     let s =
-        availability::resource_state(&state.db(), id).await?.ok_or_else(|| ApiError::NotFound("resource".into()))?;
+        availability::resource_state(&state.db(), id).await?.ok_or_else(|| AppError::NotFound("resource".into()))?;
     let blackouts = s.resource.map(|r| r.blackouts).unwrap_or_default();
     Ok(HttpResponse::Ok().json(blackouts))
 }
@@ -191,7 +192,7 @@ struct BlackoutAdded {
     security(("bearer" = []))
 )]
 async fn add_blackout(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     req: HttpRequest,
     user: CurrentUser,
     id: web::Path<Uuid>,
@@ -200,7 +201,7 @@ async fn add_blackout(
     user.require(&[Role::Admin])?;
     let input: BlackoutInput = json_body(&body)?;
     let range = TimeRange::new(instant("start_time", &input.start_time)?, instant("end_time", &input.end_time)?)
-        .map_err(|_| ApiError::validation("end_time", "must be after start_time"))?;
+        .map_err(|_| AppError::validation("end_time", "must be after start_time"))?;
     let blackout_id = Uuid::new_v4();
     let command = ResourceCommand::AddBlackout { blackout_id, range, reason: input.reason.clone() };
     let decided = state
@@ -237,7 +238,7 @@ struct BlackoutRemoved {
     security(("bearer" = []))
 )]
 async fn remove_blackout(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     req: HttpRequest,
     user: CurrentUser,
     path: web::Path<(Uuid, Uuid)>,
@@ -280,7 +281,7 @@ struct ScheduleAsOf {
     security(("bearer" = []))
 )]
 async fn schedule(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     user: CurrentUser,
     id: web::Path<Uuid>,
     params: web::Query<AsOf>,

@@ -20,7 +20,8 @@ use crate::api_doc::{read_models, schemas};
 use crate::error::ApiError;
 use crate::extract::{command_meta, CurrentUser, MinPosition};
 use crate::routes::support::{json_body, written};
-use crate::state::AppState;
+use reserver_app::AppError;
+use reserver_app::Services;
 
 #[derive(OpenApi)]
 #[openapi(paths(book_series, series, cancel_series))]
@@ -78,14 +79,14 @@ struct SeriesBooked {
     security(("bearer" = []))
 )]
 async fn book_series(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     req: HttpRequest,
     user: CurrentUser,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let input: SeriesInput = json_body(&body)?;
     if !(1..=24 * 60).contains(&input.duration_minutes) {
-        return Err(ApiError::validation("duration_minutes", "must be between 1 and 1440"));
+        return Err(AppError::validation("duration_minutes", "must be between 1 and 1440").into());
     }
     let series_id = Uuid::new_v4();
     let command = ResourceCommand::BookSeries {
@@ -121,16 +122,16 @@ async fn book_series(
     security(("bearer" = []))
 )]
 async fn series(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     user: CurrentUser,
     min: MinPosition,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     state.caught_up(min.0).await?;
     let detail =
-        rm::get_series(&state.db(), id.into_inner()).await?.ok_or_else(|| ApiError::NotFound("series".into()))?;
+        rm::get_series(&state.db(), id.into_inner()).await?.ok_or_else(|| AppError::NotFound("series".into()))?;
     if detail.series.user_id != user.user_id && !matches!(user.role, Role::Admin | Role::Approver | Role::Auditor) {
-        return Err(ApiError::NotFound("series".into()));
+        return Err(AppError::NotFound("series".into()).into());
     }
     Ok(HttpResponse::Ok().json(detail))
 }
@@ -163,7 +164,7 @@ struct SeriesCancelled {
     security(("bearer" = []))
 )]
 async fn cancel_series(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     req: HttpRequest,
     user: CurrentUser,
     id: web::Path<Uuid>,
@@ -172,9 +173,9 @@ async fn cancel_series(
     let input: CancelSeriesInput =
         if body.is_empty() { CancelSeriesInput { from_reservation_id: None } } else { json_body(&body)? };
     let series_id = id.into_inner();
-    let detail = rm::get_series(&state.db(), series_id).await?.ok_or_else(|| ApiError::NotFound("series".into()))?;
+    let detail = rm::get_series(&state.db(), series_id).await?.ok_or_else(|| AppError::NotFound("series".into()))?;
     if detail.series.user_id != user.user_id && user.role != Role::Admin {
-        return Err(ApiError::NotFound("series".into()));
+        return Err(AppError::NotFound("series".into()).into());
     }
     let scope = match input.from_reservation_id {
         Some(reservation_id) => SeriesCancelScope::ThisAndFollowing { reservation_id },

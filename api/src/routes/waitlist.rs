@@ -15,7 +15,8 @@ use crate::api_doc::read_models;
 use crate::error::ApiError;
 use crate::extract::{command_meta, CurrentUser, MinPosition};
 use crate::routes::support::{instant, json_body, written};
-use crate::state::AppState;
+use reserver_app::AppError;
+use reserver_app::Services;
 
 #[derive(OpenApi)]
 #[openapi(paths(my_waitlist, join, leave, accept_offer, decline_offer, resource_waitlist))]
@@ -73,7 +74,7 @@ struct WaitlistJoined {
     security(("bearer" = []))
 )]
 async fn join(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     req: HttpRequest,
     user: CurrentUser,
     body: web::Bytes,
@@ -81,9 +82,9 @@ async fn join(
     let input: WaitlistJoin = json_body(&body)?;
     let desired =
         TimeRange::new(instant("desired_start", &input.desired_start)?, instant("desired_end", &input.desired_end)?)
-            .map_err(|_| ApiError::validation("desired_end", "must be after desired_start"))?;
+            .map_err(|_| AppError::validation("desired_end", "must be after desired_start"))?;
     if input.flexible_minutes > 7 * 24 * 60 {
-        return Err(ApiError::validation("flexible_minutes", "at most one week"));
+        return Err(AppError::validation("flexible_minutes", "at most one week").into());
     }
     let entry_id = Uuid::new_v4();
     let command = ResourceCommand::JoinWaitlist { entry_id, desired, flex_minutes: input.flexible_minutes };
@@ -129,7 +130,7 @@ struct MyWaitlistEntry {
     security(("bearer" = []))
 )]
 async fn my_waitlist(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     user: CurrentUser,
     min: MinPosition,
 ) -> Result<HttpResponse, ApiError> {
@@ -159,7 +160,7 @@ async fn my_waitlist(
     security(("bearer" = []))
 )]
 async fn resource_waitlist(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     user: CurrentUser,
     min: MinPosition,
     id: web::Path<Uuid>,
@@ -170,13 +171,13 @@ async fn resource_waitlist(
 }
 
 /// Finds the caller's waitlist entry to route a command to its resource.
-async fn entry_resource(state: &AppState, user: &CurrentUser, entry_id: Uuid) -> Result<Uuid, ApiError> {
+async fn entry_resource(state: &Services, user: &CurrentUser, entry_id: Uuid) -> Result<Uuid, AppError> {
     let entries = rm::waitlist_for_user(&state.db(), user.user_id).await?;
     entries
         .iter()
         .find(|e| e.entry_id == entry_id)
         .map(|e| e.resource_id)
-        .ok_or_else(|| ApiError::NotFound("waitlist entry".into()))
+        .ok_or_else(|| AppError::NotFound("waitlist entry".into()))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -199,7 +200,7 @@ struct WaitlistLeft {
     security(("bearer" = []))
 )]
 async fn leave(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     req: HttpRequest,
     user: CurrentUser,
     id: web::Path<Uuid>,
@@ -219,7 +220,7 @@ async fn leave(
 }
 
 /// The offer made to a waitlist entry: a reservation in status `offered` holding the slot.
-async fn offer_for(state: &AppState, user: &CurrentUser, id: Uuid) -> Result<rm::ReservationView, ApiError> {
+async fn offer_for(state: &Services, user: &CurrentUser, id: Uuid) -> Result<rm::ReservationView, AppError> {
     // `id` may name the offered reservation or the waitlist entry it was offered to.
     if let Some(v) = rm::get_reservation(&state.db(), id).await? {
         if v.user_id == user.user_id || user.is_admin() {
@@ -229,7 +230,7 @@ async fn offer_for(state: &AppState, user: &CurrentUser, id: Uuid) -> Result<rm:
     let offered = reserver_domain::resource::waitlist::offer_reservation_id(id);
     match rm::get_reservation(&state.db(), offered).await? {
         Some(v) if v.user_id == user.user_id || user.is_admin() => Ok(v),
-        _ => Err(ApiError::NotFound("offer".into())),
+        _ => Err(AppError::NotFound("offer".into())),
     }
 }
 
@@ -255,7 +256,7 @@ struct OfferAnswered {
     security(("bearer" = []))
 )]
 async fn accept_offer(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     req: HttpRequest,
     user: CurrentUser,
     min: MinPosition,
@@ -278,7 +279,7 @@ async fn accept_offer(
     security(("bearer" = []))
 )]
 async fn decline_offer(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     req: HttpRequest,
     user: CurrentUser,
     min: MinPosition,
@@ -288,7 +289,7 @@ async fn decline_offer(
 }
 
 async fn answer_offer(
-    state: &AppState,
+    state: &Services,
     req: &HttpRequest,
     user: &CurrentUser,
     min: MinPosition,

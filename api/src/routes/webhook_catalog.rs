@@ -12,6 +12,7 @@ use utoipa::{OpenApi, ToSchema};
 use crate::api_doc::problems::{Forbidden, RateLimited, Unauthenticated};
 use crate::error::ApiError;
 use crate::extract::CurrentUser;
+use reserver_app::AppError;
 
 #[derive(OpenApi)]
 #[openapi(paths(catalog))]
@@ -68,18 +69,18 @@ fn known_event_type(pattern: &str) -> bool {
         || CATALOG.iter().any(|(name, _)| reserver_webhooks::subscription::type_matches(pattern, name))
 }
 
-pub(super) fn checked_event_types(types: Vec<String>) -> Result<Vec<String>, ApiError> {
+pub(super) fn checked_event_types(types: Vec<String>) -> Result<Vec<String>, AppError> {
     if types.is_empty() {
-        return Err(ApiError::validation("event_types", "list at least one event type, or \"*\" for all"));
+        return Err(AppError::validation("event_types", "list at least one event type, or \"*\" for all"));
     }
     if types.len() > MAX_EVENT_TYPES {
-        return Err(ApiError::validation("event_types", format!("at most {MAX_EVENT_TYPES} entries")));
+        return Err(AppError::validation("event_types", format!("at most {MAX_EVENT_TYPES} entries")));
     }
     let mut checked: Vec<String> = Vec::with_capacity(types.len());
     for t in types {
         let t = t.trim().to_string();
         if !known_event_type(&t) {
-            return Err(ApiError::validation(
+            return Err(AppError::validation(
                 "event_types",
                 format!("unknown event type {t:?}; see GET /api/v1/webhooks/events"),
             ));

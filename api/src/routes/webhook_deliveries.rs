@@ -17,7 +17,8 @@ use crate::api_doc::read_models;
 use crate::error::ApiError;
 use crate::extract::CurrentUser;
 use crate::routes::webhooks::{load, webhook_error};
-use crate::state::AppState;
+use reserver_app::AppError;
+use reserver_app::Services;
 
 #[derive(OpenApi)]
 #[openapi(paths(list, ping, redeliver_one))]
@@ -55,7 +56,7 @@ struct HistoryParams {
     security(("bearer" = []))
 )]
 async fn list(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     user: CurrentUser,
     id: web::Path<Uuid>,
     params: web::Query<HistoryParams>,
@@ -65,12 +66,12 @@ async fn list(
     load(&state, id).await?;
     if let Some(status) = params.status.as_deref() {
         if ![PENDING, DELIVERED, FAILED].contains(&status) {
-            return Err(ApiError::validation("status", "one of pending, delivered, failed"));
+            return Err(AppError::validation("status", "one of pending, delivered, failed").into());
         }
     }
     if let Some(limit) = params.limit {
         if limit == 0 || limit > history::MAX_LIMIT {
-            return Err(ApiError::validation("limit", format!("must be between 1 and {}", history::MAX_LIMIT)));
+            return Err(AppError::validation("limit", format!("must be between 1 and {}", history::MAX_LIMIT)).into());
         }
     }
     let page = history::deliveries(&state.db(), id, params.status.as_deref(), params.limit, params.cursor.as_deref())
@@ -108,7 +109,7 @@ struct DeliveryQueued {
     security(("bearer" = []))
 )]
 async fn ping(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     service: web::Data<WebhookService>,
     user: CurrentUser,
     id: web::Path<Uuid>,
@@ -117,10 +118,11 @@ async fn ping(
     let id = id.into_inner();
     let (subscription, _) = load(&state, id).await?;
     if !subscription.active {
-        return Err(ApiError::Conflict {
+        return Err(AppError::Conflict {
             slug: "webhook-disabled",
             detail: "the endpoint is disabled; enable it with PATCH {\"active\": true} first".into(),
-        });
+        }
+        .into());
     }
     let now = Utc::now();
     let head = state.store.head().await?.position;
@@ -158,7 +160,7 @@ async fn ping(
     security(("bearer" = []))
 )]
 async fn redeliver_one(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     service: web::Data<WebhookService>,
     user: CurrentUser,
     path: web::Path<(Uuid, Uuid)>,
@@ -168,7 +170,7 @@ async fn redeliver_one(
     load(&state, id).await?;
     let now = Utc::now();
     if !redeliver(&state.db(), id, delivery_id, now, expires_at(&service, now)).await.map_err(webhook_error)? {
-        return Err(ApiError::NotFound("delivery".into()));
+        return Err(AppError::NotFound("delivery".into()).into());
     }
     service.wake();
     Ok(HttpResponse::build(StatusCode::ACCEPTED).json(DeliveryQueued { delivery_id, status: PENDING }))

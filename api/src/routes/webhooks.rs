@@ -25,7 +25,8 @@ use crate::error::{etag, ApiError};
 use crate::extract::{command_meta, CurrentUser, MinPosition};
 use crate::routes::support::{if_match, json_body, written};
 use crate::routes::webhook_catalog::checked_event_types;
-use crate::state::AppState;
+use reserver_app::AppError;
+use reserver_app::Services;
 
 #[derive(OpenApi)]
 #[openapi(paths(list, create, get, update, replace, delete, rotate_secret))]
@@ -49,19 +50,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(super::webhook_deliveries::configure);
 }
 
-pub(crate) fn webhook_error(e: WebhookError) -> ApiError {
+pub(crate) fn webhook_error(e: WebhookError) -> AppError {
     match e {
         WebhookError::Projection(p) => p.into(),
         WebhookError::Store(s) => s.into(),
-        WebhookError::Database(d) => ApiError::Unavailable(d.to_string()),
-        other => ApiError::Internal(other.to_string()),
+        WebhookError::Database(d) => AppError::Unavailable(d.to_string()),
+        other => AppError::Internal(other.to_string()),
     }
 }
 
-fn append_error(e: AppendError) -> ApiError {
+fn append_error(e: AppendError) -> AppError {
     match e {
-        AppendError::WrongExpectedVersion { current, .. } => ApiError::PreconditionFailed { current: etag(current) },
-        other => ApiError::Unavailable(other.to_string()),
+        AppendError::WrongExpectedVersion { current, .. } => AppError::PreconditionFailed { current },
+        other => AppError::Unavailable(other.to_string()),
     }
 }
 
@@ -112,15 +113,15 @@ fn with_etag(mut response: HttpResponse, version: u64) -> HttpResponse {
 }
 
 /// The subscription `id` as of the log, or 404.
-pub(crate) async fn load(state: &AppState, id: Uuid) -> Result<(Subscription, u64), ApiError> {
+pub(crate) async fn load(state: &Services, id: Uuid) -> Result<(Subscription, u64), AppError> {
     match stream::load(&state.store, id).await.map_err(webhook_error)? {
         (Some(subscription), version) => Ok((subscription, version)),
-        (None, _) => Err(ApiError::NotFound("webhook".into())),
+        (None, _) => Err(AppError::NotFound("webhook".into())),
     }
 }
 
 /// The metadata of an event appended for an admin's request.
-fn metadata(req: &HttpRequest, user: &CurrentUser) -> Result<EventMetadata, ApiError> {
+fn metadata(req: &HttpRequest, user: &CurrentUser) -> Result<EventMetadata, AppError> {
     let meta = command_meta(req, Some(user), &[])?;
     Ok(EventMetadata {
         actor: Some(user.user_id.to_string()),
@@ -131,22 +132,22 @@ fn metadata(req: &HttpRequest, user: &CurrentUser) -> Result<EventMetadata, ApiE
     })
 }
 
-async fn checked_url(service: &WebhookService, url: &str) -> Result<String, ApiError> {
+async fn checked_url(service: &WebhookService, url: &str) -> Result<String, AppError> {
     match check_target(url, service.settings().allow_private).await {
         Ok(url) => Ok(url.to_string()),
-        Err(refused @ TargetError::Private { .. }) => Err(ApiError::Refused {
+        Err(refused @ TargetError::Private { .. }) => Err(AppError::Refused {
             slug: "webhook-target-forbidden",
             field: "url".into(),
             message: format!("{refused}; webhooks may only target public addresses"),
         }),
-        Err(invalid) => Err(ApiError::validation("url", invalid.to_string())),
+        Err(invalid) => Err(AppError::validation("url", invalid.to_string())),
     }
 }
 
-fn checked_description(description: Option<String>) -> Result<String, ApiError> {
+fn checked_description(description: Option<String>) -> Result<String, AppError> {
     let description = description.unwrap_or_default().trim().to_string();
     if description.chars().count() > MAX_DESCRIPTION {
-        return Err(ApiError::validation("description", format!("at most {MAX_DESCRIPTION} characters")));
+        return Err(AppError::validation("description", format!("at most {MAX_DESCRIPTION} characters")));
     }
     Ok(description)
 }
@@ -184,7 +185,7 @@ struct WebhookInput {
     security(("bearer" = []))
 )]
 async fn create(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     service: web::Data<WebhookService>,
     req: HttpRequest,
     user: CurrentUser,
@@ -198,7 +199,7 @@ async fn create(
     let url = checked_url(&service, &input.url).await?;
     let id = Uuid::new_v4();
     let now = Utc::now();
-    let secret = Secret::generate().map_err(|e| ApiError::Internal(e.to_string()))?;
+    let secret = Secret::generate().map_err(|e| AppError::Internal(e.to_string()))?;
     // The secret first: a subscription in the log always has one. If the append fails the
     // row is removed again (and an orphan row would be harmless).
     secrets::create(&state.db(), id, &secret, now).await.map_err(webhook_error)?;
@@ -208,7 +209,7 @@ async fn create(
             Ok(outcome) => outcome,
             Err(e) => {
                 let _ = secrets::delete(&state.db(), id).await;
-                return Err(append_error(e));
+                return Err(append_error(e).into());
             }
         };
     let (subscription, version) = load(&state, id).await?;
@@ -243,7 +244,7 @@ struct WebhookList {
     security(("bearer" = []))
 )]
 async fn list(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     service: web::Data<WebhookService>,
     user: CurrentUser,
     min: MinPosition,
@@ -251,7 +252,7 @@ async fn list(
     user.require(&[Role::Admin])?;
     if let Some(position) = min.0.filter(|p| *p > 0) {
         if !service.wait_for_planner(position, state.read_wait).await {
-            return Err(ApiError::NotCaughtUp { position });
+            return Err(AppError::NotCaughtUp { position }.into());
         }
     }
     let subscriptions = history::subscriptions(&state.db()).await.map_err(webhook_error)?;
@@ -272,7 +273,7 @@ async fn list(
     ),
     security(("bearer" = []))
 )]
-async fn get(state: web::Data<AppState>, user: CurrentUser, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+async fn get(state: web::Data<Services>, user: CurrentUser, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin])?;
     let (subscription, version) = load(&state, id.into_inner()).await?;
     Ok(with_etag(HttpResponse::Ok().json(view(&subscription)), version))
@@ -309,7 +310,7 @@ struct WebhookPatch {
     security(("bearer" = []))
 )]
 async fn update(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     service: web::Data<WebhookService>,
     req: HttpRequest,
     user: CurrentUser,
@@ -322,7 +323,7 @@ async fn update(
     let (current, version) = load(&state, id).await?;
     let expected = if_match(&req)?.unwrap_or(version);
     if expected != version {
-        return Err(ApiError::PreconditionFailed { current: etag(version) });
+        return Err(AppError::PreconditionFailed { current: version }.into());
     }
     let event_types = match input.event_types {
         Some(types) => checked_event_types(types)?,
@@ -383,7 +384,7 @@ async fn update(
     security(("bearer" = []))
 )]
 async fn replace(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     service: web::Data<WebhookService>,
     req: HttpRequest,
     user: CurrentUser,
@@ -413,7 +414,7 @@ struct WebhookDeleted {
     security(("bearer" = []))
 )]
 async fn delete(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     req: HttpRequest,
     user: CurrentUser,
     id: web::Path<Uuid>,
@@ -458,7 +459,7 @@ struct SecretRotated {
     security(("bearer" = []))
 )]
 async fn rotate_secret(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     service: web::Data<WebhookService>,
     req: HttpRequest,
     user: CurrentUser,
@@ -471,7 +472,7 @@ async fn rotate_secret(
     let now = Utc::now();
     let overlap = chrono::Duration::from_std(service.settings().secret_overlap).unwrap_or(chrono::Duration::days(1));
     let previous_valid_until = now + overlap;
-    let secret = Secret::generate().map_err(|e| ApiError::Internal(e.to_string()))?;
+    let secret = Secret::generate().map_err(|e| AppError::Internal(e.to_string()))?;
     // The log first: if the append loses a race nothing changed; the secret row follows.
     let event = WebhookEvent::WebhookSecretRotated { previous_valid_until, at: now };
     let outcome = stream::append(&state.store, id, ExpectedVersion::Exact(expected), &event, metadata(&req, &user)?)

@@ -17,8 +17,8 @@ pub struct LiveArgs {
 }
 
 impl LiveArgs {
-    pub fn settings(&self) -> crate::live::LiveSettings {
-        crate::live::LiveSettings {
+    pub fn settings(&self) -> reserver_api::live::LiveSettings {
+        reserver_api::live::LiveSettings {
             buffer_events: self.ws_buffer_events.clamp(1, 1 << 20),
             heartbeat: std::time::Duration::from_millis(self.ws_heartbeat_ms.max(10)),
             send_timeout: std::time::Duration::from_millis(self.ws_send_timeout_ms.max(10)),

@@ -2,7 +2,7 @@
 //! entry's SEQUENCE and the current time go in, RFC 5545 text comes out.
 //!
 //! A single reservation is one VEVENT in UTC. A series is one VEVENT with DTSTART;TZID in the
-//! resource's zone, RRULE and EXDATE (see [`super::series`]), overrides for occurrences whose
+//! resource's zone, RRULE and EXDATE (see [`crate::series`]), overrides for occurrences whose
 //! status differs, and the zone's VTIMEZONE.
 
 use std::collections::BTreeMap;
@@ -13,9 +13,9 @@ use reserver_projections::catalog::ResourceView;
 use reserver_projections::reservations::{ReservationView, SeriesView};
 use uuid::Uuid;
 
-use super::ics::{local_stamp, IcsWriter};
-use super::series::{ics_status, plan, RecurringPlan};
-use super::timezone::write_vtimezone;
+use crate::ics::{local_stamp, IcsWriter};
+use crate::series::{ics_status, plan, RecurringPlan};
+use crate::timezone::write_vtimezone;
 
 /// `PRODID` of every document (RFC 5545 §3.7.3).
 pub const PRODID: &str = concat!("-//Resource Reserver//Resource Reserver ", env!("CARGO_PKG_VERSION"), "//EN");

@@ -14,8 +14,8 @@ use reserver_projections::{Page, PageRequest};
 use reserver_store::Database;
 use uuid::Uuid;
 
-use super::render::{CalendarEntry, Privacy, ResourceInfo};
-use crate::error::ApiError;
+use crate::error::AppError;
+use reserver_calendar::render::{CalendarEntry, Privacy, ResourceInfo};
 
 /// How far back feeds reach: recent history stays visible, cancellations still reach clients.
 pub const FEED_PAST: Duration = Duration::days(90);
@@ -26,7 +26,7 @@ const MAX_FEED_RESERVATIONS: usize = 5_000;
 const PAGE: u32 = 500;
 
 /// Reads every page of a list query, up to [`MAX_FEED_RESERVATIONS`] rows.
-async fn all_pages<F, Fut>(mut next: F) -> Result<Vec<ReservationView>, ApiError>
+async fn all_pages<F, Fut>(mut next: F) -> Result<Vec<ReservationView>, AppError>
 where
     F: FnMut(PageRequest) -> Fut,
     Fut: std::future::Future<Output = Result<Page<ReservationView>, reserver_projections::ProjectionError>>,
@@ -48,7 +48,7 @@ where
 }
 
 /// A user's reservations that end after `now - FEED_PAST`, every status.
-pub async fn user_feed(db: &Database, user_id: Uuid, now: DateTime<Utc>) -> Result<Vec<ReservationView>, ApiError> {
+pub async fn user_feed(db: &Database, user_id: Uuid, now: DateTime<Utc>) -> Result<Vec<ReservationView>, AppError> {
     // "Upcoming" means "ending after the given instant"; moving the instant back includes
     // the recent past.
     let since = now - FEED_PAST;
@@ -60,9 +60,9 @@ pub async fn resource_feed(
     db: &Database,
     resource_id: Uuid,
     now: DateTime<Utc>,
-) -> Result<Vec<ReservationView>, ApiError> {
+) -> Result<Vec<ReservationView>, AppError> {
     let window = TimeRange::new(now - FEED_PAST, now + RESOURCE_FEED_AHEAD)
-        .map_err(|_| ApiError::Internal("empty feed window".into()))?;
+        .map_err(|_| AppError::Internal("empty feed window".into()))?;
     all_pages(|page| async move { reservations_for_resource(db, resource_id, Some(window), &page).await }).await
 }
 
@@ -73,7 +73,7 @@ pub async fn entries(
     db: &Database,
     reservations: Vec<ReservationView>,
     privacy: impl Fn(Uuid) -> Privacy,
-) -> Result<Vec<CalendarEntry>, ApiError> {
+) -> Result<Vec<CalendarEntry>, AppError> {
     let mut singles = Vec::new();
     let mut series_ids = BTreeSet::new();
     for r in reservations {
@@ -88,7 +88,7 @@ pub async fn entries(
     for series_id in series_ids {
         match get_series(db, series_id).await? {
             Some(detail) => series.push(detail),
-            None => return Err(ApiError::Internal(format!("series {series_id} missing from the read model"))),
+            None => return Err(AppError::Internal(format!("series {series_id} missing from the read model"))),
         }
     }
 

@@ -18,7 +18,7 @@ use reserver_domain::resource::ReservationStatus;
 use reserver_projections::reservations::{ReservationView, SeriesView};
 use uuid::Uuid;
 
-use super::ics::utc_stamp;
+use crate::ics::utc_stamp;
 
 /// RFC 5545 STATUS of a VEVENT for a reservation in `status`.
 pub fn ics_status(status: ReservationStatus) -> &'static str {

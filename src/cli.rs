@@ -5,9 +5,9 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use reserver_store::{verify_chain, StoreConfig, DEFAULT_DATABASE_URL};
 
-use crate::bench::{self, AppendBenchArgs};
 use crate::config::{Settings, DEFAULT_BIND};
 use crate::{telemetry, Application};
+use reserver_loadgen::append::{self as bench, AppendBenchArgs};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -157,7 +157,7 @@ enum BenchCommand {
     /// Append throughput and latency, with and without group commit, beside the one-fsync ceiling.
     Append(AppendBenchArgs),
     /// HTTP load: bookings under contention, overlap check, list and availability reads.
-    Http(crate::bench_http::HttpBenchArgs),
+    Http(reserver_loadgen::http::HttpBenchArgs),
 }
 
 /// Parses the command line and runs it.
@@ -231,7 +231,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench(BenchCommand::Http(args)) => {
-            crate::bench_http::run(args).await?;
+            reserver_loadgen::http::run(args).await?;
             Ok(ExitCode::SUCCESS)
         }
     }

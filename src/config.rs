@@ -30,7 +30,7 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// How long list and availability answers may be served from cache (0 turns it off).
     pub read_cache_ttl: std::time::Duration,
-    pub live: crate::live::LiveSettings,
+    pub live: reserver_api::live::LiveSettings,
     pub mail: reserver_mailer::MailSettings,
     /// Webhook delivery: timeouts, retries, auto-disable, the private-address guard.
     pub webhooks: reserver_webhooks::WebhookSettings,
@@ -54,7 +54,7 @@ impl Default for Settings {
             setup_reopen_token: None,
             max_body_bytes: 1024 * 1024,
             read_cache_ttl: std::time::Duration::from_secs(1),
-            live: crate::live::LiveSettings::default(),
+            live: reserver_api::live::LiveSettings::default(),
             mail: reserver_mailer::MailSettings::default(),
             webhooks: reserver_webhooks::WebhookSettings::default(),
             public_url: None,

@@ -8,17 +8,17 @@ use reserver_projections::ProjectionError;
 use reserver_store::Database;
 use uuid::Uuid;
 
-use crate::error::ApiError;
+use crate::error::AppError;
 
-fn new_token() -> Result<String, ApiError> {
-    reserver_auth::new_feed_token().map_err(|e| ApiError::Internal(e.to_string()))
+fn new_token() -> Result<String, AppError> {
+    reserver_auth::new_feed_token().map_err(|e| AppError::Internal(e.to_string()))
 }
 
-fn db_error(e: sqlx::Error) -> ApiError {
+fn db_error(e: sqlx::Error) -> AppError {
     ProjectionError::from(e).into()
 }
 
-async fn current(db: &Database, user_id: Uuid) -> Result<Option<String>, ApiError> {
+async fn current(db: &Database, user_id: Uuid) -> Result<Option<String>, AppError> {
     let rows =
         fetch_all(db, "SELECT token FROM calendar_feed_tokens WHERE user_id = $1", &[user_id.to_string().into()])
             .await
@@ -27,7 +27,7 @@ async fn current(db: &Database, user_id: Uuid) -> Result<Option<String>, ApiErro
 }
 
 /// The user's token, created now if they have none. Concurrent first calls agree on one.
-pub async fn get_or_create(db: &Database, user_id: Uuid, now: DateTime<Utc>) -> Result<String, ApiError> {
+pub async fn get_or_create(db: &Database, user_id: Uuid, now: DateTime<Utc>) -> Result<String, AppError> {
     if let Some(token) = current(db, user_id).await? {
         return Ok(token);
     }
@@ -39,11 +39,11 @@ pub async fn get_or_create(db: &Database, user_id: Uuid, now: DateTime<Utc>) -> 
     )
     .await
     .map_err(db_error)?;
-    current(db, user_id).await?.ok_or_else(|| ApiError::Internal("calendar token vanished".into()))
+    current(db, user_id).await?.ok_or_else(|| AppError::Internal("calendar token vanished".into()))
 }
 
 /// Replaces the user's token (or creates the first one); the old one stops working at once.
-pub async fn replace(db: &Database, user_id: Uuid, now: DateTime<Utc>) -> Result<String, ApiError> {
+pub async fn replace(db: &Database, user_id: Uuid, now: DateTime<Utc>) -> Result<String, AppError> {
     let token = new_token()?;
     execute(
         db,
@@ -57,7 +57,7 @@ pub async fn replace(db: &Database, user_id: Uuid, now: DateTime<Utc>) -> Result
 }
 
 /// The user a token belongs to; `None` for unknown, replaced or malformed tokens.
-pub async fn user_of(db: &Database, token: &str) -> Result<Option<Uuid>, ApiError> {
+pub async fn user_of(db: &Database, token: &str) -> Result<Option<Uuid>, AppError> {
     if !reserver_auth::is_feed_token(token) {
         return Ok(None);
     }
@@ -66,5 +66,5 @@ pub async fn user_of(db: &Database, token: &str) -> Result<Option<Uuid>, ApiErro
         .map_err(db_error)?;
     let Some(row) = rows.first() else { return Ok(None) };
     let user = row.text(0).map_err(db_error)?;
-    Uuid::parse_str(&user).map(Some).map_err(|e| ApiError::Internal(format!("calendar token row: {e}")))
+    Uuid::parse_str(&user).map(Some).map_err(|e| AppError::Internal(format!("calendar token row: {e}")))
 }

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Duration, NaiveDate, Offset, TimeZone, Utc};
 use chrono_tz::{OffsetComponents, OffsetName, Tz};
 
-use super::ics::{local_stamp, IcsWriter};
+use crate::ics::{local_stamp, IcsWriter};
 
 /// Sampling step: far shorter than the time between two real transitions of any zone.
 const STEP: Duration = Duration::hours(3);

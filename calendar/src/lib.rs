@@ -1,16 +1,12 @@
 //! Calendars in RFC 5545 iCalendar form: single-reservation exports, a user's subscribed feed
-//! and per-resource feeds.
+//! and per-resource feeds. Pure: views in, text out (gathering the views is the caller's job).
 //!
 //! * [`ics`] — content lines: escaping, folding, CRLF.
 //! * [`timezone`] — VTIMEZONE components from the tz database.
 //! * [`series`] — a booked series as RRULE + EXDATE.
-//! * [`render`] — views → a VCALENDAR (pure).
-//! * [`load`] — gathers the views a calendar shows from the read models.
-//! * [`feed_tokens`] — the secret tokens that let calendar clients read a feed.
+//! * [`render`] — views → a VCALENDAR.
 
-pub mod feed_tokens;
 pub mod ics;
-pub mod load;
 pub mod render;
 pub mod series;
 pub mod timezone;

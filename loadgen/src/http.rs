@@ -1,5 +1,5 @@
-//! `reserver bench http`: an HTTP load generator against the real service, started in this
-//! process on a scratch database. Books with N users on M resources at concurrency C — a mix of
+//! `reserver bench http`: an HTTP load generator against the real service, started as a child
+//! process (`reserver serve`, the same binary by default) on a scratch database. Books with N users on M resources at concurrency C — a mix of
 //! random slots and groups of mutually overlapping requests in flight together — then checks the
 //! reservations read model for overlaps, and measures the two hottest reads.
 
@@ -14,8 +14,7 @@ use reserver_store::scratch::{ScratchDatabase, DEFAULT_TEST_DATABASE_URL};
 use reserver_store::Backend;
 use serde_json::{json, Value};
 
-use crate::config::Settings;
-use crate::Application;
+use crate::server::ServerProcess;
 
 #[derive(Debug, Args)]
 pub struct HttpBenchArgs {
@@ -44,6 +43,9 @@ pub struct HttpBenchArgs {
     /// The server's read cache for lists and availability, in ms (0: off, every read computed).
     #[arg(long, default_value_t = 1000)]
     read_cache_ms: u64,
+    /// The `reserver` binary to start (default: this one).
+    #[arg(long)]
+    server_bin: Option<std::path::PathBuf>,
 }
 
 struct Rng(u64);
@@ -79,17 +81,16 @@ pub async fn run(args: HttpBenchArgs) -> anyhow::Result<()> {
         "postgres" => ScratchDatabase::postgres_beside(&args.postgres_url).await?,
         other => anyhow::bail!("unknown backend {other:?}"),
     };
-    let mut settings = Settings::for_tests(db.url());
-    settings.workers = args.workers;
-    settings.read_cache_ttl = Duration::from_millis(args.read_cache_ms);
-    let app = Application::build(settings).await?;
-    let base = format!("http://127.0.0.1:{}", app.port());
-    let stop = app.stop_handle();
-    let running = tokio::spawn(app.run_until_stopped());
-    let outcome = measure(&base, &args, db.backend()).await;
+    let server = ServerProcess::start(
+        args.server_bin.clone(),
+        db.url(),
+        args.workers,
+        &[("READ_CACHE_MS", &args.read_cache_ms.to_string())],
+    )
+    .await?;
+    let outcome = measure(&server.base_url, &args, db.backend()).await;
     // Stop the service (and its log followers) before the scratch database is dropped.
-    stop.stop(true).await;
-    let _ = running.await;
+    server.stop();
     outcome
 }
 

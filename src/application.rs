@@ -1,22 +1,22 @@
 //! Startup, shared by `main` and the tests: open the store, start the read side, the command
-//! pipelines and the deadline scheduler, then bind the HTTP server.
+//! pipelines and the deadline scheduler, then bind one HTTP server that mounts the API.
 
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::{middleware, web, App, HttpRequest, HttpServer};
+use actix_web::{middleware, web, App, HttpServer};
 use anyhow::Context;
+use reserver_api::ApiState;
+use reserver_app::revocations::Revocations;
+use reserver_app::Services;
 use reserver_auth::{RateLimiter, SecretKey, TokenIssuer};
 use reserver_commands::{scheduler, Clock, CommandPipeline, PipelineConfig, SystemClock};
 use reserver_projections::ProjectionRuntime;
 use reserver_store::{EventStore, StoreConfig};
 
 use crate::config::Settings;
-use crate::error::ApiError;
-use crate::state::AppState;
-use crate::{metrics, rate_limit, routes};
 
 /// A built, bound, not yet running service.
 pub struct Application {
@@ -25,10 +25,6 @@ pub struct Application {
     store: Arc<dyn EventStore>,
     background: Vec<tokio::task::JoinHandle<()>>,
     webhooks: reserver_webhooks::WebhookService,
-}
-
-fn json_error(message: String) -> actix_web::Error {
-    ApiError::validation("body", message).into()
 }
 
 impl Application {
@@ -50,9 +46,9 @@ impl Application {
         };
         let projections = ProjectionRuntime::start(store.clone()).await.context("starting the projectors")?;
         let access_lifetime = chrono::Duration::minutes(settings.access_token_minutes);
-        let revocations = Arc::new(crate::revocations::Revocations::new(access_lifetime));
+        let revocations = Arc::new(Revocations::new(access_lifetime));
         let (live_hub, live_tail) =
-            crate::live::LiveHub::start(store.clone(), settings.live.buffer_events, revocations.clone())
+            reserver_api::live::LiveHub::start(store.clone(), settings.live.buffer_events, revocations.clone())
                 .await
                 .context("starting the live hub")?;
         revocations.load(store.as_ref()).await.context("loading ended sessions")?;
@@ -66,7 +62,7 @@ impl Application {
             .await
             .context("starting webhook delivery")?;
         let webhooks_data = web::Data::new(webhooks.clone());
-        let state = web::Data::new(AppState {
+        let services = web::Data::new(Services {
             store: store.clone(),
             clock: clock.clone(),
             users: CommandPipeline::new(store.clone(), clock.clone(), PipelineConfig::default()),
@@ -80,12 +76,9 @@ impl Application {
             refresh_ttl: chrono::Duration::days(settings.refresh_token_days),
             setup_reopen_token: settings.setup_reopen_token.clone(),
             read_wait: Duration::from_secs(2),
-            metrics: metrics::recorder(),
-            read_cache: crate::read_cache::ReadCache::new(settings.read_cache_ttl, 10_000),
-            live_hub,
-            live: settings.live,
             public_url: settings.public_url.clone(),
         });
+        let api_state = web::Data::new(ApiState::new(live_hub, settings.live, settings.read_cache_ttl));
         let listener = TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
         let port = listener.local_addr()?.port();
         let body_limit = settings.max_body_bytes;
@@ -108,31 +101,17 @@ impl Application {
                 cors = cors.allowed_origin(origin);
             }
             App::new()
-                .app_data(state.clone())
+                .app_data(services.clone())
+                .app_data(api_state.clone())
                 .app_data(webhooks_data.clone())
-                .app_data(web::PayloadConfig::new(body_limit))
-                .app_data(web::JsonConfig::default().limit(body_limit).error_handler(|e, _| json_error(e.to_string())))
-                .app_data(web::FormConfig::default().limit(body_limit).error_handler(|e, _| json_error(e.to_string())))
-                .app_data(
-                    web::QueryConfig::default()
-                        .error_handler(|e, _| ApiError::validation("query", e.to_string()).into()),
-                )
-                .app_data(
-                    web::PathConfig::default().error_handler(|e, _| ApiError::validation("path", e.to_string()).into()),
-                )
-                .wrap(middleware::from_fn(rate_limit::limit))
-                .wrap(middleware::from_fn(metrics::track))
+                .configure(|cfg| reserver_api::extractor_configs(cfg, body_limit))
+                .wrap(middleware::from_fn(reserver_api::rate_limit::limit))
+                .wrap(middleware::from_fn(reserver_api::metrics::track))
                 .wrap(cors)
                 .wrap(middleware::Logger::new(r#"%a "%r" %s %b %Dms req=%{x-request-id}i"#))
-                .wrap(middleware::from_fn(crate::telemetry::request_id))
-                .configure(routes::configure)
-                .default_service(web::to(|req: HttpRequest| async move {
-                    Err::<actix_web::HttpResponse, _>(ApiError::NotFound(format!(
-                        "route {} {}",
-                        req.method(),
-                        req.path()
-                    )))
-                }))
+                .wrap(middleware::from_fn(reserver_api::request_id::request_id))
+                .configure(reserver_api::configure)
+                .default_service(web::to(reserver_api::not_found))
         })
         .listen(listener)?;
         if settings.workers > 0 {

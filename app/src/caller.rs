@@ -1,0 +1,88 @@
+//! Who is asking: the caller behind a verified access token, and the metadata a command carries
+//! on their behalf (ids for tracing, client address, idempotency key).
+
+use reserver_auth::tokens::TokenError;
+use reserver_commands::{CommandMeta, IdempotencyKey};
+use reserver_domain::{Actor, Role};
+use uuid::Uuid;
+
+use crate::error::AppError;
+use crate::services::Services;
+
+/// An authenticated caller, from a valid access token.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: Uuid,
+    pub role: Role,
+    pub session_id: Uuid,
+    /// When the access token expires (Unix seconds); long-lived connections close then.
+    pub expires_at: i64,
+}
+
+impl Caller {
+    pub fn actor(&self) -> Actor {
+        Actor { user_id: self.user_id, role: self.role }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// Refuses unless the caller has one of `roles`.
+    pub fn require(&self, roles: &[Role]) -> Result<(), AppError> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!("this needs one of the roles {roles:?}")))
+        }
+    }
+}
+
+/// Verifies an access token (JWT, see `reserver_auth::tokens`) and that its session has not ended.
+/// Errors: `Unauthorized` when expired, invalid or logged out.
+pub fn authenticate(services: &Services, token: &str) -> Result<Caller, AppError> {
+    let claims = services.tokens.verify_access(token, services.clock.now()).map_err(|e| match e {
+        TokenError::Expired => AppError::Unauthorized("access token expired; refresh it".into()),
+        TokenError::Invalid => AppError::Unauthorized("invalid access token".into()),
+    })?;
+    if services.revocations.is_ended(claims.sid) {
+        return Err(AppError::Unauthorized("this session has ended (logged out); log in again".into()));
+    }
+    Ok(Caller { user_id: claims.sub, role: claims.role, session_id: claims.sid, expires_at: claims.exp })
+}
+
+/// What a transport knows about a request that a command records.
+#[derive(Debug, Default, Clone)]
+pub struct RequestInfo<'a> {
+    /// The client's address (already resolved through trusted proxies).
+    pub client_ip: Option<String>,
+    /// `X-Correlation-Id` / `X-Request-Id`, when it is a UUID.
+    pub correlation_id: Option<Uuid>,
+    /// The raw `Idempotency-Key`, if sent.
+    pub idempotency_key: Option<&'a [u8]>,
+    /// Method and path, part of the idempotency fingerprint.
+    pub method: &'a str,
+    pub path: &'a str,
+}
+
+/// Metadata for a command sent on behalf of `caller`: the idempotency key is scoped to the caller
+/// and fingerprinted by method, path and body. Errors: `Validation` for a malformed key.
+pub fn command_meta(info: &RequestInfo<'_>, caller: Option<&Caller>, body: &[u8]) -> Result<CommandMeta, AppError> {
+    let mut meta = CommandMeta::new();
+    meta.client_ip = info.client_ip.clone();
+    meta.correlation_id = info.correlation_id;
+    if let Some(key) = info.idempotency_key {
+        let key = std::str::from_utf8(key)
+            .ok()
+            .filter(|k| k.bytes().all(|b| b.is_ascii_graphic() || b == b' '))
+            .ok_or_else(|| AppError::validation("Idempotency-Key", "must be visible ASCII"))?;
+        if key.is_empty() || key.len() > 255 {
+            return Err(AppError::validation("Idempotency-Key", "must be 1 to 255 characters"));
+        }
+        let scope = caller.map(|u| u.user_id.to_string()).unwrap_or_else(|| "anonymous".into());
+        let mut request = format!("{} {}\n", info.method, info.path).into_bytes();
+        request.extend_from_slice(body);
+        meta.idempotency = Some(IdempotencyKey::new(&scope, key, &request));
+    }
+    Ok(meta)
+}

@@ -1,0 +1,92 @@
+//! The application layer's one error type. It names what went wrong in terms a client can act
+//! on; the HTTP API maps it to problem+json (api/src/error.rs) and the web app to a sentence in
+//! the reader's language, each in one place.
+
+use reserver_commands::CommandError;
+use reserver_domain::Rejection;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// A booking rule said no.
+    #[error("{0}")]
+    Rejected(Rejection),
+    /// The request is malformed; names the field.
+    #[error("{field}: {message}")]
+    Validation { field: String, message: String },
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    /// Well-formed but refused by a rule with its own problem type (e.g. a private webhook target).
+    #[error("{field}: {message}")]
+    Refused { slug: &'static str, field: String, message: String },
+    /// A state conflict other than a booking conflict (e.g. setup already done).
+    #[error("{detail}")]
+    Conflict { slug: &'static str, detail: String },
+    /// `If-Match` named an outdated version; `current` is the aggregate's version now.
+    #[error("the resource changed: current version is {current}")]
+    PreconditionFailed { current: u64 },
+    #[error("idempotency key already used for a different request")]
+    IdempotencyKeyReused,
+    /// Too many failed logins.
+    #[error("account locked until {until}")]
+    Locked { until: chrono::DateTime<chrono::Utc> },
+    /// A rate limit was reached; `retry_after` in seconds, `limit` per minute.
+    #[error("rate limit exceeded")]
+    TooManyRequests { retry_after: u64, limit: u32 },
+    #[error("read model has not reached position {position} yet")]
+    NotCaughtUp { position: u64 },
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// Results of the application layer.
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn validation(field: &str, message: impl Into<String>) -> Self {
+        AppError::Validation { field: field.into(), message: message.into() }
+    }
+
+    pub fn not_found(what: impl Into<String>) -> Self {
+        AppError::NotFound(what.into())
+    }
+}
+
+impl From<CommandError> for AppError {
+    fn from(e: CommandError) -> Self {
+        match e {
+            CommandError::Rejected(r) => AppError::Rejected(r),
+            CommandError::IdempotencyKeyReused => AppError::IdempotencyKeyReused,
+            CommandError::VersionMismatch { current } => AppError::PreconditionFailed { current },
+            CommandError::ClaimTaken(what) => {
+                AppError::Conflict { slug: "already-taken", detail: format!("{what} is already taken") }
+            }
+            CommandError::Contention(m) => AppError::Unavailable(format!("too much contention on {m}; retry")),
+            CommandError::Unavailable(m) => AppError::Unavailable(m),
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<reserver_store::StoreError> for AppError {
+    fn from(e: reserver_store::StoreError) -> Self {
+        AppError::Unavailable(e.to_string())
+    }
+}
+
+impl From<reserver_projections::ProjectionError> for AppError {
+    fn from(e: reserver_projections::ProjectionError) -> Self {
+        use reserver_projections::ProjectionError as P;
+        match e {
+            P::InvalidCursor => AppError::validation("cursor", "not a cursor this endpoint returned"),
+            P::InvalidQuery(m) => AppError::validation("query", m),
+            P::Database(_) | P::Store(_) => AppError::Unavailable(e.to_string()),
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! Parsing what clients send: instants, paging, JSON bodies, patch fields.
+
+use chrono::{DateTime, FixedOffset, Utc};
+use reserver_projections::PageRequest;
+use serde::Deserialize;
+
+use crate::error::AppError;
+
+/// Cursor pagination parameters shared by list endpoints.
+#[derive(Debug, Default, Deserialize)]
+pub struct PageParams {
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+impl PageParams {
+    /// Errors: `Validation` on `limit` outside 1..=MAX_PAGE_SIZE.
+    pub fn request(&self) -> Result<PageRequest, AppError> {
+        if let Some(limit) = self.limit {
+            if limit == 0 || limit > reserver_projections::page::MAX_PAGE_SIZE {
+                return Err(AppError::validation(
+                    "limit",
+                    format!("must be between 1 and {}", reserver_projections::page::MAX_PAGE_SIZE),
+                ));
+            }
+        }
+        Ok(PageRequest { limit: self.limit, cursor: self.cursor.clone() })
+    }
+}
+
+/// An RFC 3339 instant with an explicit offset, as UTC. Errors: `Validation` naming `field`.
+pub fn instant(field: &str, text: &str) -> Result<DateTime<Utc>, AppError> {
+    DateTime::<FixedOffset>::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).map_err(|_| {
+        AppError::validation(field, "must be an RFC 3339 instant with an offset, e.g. 2030-01-10T09:00:00Z")
+    })
+}
+
+/// For `Option<Option<T>>` fields of a patch (with `#[serde(default)]`): absent leaves the value
+/// alone (`None`), `null` clears it (`Some(None)`). Plain serde reads `null` as absent.
+pub fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// A JSON request body, or a `Validation` error naming what is wrong with it.
+pub fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    serde_json::from_slice(body).map_err(|e| AppError::validation("body", e.to_string()))
+}

@@ -1,0 +1,16 @@
+//! The application layer of Resource Reserver: what the HTTP API (`api/`) and the web app
+//! (`web/`) share below the transport — the services a request uses ([`Services`]), who is
+//! asking ([`Caller`]), parsing what clients send, and the request logic itself, so that a
+//! booking made from a form and one made over JSON run the same code. Knows nothing of HTTP.
+
+pub mod calendar_data;
+pub mod caller;
+pub mod error;
+pub mod feed_tokens;
+pub mod input;
+pub mod revocations;
+pub mod services;
+
+pub use caller::{authenticate, command_meta, Caller, RequestInfo};
+pub use error::{AppError, AppResult};
+pub use services::Services;

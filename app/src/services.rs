@@ -1,0 +1,49 @@
+//! What the request logic of the API and the web app shares: the log, the command pipelines,
+//! the read side, and authentication.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reserver_auth::{RateLimiter, SessionAggregate, TokenIssuer};
+use reserver_commands::{Clock, CommandPipeline, GroupAggregate, ResourceAggregate, UserAggregate};
+use reserver_projections::ProjectionHandle;
+use reserver_store::{Database, EventStore};
+
+use crate::error::AppError;
+use crate::revocations::Revocations;
+
+pub struct Services {
+    pub store: Arc<dyn EventStore>,
+    pub clock: Arc<dyn Clock>,
+    pub resources: CommandPipeline<ResourceAggregate>,
+    pub users: CommandPipeline<UserAggregate>,
+    pub groups: CommandPipeline<GroupAggregate>,
+    pub sessions: CommandPipeline<SessionAggregate>,
+    pub projections: ProjectionHandle,
+    pub tokens: TokenIssuer,
+    /// Sessions ended by logout or refresh reuse: their access tokens are refused.
+    pub revocations: Arc<Revocations>,
+    pub rate_limits: RateLimiter,
+    pub refresh_ttl: chrono::Duration,
+    pub setup_reopen_token: Option<String>,
+    /// Longest a query waits for the read model to reach a requested position.
+    pub read_wait: Duration,
+    /// `API_URL`: base of links handed out (calendar feeds); `None` means the request's host.
+    pub public_url: Option<String>,
+}
+
+impl Services {
+    pub fn db(&self) -> Database {
+        self.store.database()
+    }
+
+    /// Read-your-writes: waits (bounded) until every read model has reached `position`.
+    pub async fn caught_up(&self, position: Option<u64>) -> Result<(), AppError> {
+        match position {
+            Some(p) if p > 0 => {
+                self.projections.wait_for(p, self.read_wait).await.map_err(|_| AppError::NotCaughtUp { position: p })
+            }
+            _ => Ok(()),
+        }
+    }
+}
