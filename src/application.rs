@@ -62,6 +62,8 @@ impl Application {
             .await
             .context("starting webhook delivery")?;
         let webhooks_data = web::Data::new(webhooks.clone());
+        let listener = TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
+        let bound = listener.local_addr()?;
         let services = web::Data::new(Services {
             store: store.clone(),
             clock: clock.clone(),
@@ -77,10 +79,11 @@ impl Application {
             setup_reopen_token: settings.setup_reopen_token.clone(),
             read_wait: Duration::from_secs(2),
             public_url: settings.public_url.clone(),
+            bound_origin: bound_origin(bound),
+            trusted_proxies: settings.trusted_proxies.clone(),
         });
         let api_state = web::Data::new(ApiState::new(live_hub, settings.live, settings.read_cache_ttl));
-        let listener = TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
-        let port = listener.local_addr()?.port();
+        let port = bound.port();
         let body_limit = settings.max_body_bytes;
         let cors_origins = settings.cors_origins.clone();
         let mut server = HttpServer::new(move || {
@@ -108,7 +111,8 @@ impl Application {
                 .wrap(middleware::from_fn(reserver_api::rate_limit::limit))
                 .wrap(middleware::from_fn(reserver_api::metrics::track))
                 .wrap(cors)
-                .wrap(middleware::Logger::new(r#"%a "%r" %s %b %Dms req=%{x-request-id}i"#))
+                .wrap(middleware::from_fn(reserver_api::boundary::guard))
+                .wrap(reserver_api::access_log::logger())
                 .wrap(middleware::from_fn(reserver_api::request_id::request_id))
                 .configure(reserver_api::configure)
                 .default_service(web::to(reserver_api::not_found))
@@ -143,4 +147,18 @@ impl Application {
         self.webhooks.shutdown().await;
         result
     }
+}
+
+/// `http://ADDRESS:PORT` of the listener. An unspecified address (`0.0.0.0`, `::`) is not one a
+/// client can use, so links then name the loopback address: set `API_URL` in such deployments.
+fn bound_origin(bound: std::net::SocketAddr) -> String {
+    let mut address = bound;
+    if address.ip().is_unspecified() {
+        address.set_ip(if address.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    format!("http://{address}")
 }

@@ -77,6 +77,35 @@ pub fn problem(error: &AppError) -> Problem {
             Problem::new(S::SERVICE_UNAVAILABLE, "read-model-lagging", "Read model not caught up")
                 .detail(format!("the read model did not reach log position {position} in time; retry"))
         }
+        AppError::TooManyConnections { limit } => {
+            Problem::new(S::TOO_MANY_REQUESTS, "too-many-connections", "Too many live connections")
+                .detail(format!("at most {limit} live connections per user; close one first"))
+                .with("limit", limit)
+        }
+        AppError::PayloadTooLarge { limit } => {
+            Problem::new(S::PAYLOAD_TOO_LARGE, "payload-too-large", "Payload too large")
+                .detail(format!("the body is larger than the {limit} bytes this service accepts"))
+                .with("limit_bytes", limit)
+        }
+        AppError::UnsupportedMediaType { given, expected } => {
+            Problem::new(S::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type")
+                .detail(if given.is_empty() {
+                    format!("the body has no Content-Type; send {expected}")
+                } else {
+                    format!("Content-Type {given} is not accepted here; send {expected}")
+                })
+                .with("accepted", expected)
+        }
+        AppError::InvalidCursor => Problem::new(S::UNPROCESSABLE_ENTITY, "invalid-cursor", "Invalid cursor")
+            .detail("cursor: not a cursor this list returned; start again without one")
+            .with("errors", [serde_json::json!({ "field": "cursor", "message": "not a cursor this list returned" })]),
+        AppError::Storage(m) => {
+            // The database's own words stay in the log: they can name tables, values and
+            // internals, and help an attacker more than a client.
+            tracing::error!(error = %m, "database error");
+            Problem::new(S::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable")
+                .detail("the database is unavailable or failed; retry shortly")
+        }
         AppError::Unavailable(m) => {
             Problem::new(S::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable").detail(m)
         }

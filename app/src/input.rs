@@ -49,3 +49,14 @@ where
 pub fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     serde_json::from_slice(body).map_err(|e| AppError::validation("body", e.to_string()))
 }
+
+/// A single-line text a client sent, refused with a `Validation` error naming `field` when it
+/// holds control characters (NUL among them: PostgreSQL cannot store it, and nothing a person
+/// types contains one).
+pub fn single_line<'a>(field: &str, value: &'a str) -> Result<&'a str, AppError> {
+    if value.chars().any(char::is_control) {
+        Err(AppError::validation(field, "must not contain control characters"))
+    } else {
+        Ok(value)
+    }
+}

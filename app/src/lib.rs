@@ -5,6 +5,7 @@
 
 pub mod calendar_data;
 pub mod caller;
+pub mod client_ip;
 pub mod error;
 pub mod feed_tokens;
 pub mod input;

@@ -96,6 +96,8 @@ async fn grant_role(
         .users
         .execute(id, user.actor(), UserCommand::GrantRole { role: input.role }, command_meta(&req, Some(&user), &body)?)
         .await?;
+    // This replica refuses the old role's tokens at once; the others when their tail sees it.
+    state.revocations.role_changed(id, input.role);
     Ok(written(StatusCode::OK, decided.position, RoleGranted { id, role: input.role }))
 }
 
@@ -245,7 +247,7 @@ async fn set_preferences(
             reserver_store::AppendError::WrongExpectedVersion { .. } => {
                 AppError::Conflict { slug: "concurrent-update", detail: "preferences changed meanwhile; retry".into() }
             }
-            other => AppError::Unavailable(other.to_string()),
+            other => AppError::Storage(other.to_string()),
         })?;
     Ok(written(StatusCode::OK, outcome.last_position(), PreferencesBody { preferences: current }))
 }

@@ -197,7 +197,7 @@ async fn setup_unlock(state: web::Data<Services>, req: HttpRequest) -> Result<Ht
         .store
         .append(AppendRequest::single(SETUP_REOPENED_STREAM, ExpectedVersion::Any, vec![event]))
         .await
-        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+        .map_err(|e| AppError::Storage(e.to_string()))?;
     Ok(written(StatusCode::OK, outcome.last_position(), SetupStatus { setup_complete: false }))
 }
 
@@ -296,6 +296,7 @@ async fn login(
     req: HttpRequest,
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, ApiError> {
+    reserver_app::input::single_line("username", &form.username)?;
     let Some(user_id) = user_id_for(&state, &form.username).await? else {
         // Same work and answer as a wrong password, so usernames cannot be probed by timing.
         let _ = verify_password(
