@@ -40,6 +40,7 @@ pub mod recurrence;
 pub mod rejection;
 pub mod resource;
 pub mod schedule_rules;
+pub mod text;
 pub mod time_range;
 pub mod user;
 
@@ -50,4 +51,4 @@ pub use resource::{
     deadlines, decide, evolve, possible_deadline_commands, reservation_deadlines, Deadline, ResourceCommand,
     ResourceEvent, ResourceState,
 };
-pub use time_range::TimeRange;
+pub use time_range::{normalize_instant, TimeRange};
