@@ -6,7 +6,8 @@
 //! * [`resource`] — the resource aggregate, one event stream per resource
 //!   (`resource-{uuid}`): `decide(&state, &command, &ctx) -> Result<Vec<ResourceEvent>, Rejection>`
 //!   and `evolve(state, &event) -> state`.
-//! * [`user`] — the user aggregate (`user-{uuid}`) with login lockout.
+//! * [`user`] — the user aggregate (`user-{uuid}`): registration, roles, login history.
+//! * [`text`] — the checks every string in a command passes.
 //! * [`availability`] — slot search built on the very rule functions
 //!   `decide` uses, so read models cannot drift from the aggregate.
 //! * [`recurrence`] — RRULE series expansion and per-occurrence reports.
