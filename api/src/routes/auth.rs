@@ -336,7 +336,9 @@ async fn login(
     }
     let session_id = Uuid::new_v4();
     let (refresh_token, hash) = new_refresh_token(session_id).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let start = SessionCommand::Start { user_id, token_hash: hash, expires_at: now + state.refresh_ttl };
+    let absolute_expires_at = now + reserver_auth::session::DEFAULT_ABSOLUTE_LIFETIME;
+    let start =
+        SessionCommand::Start { user_id, token_hash: hash, expires_at: now + state.refresh_ttl, absolute_expires_at };
     state.sessions.execute(session_id, actor, start, command_meta(&req, None, &[])?).await?;
     tokens_for(&state, user_id, &user.username, user.role, session_id, refresh_token).await
 }
