@@ -75,6 +75,7 @@ impl Application {
             tokens: TokenIssuer::new(secret.as_bytes(), access_lifetime),
             revocations,
             rate_limits: RateLimiter::new(settings.rate_limits),
+            login_throttle: reserver_auth::LoginThrottle::new(reserver_auth::LoginThrottleConfig::default()),
             refresh_ttl: chrono::Duration::days(settings.refresh_token_days),
             setup_reopen_token: settings.setup_reopen_token.clone(),
             read_wait: Duration::from_secs(2),

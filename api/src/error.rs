@@ -65,9 +65,11 @@ pub fn problem(error: &AppError) -> Problem {
             Problem::new(S::UNPROCESSABLE_ENTITY, "idempotency-key-reused", "Idempotency key reused")
                 .detail("this Idempotency-Key was already used for a different request")
         }
-        AppError::Locked { until } => Problem::new(S::UNAUTHORIZED, "account-locked", "Account locked")
-            .detail(format!("too many failed logins; the account is locked until {}", until.to_rfc3339()))
-            .with("locked_until", until),
+        AppError::LoginThrottled { retry_after } => {
+            Problem::new(S::TOO_MANY_REQUESTS, "login-throttled", "Too many failed logins")
+                .detail(format!("too many failed logins; wait {retry_after} s before trying again"))
+                .with("retry_after", retry_after)
+        }
         AppError::TooManyRequests { retry_after, limit } => {
             Problem::new(S::TOO_MANY_REQUESTS, "rate-limited", "Too many requests")
                 .detail(format!("limit of {limit} requests per minute reached; retry in {retry_after} s"))
@@ -159,7 +161,7 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let problem = self.problem();
         let mut response = problem.response();
-        if let AppError::TooManyRequests { retry_after, .. } = &self.0 {
+        if let AppError::TooManyRequests { retry_after, .. } | AppError::LoginThrottled { retry_after } = &self.0 {
             if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&retry_after.to_string()) {
                 response.headers_mut().insert(actix_web::http::header::RETRY_AFTER, v);
             }

@@ -30,9 +30,9 @@ pub enum AppError {
     PreconditionFailed { current: u64 },
     #[error("idempotency key already used for a different request")]
     IdempotencyKeyReused,
-    /// Too many failed logins.
-    #[error("account locked until {until}")]
-    Locked { until: chrono::DateTime<chrono::Utc> },
+    /// Too many failed logins from this client or for this name: wait `retry_after` seconds.
+    #[error("too many failed logins; retry in {retry_after} s")]
+    LoginThrottled { retry_after: u64 },
     /// A rate limit was reached; `retry_after` in seconds, `limit` per minute.
     #[error("rate limit exceeded")]
     TooManyRequests { retry_after: u64, limit: u32 },
@@ -76,6 +76,10 @@ impl AppError {
 impl From<CommandError> for AppError {
     fn from(e: CommandError) -> Self {
         match e {
+            // A malformed field is a validation error like any other, whichever layer found it.
+            CommandError::Rejected(Rejection::InvalidField { field, reason }) => {
+                AppError::Validation { field, message: reason }
+            }
             CommandError::Rejected(r) => AppError::Rejected(r),
             CommandError::IdempotencyKeyReused => AppError::IdempotencyKeyReused,
             CommandError::VersionMismatch { current } => AppError::PreconditionFailed { current },

@@ -28,11 +28,14 @@ impl PageParams {
     }
 }
 
-/// An RFC 3339 instant with an explicit offset, as UTC. Errors: `Validation` naming `field`.
+/// An RFC 3339 instant with an explicit offset, as UTC; a leap second (`…T23:59:60Z`) becomes
+/// the following second, so it is never stored verbatim. Errors: `Validation` naming `field`.
 pub fn instant(field: &str, text: &str) -> Result<DateTime<Utc>, AppError> {
-    DateTime::<FixedOffset>::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).map_err(|_| {
-        AppError::validation(field, "must be an RFC 3339 instant with an offset, e.g. 2030-01-10T09:00:00Z")
-    })
+    DateTime::<FixedOffset>::parse_from_rfc3339(text)
+        .map(|t| reserver_domain::time_range::normalize_instant(t.with_timezone(&Utc)))
+        .map_err(|_| {
+            AppError::validation(field, "must be an RFC 3339 instant with an offset, e.g. 2030-01-10T09:00:00Z")
+        })
 }
 
 /// For `Option<Option<T>>` fields of a patch (with `#[serde(default)]`): absent leaves the value

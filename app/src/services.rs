@@ -24,6 +24,8 @@ pub struct Services {
     /// Sessions ended by logout or refresh reuse: their access tokens are refused.
     pub revocations: Arc<Revocations>,
     pub rate_limits: RateLimiter,
+    /// Growing delays for failed logins, per name, source and pair (no lockout).
+    pub login_throttle: reserver_auth::LoginThrottle,
     pub refresh_ttl: chrono::Duration,
     pub setup_reopen_token: Option<String>,
     /// Longest a query waits for the read model to reach a requested position.

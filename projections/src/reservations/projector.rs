@@ -102,7 +102,7 @@ impl Projector for ReservationsProjector {
                     Value::Text(recorded.payload.clone()),
                 ]);
             }
-            if let ResourceEvent::SeriesBooked { series_id, user_id, rrule, policy, occurrences, at } = event {
+            if let ResourceEvent::SeriesBooked { series_id, user_id, rrule, policy, occurrences, at, .. } = event {
                 let view = SeriesView {
                     series_id: *series_id,
                     resource_id: *resource_id,
