@@ -37,6 +37,7 @@ on_both_backends!(
     catalog::business_hours,
     catalog::blackout_dates,
     catalog::csv_upload,
+    catalog::csv_upload_rules,
     catalog::update_status_and_retire,
     accounts::preferences,
     accounts::setup_unlock,

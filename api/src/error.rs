@@ -47,6 +47,17 @@ pub fn problem(error: &AppError) -> Problem {
                 .detail(format!("{field}: {message}"))
                 .with("errors", [serde_json::json!({ "field": field, "message": message })])
         }
+        AppError::InvalidRows { rows } => {
+            let errors: Vec<_> = rows
+                .iter()
+                .map(|(line, column, message)| {
+                    serde_json::json!({ "field": "file", "line": line, "column": column, "message": message })
+                })
+                .collect();
+            Problem::new(S::UNPROCESSABLE_ENTITY, "validation-error", "Invalid request")
+                .detail(format!("{} invalid rows; nothing was created", rows.len()))
+                .with("errors", errors)
+        }
         AppError::Refused { slug, field, message } => Problem::new(S::UNPROCESSABLE_ENTITY, slug, "Request refused")
             .detail(format!("{field}: {message}"))
             .with("errors", [serde_json::json!({ "field": field, "message": message })]),

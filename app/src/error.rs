@@ -13,6 +13,9 @@ pub enum AppError {
     /// The request is malformed; names the field.
     #[error("{field}: {message}")]
     Validation { field: String, message: String },
+    /// Rows of an uploaded file that are invalid: `(line, column, message)` each.
+    #[error("{} invalid rows", rows.len())]
+    InvalidRows { rows: Vec<(u64, String, String)> },
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]

@@ -6,6 +6,7 @@
 pub mod calendar_data;
 pub mod caller;
 pub mod client_ip;
+pub mod csv_table;
 pub mod error;
 pub mod feed_tokens;
 pub mod input;
