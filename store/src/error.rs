@@ -19,6 +19,46 @@ pub enum StoreError {
     Closed,
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
+    /// A caller's argument the store refuses (e.g. an empty secret name).
+    #[error("invalid argument: {0}")]
+    Invalid(String),
+    /// The database could not take the work (see [`StoreError::is_connection_failure`]).
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl StoreError {
+    /// True when the failure says nothing about what was written: the connection was lost or
+    /// ended by the server (a stalled session cut by `idle_in_transaction_session_timeout`, a
+    /// shutdown), a lock or statement timeout fired, the database was busy or out of
+    /// resources. The transaction wrote nothing, and the same work may succeed on a fresh
+    /// connection; retrying its parts one by one would only wait again.
+    pub fn is_connection_failure(&self) -> bool {
+        match self {
+            StoreError::Unavailable(_) | StoreError::Closed => true,
+            StoreError::Database(e) => match e {
+                sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::Protocol(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed => true,
+                sqlx::Error::Database(db) => db.code().is_some_and(|code| transient_code(&code)),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+}
+
+/// SQLSTATE classes and codes of failures that are not the request's fault (PostgreSQL), and
+/// SQLite's busy and locked result codes (primary code in the low byte).
+fn transient_code(code: &str) -> bool {
+    if let Ok(sqlite) = code.parse::<u32>() {
+        return matches!(sqlite & 0xff, 5 | 6);
+    }
+    ["08", "53", "57"].iter().any(|class| code.starts_with(class))
+        || ["25P03", "55P03", "40001", "40P01"].contains(&code)
 }
 
 /// Why an append was refused. Nothing of a refused append is written.
