@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::decode::{from_micros, metadata, stream_kind, StreamKind};
 use crate::error::ProjectionError;
-use crate::page::{into_page, CursorKey, Page, PageRequest, SortValue};
+use crate::page::{into_page, CursorKey, CursorList, KeyKind, Page, PageRequest, SortValue};
 use crate::runtime::Projector;
 use crate::sql::{fetch_all, DbTx, SqlBuilder, Value};
 
@@ -122,7 +122,8 @@ pub async fn audit_log(
     if let Some(to) = filter.to {
         sql.push(" AND recorded_at < ").bind(to.timestamp_micros());
     }
-    if let Some(cursor) = page.decode()? {
+    let list = CursorList::new("audit", KeyKind::Int);
+    if let Some(cursor) = page.decode_for(&list)? {
         let SortValue::Int(position) = cursor.key else { return Err(ProjectionError::InvalidCursor) };
         sql.push(" AND position > ").bind(position);
     }
@@ -147,7 +148,10 @@ pub async fn audit_log(
             })
         })
         .collect::<Result<Vec<_>, ProjectionError>>()?;
-    Ok(into_page(entries, limit, |e| CursorKey { key: SortValue::Int(e.position as i64), id: e.event_id.to_string() }))
+    Ok(into_page(entries, limit, &list, |e| CursorKey {
+        key: SortValue::Int(e.position as i64),
+        id: e.event_id.to_string(),
+    }))
 }
 
 /// Quotes a CSV field when needed (RFC 4180).

@@ -29,7 +29,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::sync::watch;
 
-pub use error::{AppendError, ChainBroken, StoreError};
+pub use error::{is_connection_failure, AppendError, ChainBroken, StoreError};
 pub use group_commit::GroupCommitConfig;
 pub use limits::PostgresLimits;
 pub use model::{
