@@ -184,7 +184,11 @@ impl From<reserver_projections::ProjectionError> for ApiError {
     fn from(e: reserver_projections::ProjectionError) -> Self {
         use reserver_projections::ProjectionError as P;
         match e {
-            P::InvalidCursor => ApiError::validation("cursor", "not a cursor this endpoint returned"),
+            P::InvalidCursor => ApiError::Refused {
+                slug: "invalid-cursor",
+                field: "cursor".into(),
+                message: "not a cursor this list returned".into(),
+            },
             P::InvalidQuery(m) => ApiError::validation("query", m),
             P::Database(_) | P::Store(_) => ApiError::Unavailable(e.to_string()),
             other => ApiError::Internal(other.to_string()),

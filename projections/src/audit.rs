@@ -32,13 +32,17 @@ pub struct AuditEntry {
     pub command_id: Option<String>,
 }
 
+/// The projector's name (its checkpoint): what a query of these tables passes to
+/// `ProjectionHandle::wait_for_projectors`, so it waits for this read model only.
+pub const PROJECTOR: &str = "audit";
+
 /// Builds `rm_audit`.
 pub struct AuditProjector;
 
 #[async_trait]
 impl Projector for AuditProjector {
     fn name(&self) -> &'static str {
-        "audit"
+        PROJECTOR
     }
 
     fn tables(&self) -> &'static [&'static str] {

@@ -48,6 +48,10 @@ pub struct NotificationView {
     pub webhook_id: Option<Uuid>,
 }
 
+/// The projector's name (its checkpoint): what a query of these tables passes to
+/// `ProjectionHandle::wait_for_projectors`, so it waits for this read model only.
+pub const PROJECTOR: &str = "notifications";
+
 /// Builds `rm_notifications` and `rm_notify_approvers`.
 pub struct NotificationsProjector;
 
@@ -119,7 +123,7 @@ fn draft(event: &ResourceEvent, approvers: &BTreeSet<Uuid>) -> Option<Draft> {
 #[async_trait]
 impl Projector for NotificationsProjector {
     fn name(&self) -> &'static str {
-        "notifications"
+        PROJECTOR
     }
 
     fn tables(&self) -> &'static [&'static str] {
