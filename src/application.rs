@@ -30,14 +30,27 @@ pub struct Application {
 impl Application {
     /// Opens (and migrates) the database, starts the background work and binds the listener.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let secret =
-            SecretKey::from_env_value(settings.secret_key.as_deref(), settings.production).context("SECRET_KEY")?;
-        if let Some(warning) = secret.warning() {
-            tracing::warn!("{warning}");
-        }
+        let configured = settings.secret_key.as_deref().filter(|k| !k.trim().is_empty());
+        // A configured key is checked before anything else starts (production refuses weak ones).
+        let explicit = match configured {
+            Some(_) => Some(SecretKey::from_env_value(configured, settings.production).context("SECRET_KEY")?),
+            None if settings.production => Some(SecretKey::from_env_value(None, true).context("SECRET_KEY")?),
+            None => None,
+        };
         let store = reserver_store::open(&StoreConfig::new(&settings.database_url))
             .await
             .with_context(|| format!("opening the event store at {}", settings.database_url))?;
+        // Without SECRET_KEY every replica uses the one key the database generated and keeps, so
+        // tokens work on all of them and survive restarts.
+        let secret = match explicit {
+            Some(key) => key,
+            None => SecretKey::generated(
+                &store.shared_secret("token-signing").await.context("reading the shared signing key")?,
+            ),
+        };
+        if let Some(warning) = secret.warning() {
+            tracing::warn!("{warning}");
+        }
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let pipeline = |store: &Arc<dyn EventStore>| (store.clone(), clock.clone(), PipelineConfig::default());
         let resources = {

@@ -39,4 +39,5 @@ on_both_backends!(
     sessions::a_role_change_applies_at_once_to_tokens_and_sockets,
     sessions::logout_closes_open_sockets,
     sessions::live_connections_per_user_are_capped,
+    sessions::replicas_without_a_secret_key_share_one,
 );

@@ -95,3 +95,16 @@ pub async fn live_connections_per_user_are_capped(backend: Backend) {
     }
     assert!(reopened.is_some(), "a closed socket's place was never freed");
 }
+
+/// Without SECRET_KEY, replicas of one database sign with the key it generated and keeps: a
+/// token from one works on the other, and after a restart.
+pub async fn replicas_without_a_secret_key_share_one(backend: Backend) {
+    let db = ScratchDatabase::new(backend).await;
+    let first = Server::start_with(db.url(), &[("SECRET_KEY", "")]).await;
+    let admin = first.setup_admin().await;
+    let second = Server::start_with(db.url(), &[("SECRET_KEY", "")]).await;
+    assert_eq!(get(&second, &admin, "/api/v1/users/me").await.status, 200, "the other replica accepts the token");
+    drop(first);
+    let restarted = Server::start_with(db.url(), &[("SECRET_KEY", "")]).await;
+    assert_eq!(get(&restarted, &admin, "/api/v1/users/me").await.status, 200, "a restart logs nobody out");
+}

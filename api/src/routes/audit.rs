@@ -240,7 +240,9 @@ async fn events(
                     let last = batch.last().map(|e| e.position).unwrap_or(after);
                     let mut chunk = String::new();
                     for e in &batch {
-                        chunk.push_str(&serde_json::to_string(e).unwrap_or_default());
+                        chunk.push_str(
+                            &serde_json::to_string(&reserver_projections::redact_event(e)).unwrap_or_default(),
+                        );
                         chunk.push('\n');
                     }
                     Some((Ok::<_, actix_web::Error>(web::Bytes::from(chunk)), (last, left - batch.len())))
