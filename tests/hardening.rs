@@ -8,6 +8,8 @@ mod common;
 mod boundary;
 #[path = "hardening/clients.rs"]
 mod clients;
+#[path = "hardening/commands.rs"]
+mod commands;
 #[path = "hardening/sessions.rs"]
 mod sessions;
 #[path = "routes/support.rs"]
@@ -33,6 +35,9 @@ on_both_backends!(
     boundary::bodies_must_be_json_and_fit,
     boundary::control_characters_never_reach_the_database,
     boundary::answers_carry_safety_headers_and_problems,
+    boundary::api_viewers_work_offline,
+    boundary::unknown_fields_and_untyped_preferences_are_refused,
+    commands::ids_are_actionable_right_after_their_create,
     clients::forwarded_headers_from_strangers_change_nothing,
     clients::a_trusted_proxy_names_the_client,
     clients::secrets_stay_out_of_the_log,

@@ -50,7 +50,20 @@ where
 
 /// A JSON request body, or a `Validation` error naming what is wrong with it.
 pub fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
-    serde_json::from_slice(body).map_err(|e| AppError::validation("body", e.to_string()))
+    serde_json::from_slice(body).map_err(|e| body_error(e.to_string()))
+}
+
+/// A body that did not deserialize, as a `Validation` error naming the field when the message
+/// names one (an unknown field — never silently ignored —, a missing one), else `body`.
+pub fn body_error(message: String) -> AppError {
+    for prefix in ["unknown field `", "missing field `", "duplicate field `"] {
+        if let Some(rest) = message.split(prefix).nth(1) {
+            if let Some(field) = rest.split('`').next().filter(|f| !f.is_empty()) {
+                return AppError::validation(field, message.clone());
+            }
+        }
+    }
+    AppError::validation("body", message)
 }
 
 /// A single-line text a client sent, refused with a `Validation` error naming `field` when it

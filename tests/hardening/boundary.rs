@@ -101,3 +101,66 @@ pub async fn answers_carry_safety_headers_and_problems(backend: Backend) {
         wrong_method.body
     );
 }
+
+pub async fn api_viewers_work_offline(backend: Backend) {
+    let db = ScratchDatabase::new(backend).await;
+    let s = Server::start(db.url()).await;
+    for page in ["/docs", "/redoc"] {
+        let html = s.client.get(s.url(page)).send().await.expect("page").text().await.expect("html");
+        assert!(
+            !html.contains("https://") && !html.contains("http://"),
+            "{page} loads something from elsewhere: {html}"
+        );
+        for src in html.split(['"', '\'']).filter(|p| p.starts_with("/docs/assets/")) {
+            let asset = s.client.get(s.url(src)).send().await.expect("asset");
+            assert_eq!(asset.status(), 200, "{src}");
+            assert!(asset.bytes().await.expect("bytes").len() > 100, "{src} is served from the binary");
+        }
+    }
+}
+
+pub async fn unknown_fields_and_untyped_preferences_are_refused(backend: Backend) {
+    let db = ScratchDatabase::new(backend).await;
+    let s = Server::start(db.url()).await;
+    let admin = s.setup_admin().await;
+    let alice = s.user("alice").await;
+    let room = resource(&s, &admin, json!({ "name": "Room" })).await;
+    let before = log_head(&s).await;
+    for (path, body, field) in [
+        (
+            "/api/v1/reservations",
+            json!({ "resource_id": room, "start_time": at(30), "end_time": at(31), "comment": "x" }),
+            "comment",
+        ),
+        (
+            "/api/v1/reservations",
+            json!({ "resource_id": room, "start_time": at(30), "end_time": at(31), "user_id": room }),
+            "user_id",
+        ),
+        (
+            "/api/v1/waitlist",
+            json!({ "resource_id": room, "desired_start": at(30), "desired_end": at(31), "flexible_time": true }),
+            "flexible_time",
+        ),
+    ] {
+        let refused = post(&s, &alice, path, body).await;
+        assert_eq!((refused.status, refused.field()), (422, field), "{}", refused.body);
+    }
+    assert_eq!(log_head(&s).await, before, "nothing refused was written");
+
+    for (body, field) in [
+        (json!({ "favourite_colour": "blue" }), "favourite_colour"),
+        (json!({ "language": ["fr"] }), "language"),
+        (json!({ "language": "de" }), "language"),
+        (json!({ "theme": "neon" }), "theme"),
+        (json!({ "email": "x".repeat(800_000) }), "email"),
+        (json!({ "time_zone": "Mars/Olympus" }), "time_zone"),
+    ] {
+        let refused = patch(&s, &alice, "/api/v1/users/me/preferences", body).await;
+        assert_eq!((refused.status, refused.field()), (422, field), "{}", refused.body);
+    }
+    let many: serde_json::Map<String, serde_json::Value> = (0..40_000).map(|i| (format!("k{i}"), json!(1))).collect();
+    assert_eq!(patch(&s, &alice, "/api/v1/users/me/preferences", serde_json::Value::Object(many)).await.status, 422);
+    let fine = patch(&s, &alice, "/api/v1/users/me/preferences", json!({ "language": "fr", "theme": "dark" })).await;
+    assert_eq!(fine.status, 200, "{}", fine.body);
+}

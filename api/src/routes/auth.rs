@@ -69,6 +69,7 @@ async fn setup_status(state: web::Data<Services>) -> Result<HttpResponse, ApiErr
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 struct Credentials {
     /// 3 to 64 letters, digits or `. _ - @`.
     #[schema(example = "alice")]
@@ -335,6 +336,7 @@ async fn login(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 struct RefreshInput {
     refresh_token: String,
 }

@@ -26,6 +26,7 @@ fn one() -> u32 {
 
 /// A new resource.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ResourceInput {
     /// 1 to 200 characters.
     #[schema(example = "Lab 3")]
