@@ -4,7 +4,7 @@
 use chrono::Duration;
 use uuid::Uuid;
 
-use crate::availability::{free_slots, search_window};
+use crate::availability::conflict_suggestions;
 use crate::context::DecisionContext;
 use crate::policy::MAX_POLICY_MINUTES;
 use crate::recurrence::{expand_series, occurrence_reservation_id, OccurrenceOutcome, OccurrenceReport, SeriesPolicy};
@@ -16,9 +16,6 @@ use crate::resource::rules::{check_slot, live_resource};
 use crate::resource::state::{ReservationStatus, Resource, ResourceState};
 use crate::resource::waitlist::offer_freed_units;
 use crate::time_range::{saturating_add, TimeRange};
-
-/// How many alternative slots a conflict rejection suggests.
-pub const SUGGESTED_SLOTS: usize = 3;
 
 /// Longest accepted waitlist flexibility (one day either way).
 pub const MAX_FLEX_MINUTES: u32 = 24 * 60;
@@ -69,10 +66,7 @@ fn check_with_suggestions(state: &ResourceState, range: &TimeRange, ctx: &Decisi
     let user = Some(ctx.actor.user_id);
     match check_slot(state, range, ctx.now, user) {
         Err(Rejection::Conflict { conflicts, .. }) => {
-            let next_free = search_window(state, range.start(), range.duration(), ctx.now)
-                .map(|window| free_slots(state, window, range.duration(), ctx.now, SUGGESTED_SLOTS, user))
-                .unwrap_or_default();
-            Err(Rejection::Conflict { conflicts, next_free })
+            Err(Rejection::Conflict { conflicts, next_free: conflict_suggestions(state, range, ctx.now, user) })
         }
         other => other,
     }
