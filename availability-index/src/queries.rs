@@ -5,10 +5,8 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
-use reserver_domain::availability::{self, local_day, open_intervals, open_minutes};
-use reserver_domain::resource::rules::{occupied, reach_of};
+use reserver_domain::availability::{self, free_intervals, local_day, open_intervals, open_minutes};
 use reserver_domain::resource::{ReservationStatus, ResourceKind, ResourceStatus};
-use reserver_domain::time_range::merge_ranges;
 use reserver_domain::{ResourceState, TimeRange};
 use serde::Serialize;
 use uuid::Uuid;
@@ -295,88 +293,11 @@ fn schedule_day(state: &ResourceState, date: NaiveDate, day: TimeRange) -> Sched
         .filter(|b| b.range.overlaps(&day))
         .map(|b| ScheduleBlackout { id: b.id, range: b.range, reason: b.reason.clone() })
         .collect();
+    let free = free_intervals(state, &day);
     let mut reservations: Vec<ScheduleReservation> = state
         .holding_meeting(&day)
         .map(|r| ScheduleReservation { reservation_id: r.id, user_id: r.user_id, range: r.range, status: r.status })
         .collect();
     reservations.sort_by_key(|r| (r.range.start(), r.reservation_id));
-    // Units are full where the buffered spans stack up to the capacity.
-    let spans: Vec<TimeRange> =
-        state.holding_meeting(&reach_of(resource, &day)).map(|r| occupied(resource, &r.range)).collect();
-    let mut taken = full_intervals(&spans, resource.capacity as usize);
-    taken.extend(blackouts.iter().map(|b| b.range));
-    let free = subtract(&open, &merge_ranges(taken));
     ScheduleDay { date, range: day, minutes: day.duration().num_minutes(), open, blackouts, reservations, free }
-}
-
-/// Where at least `capacity` of `spans` overlap, merged.
-fn full_intervals(spans: &[TimeRange], capacity: usize) -> Vec<TimeRange> {
-    let mut points: Vec<(DateTime<Utc>, bool)> =
-        spans.iter().flat_map(|s| [(s.start(), true), (s.end(), false)]).collect();
-    // Ends before starts at one instant: half-open spans that touch do not stack.
-    points.sort();
-    let (mut depth, mut since) = (0usize, None);
-    let mut full = Vec::new();
-    for (at, is_start) in points {
-        if is_start {
-            depth += 1;
-            if depth == capacity.max(1) {
-                since = Some(at);
-            }
-        } else {
-            if depth == capacity.max(1) {
-                if let Some(start) = since.take() {
-                    full.extend(TimeRange::new(start, at).ok());
-                }
-            }
-            depth = depth.saturating_sub(1);
-        }
-    }
-    merge_ranges(full)
-}
-
-/// `from` minus `remove`; both sorted and disjoint.
-fn subtract(from: &[TimeRange], remove: &[TimeRange]) -> Vec<TimeRange> {
-    let mut out = Vec::new();
-    for piece in from {
-        let mut start = piece.start();
-        for cut in remove.iter().filter(|c| c.overlaps(piece)) {
-            if cut.start() > start {
-                out.extend(TimeRange::new(start, cut.start()).ok());
-            }
-            start = start.max(cut.end());
-        }
-        if start < piece.end() {
-            out.extend(TimeRange::new(start, piece.end()).ok());
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    fn r(a: u32, b: u32) -> TimeRange {
-        TimeRange::new(
-            Utc.with_ymd_and_hms(2030, 1, 1, a, 0, 0).unwrap(),
-            Utc.with_ymd_and_hms(2030, 1, 1, b, 0, 0).unwrap(),
-        )
-        .unwrap()
-    }
-
-    #[test]
-    fn full_where_spans_reach_capacity() {
-        let spans = [r(8, 10), r(9, 11), r(10, 12)];
-        assert_eq!(full_intervals(&spans, 2), vec![r(9, 11)]);
-        assert_eq!(full_intervals(&spans, 1), vec![r(8, 12)]);
-        assert!(full_intervals(&spans, 3).is_empty());
-    }
-
-    #[test]
-    fn subtract_cuts_pieces() {
-        assert_eq!(subtract(&[r(8, 18)], &[r(9, 10), r(12, 13)]), vec![r(8, 9), r(10, 12), r(13, 18)]);
-        assert_eq!(subtract(&[r(8, 10), r(11, 12)], &[r(7, 11)]), vec![r(11, 12)]);
-    }
 }
