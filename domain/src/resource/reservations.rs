@@ -2,11 +2,16 @@
 //!
 //! # Structure
 //! * `by_id` — every kept reservation by id (the map snapshots serialize, unchanged);
-//! * `by_end` — `(end, id)` of every kept reservation, so pruning removes what ended before
-//!   the cutoff in `O(log n)` per removed entry instead of a pass over the map per event;
 //! * `holding` — the reservations holding a unit, as an interval index (below);
-//! * `holding_by_user` — `(user, end, id)` of the holding ones, so the per-user quota counts
-//!   a user's not-yet-ended holds in `O(log n + k)`.
+//! * `earliest_end` — the earliest end of any kept reservation, so pruning after an event
+//!   looks at the reservations only when one of them may have ended before the cutoff
+//!   (about once per reservation that ends, instead of a pass per event);
+//! * `holding_by_user` — `(user, end, id)` of the holding ones, built the first time a quota
+//!   is checked and kept up to date from then on, so the per-user quota counts a user's
+//!   not-yet-ended holds in `O(log n + k)`; resources without a quota never pay for it.
+//!
+//! The state is copied whole when a decision must see its own events (a batch of commands,
+//! a cancellation that offers the freed unit): fewer, smaller indexes keep that copy cheap.
 //!
 //! # The interval index
 //! Holding reservations are kept in one `BTreeMap` keyed by `(start, id)` per *duration
@@ -26,11 +31,12 @@
 //! gives the ordered map, cache-friendly nodes and the range iterators.
 //!
 //! # Memory
-//! About 300 bytes per holding reservation on 64-bit targets: the entry (~160 bytes) plus
-//! B-tree overhead in `by_id`, and three small keys in the other indexes.
+//! About 350 bytes per holding reservation on 64-bit targets (measured: docs/benchmarks.md):
+//! the entry (~160 bytes) and B-tree overhead in `by_id`, and a 40-byte entry in `holding`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::{Bound, Index};
+use std::sync::OnceLock;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -44,9 +50,11 @@ use crate::time_range::{saturating_sub, TimeRange};
 #[derive(Clone, Default)]
 pub struct Reservations {
     by_id: BTreeMap<Uuid, Reservation>,
-    by_end: BTreeSet<(DateTime<Utc>, Uuid)>,
     holding: HoldingIndex,
-    holding_by_user: BTreeSet<(Uuid, DateTime<Utc>, Uuid)>,
+    /// The earliest end among `by_id`; `None` when empty or not known (recomputed by the
+    /// next pruning pass).
+    earliest_end: Option<DateTime<Utc>>,
+    holding_by_user: OnceLock<BTreeSet<(Uuid, DateTime<Utc>, Uuid)>>,
 }
 
 /// One duration class: `(start, id)` → end.
@@ -186,14 +194,17 @@ impl Reservations {
         }
     }
 
-    /// Removes every reservation ending before `cutoff`: `O(log n)` per removed entry.
+    /// Removes every reservation ending before `cutoff`. A pass over the reservations only
+    /// when the earliest of them may end before it; otherwise `O(1)`.
     pub fn prune_ended_before(&mut self, cutoff: DateTime<Utc>) {
-        while let Some(&(end, id)) = self.by_end.first() {
-            if end >= cutoff {
-                break;
-            }
+        if self.by_id.is_empty() || self.earliest_end.is_some_and(|earliest| earliest >= cutoff) {
+            return;
+        }
+        let ended: Vec<Uuid> = self.by_id.values().filter(|r| r.range.end() < cutoff).map(|r| r.id).collect();
+        for id in ended {
             self.remove(&id);
         }
+        self.earliest_end = self.by_id.values().map(|r| r.range.end()).min();
     }
 
     /// The reservations holding a unit whose range meets `range` (touching ends do not
@@ -202,23 +213,38 @@ impl Reservations {
         self.holding.meeting(*range).filter_map(|id| self.by_id.get(&id))
     }
 
-    /// How many reservations of `user` hold a unit and end after `now`: `O(log n + k)`.
+    /// How many reservations of `user` hold a unit and end after `now`: `O(log n + k)` (the
+    /// first call builds the per-user index in `O(n log n)`).
     pub fn active_for_user(&self, user: Uuid, now: DateTime<Utc>) -> usize {
         self.holding_by_user
+            .get_or_init(|| {
+                self.by_id
+                    .values()
+                    .filter(|r| r.status.holds_unit())
+                    .map(|r| (r.user_id, r.range.end(), r.id))
+                    .collect()
+            })
             .range((Bound::Excluded((user, now, Uuid::max())), Bound::Unbounded))
             .take_while(|(owner, _, _)| *owner == user)
             .count()
     }
 
     fn index(&mut self, r: &Reservation) {
-        self.by_end.insert((r.range.end(), r.id));
+        let end = r.range.end();
+        self.earliest_end = match self.earliest_end {
+            Some(earliest) => Some(earliest.min(end)),
+            None if self.by_id.is_empty() => Some(end),
+            None => None,
+        };
         if r.status.holds_unit() {
             self.index_holding(r);
         }
     }
 
     fn unindex(&mut self, r: &Reservation) {
-        self.by_end.remove(&(r.range.end(), r.id));
+        if self.earliest_end == Some(r.range.end()) {
+            self.earliest_end = None;
+        }
         if r.status.holds_unit() {
             self.unindex_holding(r);
         }
@@ -226,12 +252,16 @@ impl Reservations {
 
     fn index_holding(&mut self, r: &Reservation) {
         self.holding.insert(r);
-        self.holding_by_user.insert((r.user_id, r.range.end(), r.id));
+        if let Some(by_user) = self.holding_by_user.get_mut() {
+            by_user.insert((r.user_id, r.range.end(), r.id));
+        }
     }
 
     fn unindex_holding(&mut self, r: &Reservation) {
         self.holding.remove(r);
-        self.holding_by_user.remove(&(r.user_id, r.range.end(), r.id));
+        if let Some(by_user) = self.holding_by_user.get_mut() {
+            by_user.remove(&(r.user_id, r.range.end(), r.id));
+        }
     }
 }
 
