@@ -9,7 +9,8 @@
 //! ```
 //! `queries` options: `--bookings N` per resource (default 1,000), `--resources N` for the
 //! search (default 500), `--seconds N` per throughput phase (default 5), `--threads N`
-//! (default 2). `startup` options: `--events N`, `--resources N` (default 2,000),
+//! (default 2). `startup` options: `--events N`, `--resources N` (default 2,000), `--live N`
+//! (future bookings appended after that history, still live at the end; default 0),
 //! `--backend sqlite|postgres` (PostgreSQL from `TEST_DATABASE_URL`), `--read-model` to also
 //! time building the states from the reservations read model after a rebuild of it.
 
@@ -380,6 +381,31 @@ async fn fill(store: &Arc<dyn EventStore>, events: u64, resources: u64) -> u64 {
     head
 }
 
+/// `live` bookings in the future, spread over the resources, after all of the history.
+async fn add_live(store: &Arc<dyn EventStore>, live: u64, resources: u64) -> u64 {
+    let at = now() + chrono::Duration::minutes(2_000_000);
+    let mut request = AppendRequest::default();
+    for k in 0..live {
+        let r = k % resources;
+        let start = at + chrono::Duration::days(1) + chrono::Duration::hours((k / resources) as i64);
+        let range = TimeRange::new(start, start + chrono::Duration::minutes(45)).unwrap_or_else(|_| unreachable!());
+        let reservation_id = Uuid::from_u64_pair(u64::MAX - r, k);
+        let e = ResourceEvent::ReservationConfirmed { reservation_id, user_id: Uuid::nil(), range, series_id: None, at };
+        let payload = serde_json::to_string(&e).unwrap_or_default();
+        let new = NewEvent::new(Uuid::new_v5(&Uuid::NAMESPACE_OID, format!("live/{k}").as_bytes()), e.event_type(), payload);
+        request = request.with_stream(stream_id(Uuid::from_u64_pair(9, r)), ExpectedVersion::Any, vec![new]);
+        if request.event_count() >= 2_000 {
+            store.append(std::mem::take(&mut request)).await.expect("append");
+        }
+    }
+    if request.event_count() > 0 {
+        store.append(request).await.expect("append");
+    }
+    let head = store.head().await.expect("head").position;
+    println!("{live} live bookings appended; log head {head}");
+    head
+}
+
 fn startup() {
     let backend = match arg("--backend").as_deref() {
         Some("postgres") => Backend::Postgres,
@@ -392,7 +418,11 @@ fn startup() {
         let db = ScratchDatabase::new(backend).await;
         let store = db.open().await;
         println!("backend {backend:?}, {resources} resources");
-        let head = fill(&store, events, resources).await;
+        let mut head = fill(&store, events, resources).await;
+        let live = number("--live", 0);
+        if live > 0 {
+            head = add_live(&store, live, resources).await;
+        }
         for run in 1..=3 {
             let before = LIVE.load(Ordering::Relaxed);
             let index = AvailabilityIndex::start(store.clone(), IndexConfig::default()).await.expect("start");

@@ -16,14 +16,14 @@ use crate::error::IndexError;
 /// How much the index may hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IndexLimits {
-    /// Most reservations (holding a unit) kept across all resources. At about 300 bytes each
-    /// (see docs/benchmarks.md) the default of 2,000,000 is some 600 MB.
+    /// Most reservations (holding a unit) kept across all resources. At about 370 bytes each
+    /// (measured, see docs/benchmarks.md) the default of 1,000,000 is some 370 MB.
     pub max_reservations: usize,
 }
 
 impl Default for IndexLimits {
     fn default() -> Self {
-        Self { max_reservations: 2_000_000 }
+        Self { max_reservations: 1_000_000 }
     }
 }
 

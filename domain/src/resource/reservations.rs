@@ -31,7 +31,7 @@
 //! gives the ordered map, cache-friendly nodes and the range iterators.
 //!
 //! # Memory
-//! About 350 bytes per holding reservation on 64-bit targets (measured: docs/benchmarks.md):
+//! About 370 bytes per holding reservation on 64-bit targets (measured: docs/benchmarks.md):
 //! the entry (~160 bytes) and B-tree overhead in `by_id`, and a 40-byte entry in `holding`.
 
 use std::collections::{BTreeMap, BTreeSet};
