@@ -390,9 +390,11 @@ async fn add_live(store: &Arc<dyn EventStore>, live: u64, resources: u64) -> u64
         let start = at + chrono::Duration::days(1) + chrono::Duration::hours((k / resources) as i64);
         let range = TimeRange::new(start, start + chrono::Duration::minutes(45)).unwrap_or_else(|_| unreachable!());
         let reservation_id = Uuid::from_u64_pair(u64::MAX - r, k);
-        let e = ResourceEvent::ReservationConfirmed { reservation_id, user_id: Uuid::nil(), range, series_id: None, at };
+        let e =
+            ResourceEvent::ReservationConfirmed { reservation_id, user_id: Uuid::nil(), range, series_id: None, at };
         let payload = serde_json::to_string(&e).unwrap_or_default();
-        let new = NewEvent::new(Uuid::new_v5(&Uuid::NAMESPACE_OID, format!("live/{k}").as_bytes()), e.event_type(), payload);
+        let new =
+            NewEvent::new(Uuid::new_v5(&Uuid::NAMESPACE_OID, format!("live/{k}").as_bytes()), e.event_type(), payload);
         request = request.with_stream(stream_id(Uuid::from_u64_pair(9, r)), ExpectedVersion::Any, vec![new]);
         if request.event_count() >= 2_000 {
             store.append(std::mem::take(&mut request)).await.expect("append");
