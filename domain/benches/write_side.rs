@@ -1,4 +1,5 @@
-//! Write-side costs of the resource aggregate on a resource holding 1,000 bookings, no I/O:
+//! Write-side costs of the resource aggregate on a busy resource (default 1,000 bookings over
+//! 60 days; `--bookings N` stacks `N / 1,000` units of capacity with the same pattern), no I/O:
 //! deciding a booking (accepted, or refused with suggestions), applying an event to the
 //! cached state (evolve and prune), and copying the state to apply one (a batch's scratch).
 //!
@@ -16,6 +17,14 @@ use reserver_domain::{
 use uuid::Uuid;
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let bookings: u64 = args
+        .iter()
+        .position(|a| a == "--bookings")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000);
+    let units = u32::try_from(bookings.div_ceil(1_000)).unwrap_or(u32::MAX).max(1);
     let now = Utc.with_ymd_and_hms(2030, 3, 4, 0, 0, 0).unwrap();
     let id = Uuid::from_u128(1);
     let mut events = vec![ResourceEvent::ResourceCreated {
@@ -28,21 +37,21 @@ fn main() {
             location: String::new(),
             group_id: None,
         },
-        capacity: 1,
+        capacity: units,
         time_zone: Tz::Europe__Berlin,
         policy: BookingPolicy::default(),
         business_hours: None,
         by: Uuid::nil(),
         at: now,
     }];
-    // 1,000 one-hour bookings: 17 a day over 60 days on distinct hours (deterministic pattern).
+    // Per unit, 1,000 bookings of 30 or 60 minutes: 17 a day over 60 days on distinct hours.
     let mut n = 0u64;
     for day in 0..60i64 {
-        for k in 0..17i64 {
-            if n == 1000 {
+        for k in 0..17i64 * i64::from(units) {
+            if n == bookings {
                 break;
             }
-            let hour = (k * 7 + day * 3) % 24;
+            let hour = ((k % 17) * 7 + day * 3) % 24;
             let start = now + chrono::Duration::hours(day * 24 + hour);
             let range =
                 TimeRange::new(start, start + chrono::Duration::minutes(if k % 2 == 0 { 30 } else { 60 })).unwrap();
