@@ -1,17 +1,22 @@
 //! Slot search for read models and conflict suggestions. Every candidate is
 //! judged by `resource::rules::check_slot`, the very function `decide` uses,
 //! so a slot offered here is a slot a booking command would accept.
+//!
+//! Reservations are found through the state's interval index
+//! ([`crate::resource::Reservations`]): a search reads the holding reservations near its
+//! window and, per candidate, those within the buffers' reach of it, never all of them.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use chrono::{DateTime, Duration, DurationRound, Utc};
+use chrono::{DateTime, Duration, DurationRound, NaiveDate, Utc};
+use chrono_tz::Tz;
 use uuid::Uuid;
 
-use crate::resource::rules::{check_slot_among, SEARCH_STEP};
-use crate::resource::state::{Reservation, ResourceState};
-use crate::schedule_rules::business_intervals;
-use crate::time_range::{saturating_add, TimeRange};
+use crate::resource::rules::{check_slot, occupied, reach_of, SEARCH_STEP};
+use crate::resource::state::ResourceState;
+use crate::schedule_rules::{business_intervals, resolve_local};
+use crate::time_range::{merge_ranges, saturating_add, TimeRange};
 
 /// Upper bound on candidates examined per search, keeping it cheap even for
 /// very long windows (about 200 days of 15-minute steps).
@@ -75,10 +80,9 @@ fn free_slots_in(
     let reach = resource.policy.buffer_before() + resource.policy.buffer_after();
     // Only reservations that can meet a slot of the window (buffers included) matter here.
     let near_window = window.widened(reach, reach);
-    let relevant: Vec<&Reservation> = state.holding().filter(|r| r.range.overlaps(&near_window)).collect();
     let mut irregular = vec![window.start(), saturating_add(now, resource.policy.min_notice())];
     // After a booking's buffered end, the next booking's own before-buffer must fit too.
-    irregular.extend(relevant.iter().map(|r| saturating_add(r.range.end(), reach)));
+    irregular.extend(state.holding_meeting(&near_window).map(|r| saturating_add(r.range.end(), reach)));
     irregular.extend(resource.blackouts.iter().map(|b| b.range.end()));
     if let Some(hours) = resource.business_hours.as_ref() {
         if let Some(open) = business_intervals(hours, resource.time_zone, &window) {
@@ -95,7 +99,14 @@ fn free_slots_in(
         .take(MAX_CANDIDATES)
         .filter(in_window);
     let candidates = merge_sorted(irregular, grid);
-    let nearby = NearbyIndex::new(relevant);
+    // A slot `check_slot` accepts lies inside one free interval (open, not blacked out, under
+    // capacity with buffers): candidates outside every one are refused without asking it.
+    // Skipping them changes no answer, and on a busy day it skips most candidates.
+    let free = free_intervals(state, &window);
+    let fits = |slot: &TimeRange| {
+        let i = free.partition_point(|f| f.end() < slot.end());
+        free.get(i).is_some_and(|f| f.covers(slot))
+    };
 
     let mut slots: Vec<TimeRange> = Vec::new();
     for start in candidates {
@@ -108,36 +119,11 @@ fn free_slots_in(
         let Some(slot) = TimeRange::starting_at(start, duration) else {
             continue;
         };
-        let probe = slot.widened(reach, reach);
-        if check_slot_among(state, nearby.meeting(&probe), &slot, now, for_user).is_ok() {
+        if fits(&slot) && check_slot(state, &slot, now, for_user).is_ok() {
             slots.push(slot);
         }
     }
     slots
-}
-
-/// The holding reservations sorted by start, to find those meeting a range without a scan.
-struct NearbyIndex<'a> {
-    by_start: Vec<&'a Reservation>,
-    longest: Duration,
-}
-
-impl<'a> NearbyIndex<'a> {
-    fn new(mut by_start: Vec<&'a Reservation>) -> Self {
-        by_start.sort_unstable_by_key(|r| r.range.start());
-        let longest = by_start.iter().map(|r| r.range.duration()).max().unwrap_or_else(Duration::zero);
-        Self { by_start, longest }
-    }
-
-    /// Every reservation whose range meets `range`: those starting before its end and not
-    /// earlier than the longest reservation could reach back from its start.
-    fn meeting(&self, range: &TimeRange) -> impl Iterator<Item = &'a Reservation> + '_ {
-        let end = self.by_start.partition_point(|r| r.range.start() < range.end());
-        let earliest = range.start().checked_sub_signed(self.longest).unwrap_or(DateTime::<Utc>::MIN_UTC);
-        let begin = self.by_start[..end].partition_point(|r| r.range.start() < earliest);
-        let range = *range;
-        self.by_start[begin..end].iter().copied().filter(move |r| r.range.overlaps(&range))
-    }
 }
 
 /// Two ascending sequences as one, without repeats.
@@ -171,6 +157,109 @@ pub fn next_available(
     free_slots(state, window, duration, now, 1, for_user).into_iter().next()
 }
 
+/// How many alternative slots a conflict rejection suggests.
+pub const SUGGESTED_SLOTS: usize = 3;
+
+/// The slots a `conflict` rejection of a booking of `wanted` suggests instead: the first
+/// [`SUGGESTED_SLOTS`] free slots of the same length from its start on, up to the horizon.
+pub fn conflict_suggestions(
+    state: &ResourceState,
+    wanted: &TimeRange,
+    now: DateTime<Utc>,
+    for_user: Option<Uuid>,
+) -> Vec<TimeRange> {
+    search_window(state, wanted.start(), wanted.duration(), now)
+        .map(|window| free_slots(state, window, wanted.duration(), now, SUGGESTED_SLOTS, for_user))
+        .unwrap_or_default()
+}
+
+/// `[local midnight of date, local midnight of the next day)` in UTC: 24 hours, or 23 and
+/// 25 on the days the zone's clocks change. `None` only at the ends of the calendar.
+pub fn local_day(tz: Tz, date: NaiveDate) -> Option<TimeRange> {
+    let start = resolve_local(tz, date.and_hms_opt(0, 0, 0)?);
+    let end = resolve_local(tz, date.succ_opt()?.and_hms_opt(0, 0, 0)?);
+    TimeRange::new(start, end).ok()
+}
+
+/// The resource's opening intervals (business hours; all of `window` without them) clipped
+/// to `window`, merged and in order. Empty before the resource exists.
+pub fn open_intervals(state: &ResourceState, window: &TimeRange) -> Vec<TimeRange> {
+    let Some(resource) = state.resource.as_ref() else { return Vec::new() };
+    let open = resource.business_hours.as_ref().and_then(|h| business_intervals(h, resource.time_zone, window));
+    match open {
+        None => vec![*window],
+        Some(intervals) => intervals
+            .iter()
+            .filter_map(|i| TimeRange::new(i.start().max(window.start()), i.end().min(window.end())).ok())
+            .collect(),
+    }
+}
+
+/// The parts of `window` that are open (business hours), not blacked out, and where fewer
+/// than `capacity` units are held (buffered spans counted), merged and in order. Every slot
+/// `check_slot` accepts inside `window` lies within one of them; whether a slot there is
+/// bookable also depends on its length, its own buffers, notice, horizon and quota.
+pub fn free_intervals(state: &ResourceState, window: &TimeRange) -> Vec<TimeRange> {
+    let Some(resource) = state.resource.as_ref() else { return Vec::new() };
+    let open = open_intervals(state, window);
+    let spans: Vec<TimeRange> =
+        state.holding_meeting(&reach_of(resource, window)).map(|r| occupied(resource, &r.range)).collect();
+    let mut taken = full_intervals(&spans, resource.capacity as usize);
+    taken.extend(resource.blackouts.iter().filter(|b| b.range.overlaps(window)).map(|b| b.range));
+    subtract(&open, &merge_ranges(taken))
+}
+
+/// Where at least `capacity` (at least one) of `spans` overlap, merged.
+fn full_intervals(spans: &[TimeRange], capacity: usize) -> Vec<TimeRange> {
+    let capacity = capacity.max(1);
+    let mut points: Vec<(DateTime<Utc>, bool)> =
+        spans.iter().flat_map(|s| [(s.start(), true), (s.end(), false)]).collect();
+    // Ends before starts at one instant: half-open spans that touch do not stack.
+    points.sort_unstable();
+    let (mut depth, mut since) = (0usize, None);
+    let mut full = Vec::new();
+    for (at, is_start) in points {
+        if is_start {
+            depth += 1;
+            if depth == capacity {
+                since = Some(at);
+            }
+        } else {
+            if depth == capacity {
+                if let Some(start) = since.take() {
+                    full.extend(TimeRange::new(start, at).ok());
+                }
+            }
+            depth = depth.saturating_sub(1);
+        }
+    }
+    merge_ranges(full)
+}
+
+/// `from` minus `remove`; both sorted and disjoint.
+fn subtract(from: &[TimeRange], remove: &[TimeRange]) -> Vec<TimeRange> {
+    let mut out = Vec::new();
+    for piece in from {
+        let mut start = piece.start();
+        let first = remove.partition_point(|c| c.end() <= piece.start());
+        for cut in remove[first..].iter().take_while(|c| c.start() < piece.end()) {
+            if cut.start() > start {
+                out.extend(TimeRange::new(start, cut.start()).ok());
+            }
+            start = start.max(cut.end());
+        }
+        if start < piece.end() {
+            out.extend(TimeRange::new(start, piece.end()).ok());
+        }
+    }
+    out
+}
+
+/// Minutes of `window` covered by the resource's opening hours.
+pub fn open_minutes(state: &ResourceState, window: &TimeRange) -> i64 {
+    open_intervals(state, window).iter().map(|i| i.duration().num_minutes()).sum()
+}
+
 /// `[from, now + horizon + duration)`: every start the horizon still allows.
 pub(crate) fn search_window(
     state: &ResourceState,
@@ -181,4 +270,30 @@ pub(crate) fn search_window(
     let resource = state.resource.as_ref()?;
     let end = saturating_add(saturating_add(now, resource.policy.horizon()), duration);
     TimeRange::new(from, end).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn r(a: u32, b: u32) -> TimeRange {
+        let at = |h| Utc.with_ymd_and_hms(2030, 1, 1, h, 0, 0).unwrap();
+        TimeRange::new(at(a), at(b)).unwrap()
+    }
+
+    #[test]
+    fn full_where_spans_reach_capacity() {
+        let spans = [r(8, 10), r(9, 11), r(10, 12)];
+        assert_eq!(full_intervals(&spans, 2), vec![r(9, 11)]);
+        assert_eq!(full_intervals(&spans, 1), vec![r(8, 12)]);
+        assert!(full_intervals(&spans, 3).is_empty());
+    }
+
+    #[test]
+    fn subtract_cuts_pieces() {
+        assert_eq!(subtract(&[r(8, 18)], &[r(9, 10), r(12, 13)]), vec![r(8, 9), r(10, 12), r(13, 18)]);
+        assert_eq!(subtract(&[r(8, 10), r(11, 12)], &[r(7, 11)]), vec![r(11, 12)]);
+        assert_eq!(subtract(&[r(8, 10), r(11, 12)], &[r(1, 2), r(10, 11)]), vec![r(8, 10), r(11, 12)]);
+    }
 }

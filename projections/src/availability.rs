@@ -4,8 +4,7 @@
 //! capacity, buffers, notice, horizon or holds that could drift from what a booking accepts.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use reserver_domain::availability;
-use reserver_domain::schedule_rules::{business_intervals, resolve_local};
+use reserver_domain::availability::{self, local_day, open_minutes};
 use reserver_domain::{ResourceState, TimeRange};
 use reserver_store::Database;
 use serde::Serialize;
@@ -91,30 +90,6 @@ pub struct DaySummary {
     pub free_slots: usize,
     /// The first of them.
     pub first_free: Option<TimeRange>,
-}
-
-/// `[local midnight of date, local midnight of the next day)` in UTC.
-pub(crate) fn local_day(tz: chrono_tz::Tz, date: NaiveDate) -> Option<TimeRange> {
-    let start = resolve_local(tz, date.and_hms_opt(0, 0, 0)?);
-    let end = resolve_local(tz, date.succ_opt()?.and_hms_opt(0, 0, 0)?);
-    TimeRange::new(start, end).ok()
-}
-
-/// Minutes of `day` covered by the resource's opening hours.
-pub(crate) fn open_minutes(state: &ResourceState, day: &TimeRange) -> i64 {
-    let Some(resource) = state.resource.as_ref() else { return 0 };
-    let open = resource.business_hours.as_ref().and_then(|h| business_intervals(h, resource.time_zone, day));
-    match open {
-        None => day.duration().num_minutes(),
-        Some(intervals) => intervals
-            .iter()
-            .map(|i| {
-                let start = i.start().max(day.start());
-                let end = i.end().min(day.end());
-                (end - start).num_minutes().max(0)
-            })
-            .sum(),
-    }
 }
 
 /// A per-day summary for `days` local days from `from`, for slots of `duration` at `now`.

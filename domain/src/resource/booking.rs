@@ -4,7 +4,7 @@
 use chrono::{Duration, NaiveDateTime};
 use uuid::Uuid;
 
-use crate::availability::{free_slots, search_window};
+use crate::availability::conflict_suggestions;
 use crate::context::DecisionContext;
 use crate::policy::MAX_POLICY_MINUTES;
 use crate::recurrence::{expand_series, occurrence_reservation_id, OccurrenceOutcome, OccurrenceReport, SeriesPolicy};
@@ -17,9 +17,6 @@ use crate::resource::state::{ReservationStatus, Resource, ResourceState};
 use crate::resource::waitlist::offer_freed_units;
 use crate::text::TextRule;
 use crate::time_range::{normalize_local, saturating_add, TimeRange};
-
-/// How many alternative slots a conflict rejection suggests.
-pub const SUGGESTED_SLOTS: usize = 3;
 
 /// `rrule` of a series: one line (an RFC 5545 RRULE value, optionally prefixed `RRULE:`).
 pub const RRULE: TextRule = TextRule::name("rrule", 1000);
@@ -73,10 +70,7 @@ fn check_with_suggestions(state: &ResourceState, range: &TimeRange, ctx: &Decisi
     let user = Some(ctx.actor.user_id);
     match check_slot(state, range, ctx.now, user) {
         Err(Rejection::Conflict { conflicts, .. }) => {
-            let next_free = search_window(state, range.start(), range.duration(), ctx.now)
-                .map(|window| free_slots(state, window, range.duration(), ctx.now, SUGGESTED_SLOTS, user))
-                .unwrap_or_default();
-            Err(Rejection::Conflict { conflicts, next_free })
+            Err(Rejection::Conflict { conflicts, next_free: conflict_suggestions(state, range, ctx.now, user) })
         }
         other => other,
     }

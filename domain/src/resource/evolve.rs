@@ -121,11 +121,7 @@ impl ResourceState {
             WaitlistOfferExpired { reservation_id, .. } => {
                 self.set_status(reservation_id, ReservationStatus::OfferExpired)
             }
-            CheckedIn { reservation_id, at, .. } => {
-                if let Some(r) = self.reservations.get_mut(reservation_id) {
-                    r.checked_in_at = Some(*at);
-                }
-            }
+            CheckedIn { reservation_id, at, .. } => self.reservations.check_in(reservation_id, *at),
             NoShowReleased { reservation_id, .. } => self.set_status(reservation_id, ReservationStatus::NoShowReleased),
             ReservationCompleted { reservation_id, .. } => {
                 self.set_status(reservation_id, ReservationStatus::Completed)
@@ -137,9 +133,7 @@ impl ResourceState {
     }
 
     fn set_status(&mut self, id: &Uuid, status: ReservationStatus) {
-        if let Some(reservation) = self.reservations.get_mut(id) {
-            reservation.status = status;
-        }
+        self.reservations.set_status(id, status);
     }
 
     /// Reservations, waitlist entries and blackouts ending before this instant can no longer
@@ -155,7 +149,7 @@ impl ResourceState {
     /// bounded by the booking horizon rather than by history length.
     fn prune(&mut self) {
         let Some(cutoff) = self.retention_cutoff() else { return };
-        self.reservations.retain(|_, r| r.range.end() >= cutoff);
+        self.reservations.prune_ended_before(cutoff);
         self.waitlist.retain(|e| e.latest_end() >= cutoff);
         if let Some(resource) = self.resource.as_mut() {
             resource.blackouts.retain(|b: &Blackout| b.range.end() >= cutoff);

@@ -9,6 +9,7 @@ pub mod details;
 pub mod event;
 pub mod evolve;
 mod lifecycle;
+pub mod reservations;
 pub mod rules;
 pub mod state;
 pub mod waitlist;
@@ -18,6 +19,7 @@ pub use deadlines::{deadlines, possible_deadline_commands, reservation_deadlines
 pub use decide::decide;
 pub use event::ResourceEvent;
 pub use evolve::evolve;
+pub use reservations::Reservations;
 pub use state::{
     Reservation, ReservationStatus, Resource, ResourceDetails, ResourceKind, ResourceState, ResourceStatus,
     WaitlistEntry,

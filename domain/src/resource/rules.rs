@@ -22,22 +22,12 @@ pub fn live_resource(state: &ResourceState) -> Result<&Resource, Rejection> {
 /// Checks every booking rule for one unit over `range` at time `now`.
 /// `for_user` enables the per-user quota. A `Conflict` comes back with an
 /// empty `next_free`; callers that report to people fill it in.
+///
+/// Cost: `O(log n + k)` in the resource's `n` live reservations, `k` of them near `range`:
+/// the capacity rule reads only the holding reservations the interval index finds within
+/// the buffers' reach of `range`, and the quota counts only the user's own.
 pub fn check_slot(
     state: &ResourceState,
-    range: &TimeRange,
-    now: DateTime<Utc>,
-    for_user: Option<Uuid>,
-) -> Result<(), Rejection> {
-    check_slot_among(state, state.holding(), range, now, for_user)
-}
-
-/// [`check_slot`], with the capacity rule looking only at `nearby`: the caller promises it
-/// holds every holding reservation whose range meets `range` widened by twice the buffers
-/// (more is harmless). Lets a slot search index the reservations once instead of scanning
-/// all of them for every candidate.
-pub(crate) fn check_slot_among<'a>(
-    state: &ResourceState,
-    nearby: impl Iterator<Item = &'a Reservation>,
     range: &TimeRange,
     now: DateTime<Utc>,
     for_user: Option<Uuid>,
@@ -58,11 +48,19 @@ pub(crate) fn check_slot_among<'a>(
             return Err(Rejection::QuotaExceeded { limit });
         }
     }
-    let conflicts = capacity_conflicts(resource, nearby, range);
+    let conflicts = capacity_conflicts(resource, state.holding_meeting(&reach_of(resource, range)), range);
     if !conflicts.is_empty() {
         return Err(Rejection::Conflict { conflicts, next_free: Vec::new() });
     }
     Ok(())
+}
+
+/// `range` widened by both buffers on each side: a holding reservation can count against a
+/// booking of `range` only if its own range meets this (its buffered span meets the
+/// booking's buffered span).
+pub fn reach_of(resource: &Resource, range: &TimeRange) -> TimeRange {
+    let reach = resource.policy.buffer_before() + resource.policy.buffer_after();
+    range.widened(reach, reach)
 }
 
 /// Duration, notice and horizon rules.
@@ -94,7 +92,7 @@ fn check_timing(resource: &Resource, range: &TimeRange, now: DateTime<Utc>) -> R
 
 /// Reservations of `user` that hold a unit and have not ended by `now`.
 pub fn active_count(state: &ResourceState, user: Uuid, now: DateTime<Utc>) -> usize {
-    state.holding().filter(|r| r.user_id == user && r.range.end() > now).count()
+    state.reservations.active_for_user(user, now)
 }
 
 /// The span a reservation blocks for conflict purposes (buffers included).
@@ -105,6 +103,8 @@ pub fn occupied(resource: &Resource, range: &TimeRange) -> TimeRange {
 /// If adding one more unit over `range` would exceed capacity anywhere,
 /// the holding reservations whose buffered spans meet the buffered `range`;
 /// otherwise empty. Capacity-aware via a sweep over the overlapping spans.
+/// `holding` may hold more than those (they are filtered out), never fewer: pass
+/// [`ResourceState::holding_meeting`] of [`reach_of`] the range, or every holding one.
 pub fn capacity_conflicts<'a>(
     resource: &Resource,
     holding: impl Iterator<Item = &'a Reservation>,

@@ -1,14 +1,13 @@
 //! The resource aggregate's state: the resource's settings plus the small,
 //! live set of reservations and waitlist entries that can still matter.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::policy::BookingPolicy;
+use crate::resource::reservations::Reservations;
 use crate::schedule_rules::{Blackout, BusinessHours};
 use crate::time_range::TimeRange;
 
@@ -167,8 +166,8 @@ impl WaitlistEntry {
 pub struct ResourceState {
     /// `None` until `resource_created`.
     pub resource: Option<Resource>,
-    /// Reservations that can still matter, by id.
-    pub reservations: BTreeMap<Uuid, Reservation>,
+    /// Reservations that can still matter, by id, indexed by time (serialized as a map by id).
+    pub reservations: Reservations,
     /// Waiting entries in FIFO order.
     pub waitlist: Vec<WaitlistEntry>,
     /// `at` of the latest applied event; drives pruning.
@@ -176,8 +175,13 @@ pub struct ResourceState {
 }
 
 impl ResourceState {
-    /// Reservations currently holding a unit.
+    /// Reservations currently holding a unit (all of them: a scan).
     pub fn holding(&self) -> impl Iterator<Item = &Reservation> {
         self.reservations.values().filter(|r| r.status.holds_unit())
+    }
+
+    /// Reservations holding a unit whose range meets `range`, from the interval index.
+    pub fn holding_meeting(&self, range: &TimeRange) -> impl Iterator<Item = &Reservation> + '_ {
+        self.reservations.holding_meeting(range)
     }
 }
