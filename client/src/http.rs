@@ -1,5 +1,6 @@
 //! The request plumbing: base URL, bearer token, refresh on expiry, problem+json errors.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -46,6 +47,9 @@ pub struct Client {
     base: String,
     session: Arc<Mutex<Option<Session>>>,
     on_session: Option<SessionHook>,
+    /// The highest log position a command answered (`X-Log-Position`): sent as
+    /// `X-Min-Position` on reads, so they include this client's own writes.
+    position: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Client {
@@ -150,7 +154,13 @@ impl Client {
             .connect_timeout(std::time::Duration::from_secs(10))
             .build()
             .map_err(|e| Error::Invalid(format!("cannot build an HTTP client: {e}")))?;
-        Ok(Client { http, base, session: Arc::new(Mutex::new(None)), on_session: None })
+        Ok(Client {
+            http,
+            base,
+            session: Arc::new(Mutex::new(None)),
+            on_session: None,
+            position: Arc::new(AtomicU64::new(0)),
+        })
     }
 
     /// The same client with a session (login or stored tokens).
@@ -164,6 +174,19 @@ impl Client {
     pub fn on_session(mut self, hook: impl Fn(Option<&Session>) + Send + Sync + 'static) -> Self {
         self.on_session = Some(Arc::new(hook));
         self
+    }
+
+    /// Reads wait until the read models include this log position (e.g. the last write of
+    /// an earlier run), as if this client had made that write.
+    pub fn with_min_position(self, position: u64) -> Self {
+        self.position.fetch_max(position, Ordering::Relaxed);
+        self
+    }
+
+    /// The highest log position seen: this client's writes and any given with
+    /// [`Client::with_min_position`].
+    pub fn log_position(&self) -> u64 {
+        self.position.load(Ordering::Relaxed)
     }
 
     /// The service's base URL, without a trailing slash.
@@ -188,15 +211,20 @@ impl Client {
     /// Sends a call: with the bearer token, refreshed and sent once more on a `401`.
     pub(crate) async fn send(&self, call: &Call) -> Result<Response, Error> {
         let token = if call.authenticated { Some(self.access_token().await?) } else { None };
-        let response = self.send_once(call, token.as_deref()).await?;
+        let mut response = self.send_once(call, token.as_deref()).await?;
         if response.status() == StatusCode::UNAUTHORIZED {
             if let Some(used) = token {
                 let can_refresh = self.session.lock().await.as_ref().is_some_and(|s| s.refresh_token.is_some());
                 if can_refresh {
                     let fresh = self.refresh_after(&used).await?;
-                    return check(self.send_once(call, Some(&fresh.access_token)).await?).await;
+                    response = self.send_once(call, Some(&fresh.access_token)).await?;
                 }
             }
+        }
+        let position =
+            response.headers().get("x-log-position").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
+        if let Some(position) = position {
+            self.position.fetch_max(position, Ordering::Relaxed);
         }
         check(response).await
     }
@@ -214,6 +242,10 @@ impl Client {
         request = request.headers(headers);
         if let Some(token) = token {
             request = request.bearer_auth(token);
+            let position = self.log_position();
+            if call.method == Method::GET && position > 0 {
+                request = request.header("x-min-position", position.to_string());
+            }
         }
         request = match &call.body {
             Body::None => request,

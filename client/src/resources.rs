@@ -154,11 +154,11 @@ impl Client {
 
     /// `POST /resources/upload` (`text/csv`; `dry_run=true` validates only).
     pub async fn import_resources(&self, csv: String, dry_run: bool) -> Result<ImportReport, Error> {
+        // No Idempotency-Key: the server applies a request's key to each row's command, so a
+        // key would make every row after the first replay the first one's answer.
         let mut call = Call::post("/api/v1/resources/upload");
         if dry_run {
             call = call.query("dry_run", true);
-        } else {
-            call = call.idempotent();
         }
         call.body = Body::Text { content_type: "text/csv", text: csv };
         let mut report: ImportReport = self.fetch(call).await?;

@@ -1,7 +1,8 @@
 //! Profiles and tokens in the user's config directory: `CLI_CONFIG_DIR` if set (the old
 //! client's variable), else the platform's (`$XDG_CONFIG_HOME/reserver`, `~/.config/reserver`).
 //! `config.json` names the profiles (server URL, zone) and the current one;
-//! `credentials.json` holds each profile's tokens. Both are written whole (temp file, then
+//! `credentials.json` holds each profile's tokens; `positions.json` the last log position
+//! written per server, so a run reads what the previous one wrote. Both are written whole (temp file, then
 //! rename) and readable only by the user (0600, directory 0700).
 
 use std::collections::BTreeMap;
@@ -76,6 +77,21 @@ impl Store {
 
     pub fn credentials(&self) -> Result<BTreeMap<String, Stored>, Failure> {
         read_json(&self.dir.join("credentials.json"))
+    }
+
+    /// The last log position a command of this user answered on the server at `url`, so the
+    /// next run's reads include it (read your writes across runs).
+    pub fn position(&self, url: &str) -> u64 {
+        read_json::<BTreeMap<String, u64>>(&self.dir.join("positions.json"))
+            .ok()
+            .and_then(|p| p.get(url).copied())
+            .unwrap_or(0)
+    }
+
+    pub fn save_position(&self, url: &str, position: u64) -> Result<(), Failure> {
+        let mut all: BTreeMap<String, u64> = read_json(&self.dir.join("positions.json")).unwrap_or_default();
+        all.insert(url.to_string(), position);
+        write_private(&self.dir, "positions.json", &all)
     }
 
     /// Stores (or with `None` forgets) a profile's tokens.

@@ -73,9 +73,16 @@ pub fn profile(ctx: &Ctx, command: ProfileCommand) -> Result<(), Failure> {
 
 pub async fn status(ctx: &Ctx) -> Result<(), Failure> {
     let status = ctx.anonymous()?.status().await?;
+    let ready = status.get("ready").and_then(|v| v.as_bool()).unwrap_or(false);
     let mut value = serde_json::Value::Object(status);
     value["url"] = serde_json::Value::String(ctx.url.clone());
-    ctx.out.value(&value)
+    ctx.out.value(&value)?;
+    // Usable as a health check: exit 1 unless the server is ready.
+    if ready {
+        Ok(())
+    } else {
+        Err(Failure::Reported(crate::cli::exit::Exit::Error))
+    }
 }
 
 pub fn completions(args: CompletionsArgs) -> Result<(), Failure> {

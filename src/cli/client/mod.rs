@@ -28,6 +28,10 @@ mod schedule;
 /// What every client command needs.
 pub struct Ctx {
     pub out: Output,
+    /// The client every call of this run goes through (sessions are added per call site,
+    /// the log position is shared).
+    base: std::sync::OnceLock<Client>,
+    start_position: u64,
     pub store: Store,
     pub profile: String,
     pub url: String,
@@ -38,6 +42,16 @@ pub struct Ctx {
 
 pub async fn run(global: &GlobalArgs, command: Command) -> Result<(), Failure> {
     let ctx = Ctx::new(global)?;
+    let result = dispatch(&ctx, command).await;
+    if let Some(client) = ctx.base.get() {
+        if client.log_position() > ctx.start_position {
+            ctx.store.save_position(&ctx.url, client.log_position())?;
+        }
+    }
+    result
+}
+
+async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
     match command {
         Command::Setup(args) => account::setup(&ctx, args).await,
         Command::Login(args) => account::login(&ctx, args).await,
@@ -96,11 +110,14 @@ impl Ctx {
             None => None,
         };
         let zone = when::zone(global.tz.as_deref(), stored.time_zone.as_deref()).map_err(Failure::Usage)?;
+        let url = url.trim_end_matches('/').to_string();
         Ok(Ctx {
             out: Output::new(global.output, global.no_color, zone),
+            base: std::sync::OnceLock::new(),
+            start_position: store.position(&url),
             store,
             profile,
-            url: url.trim_end_matches('/').to_string(),
+            url,
             tz_flag,
             now: Utc::now(),
         })
@@ -108,7 +125,11 @@ impl Ctx {
 
     /// A client without a session (login, registration, health).
     pub fn anonymous(&self) -> Result<Client, Failure> {
-        Ok(Client::new(&self.url)?)
+        if let Some(client) = self.base.get() {
+            return Ok(client.clone());
+        }
+        let client = Client::new(&self.url)?.with_min_position(self.start_position);
+        Ok(self.base.get_or_init(|| client).clone())
     }
 
     /// A client with the profile's session (refreshed and re-stored as needed), or
