@@ -27,6 +27,14 @@ pub struct LoginArgs {
     pub code: Option<String>,
 }
 
+/// `auth login|logout|register`, as the old client named them.
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    Login(LoginArgs),
+    Logout,
+    Register(CredentialArgs),
+}
+
 #[derive(Debug, Subcommand)]
 pub enum PasswordCommand {
     /// Change your password (current one required).

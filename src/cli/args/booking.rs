@@ -51,7 +51,7 @@ pub struct AvailabilityArgs {
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  reserver book \"Lab 3\" \"tomorrow 14:00\" \"tomorrow 15:30\"\n  \
                         reserver book \"Lab 3\" \"2026-12-03 09:00\" --for 90m\n  \
-                        reserver book \"Lab 3\" \"monday 9:00\" --for 1h --repeat \"FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10\" --preview\n\
+                        reserver book \"Lab 3\" \"next monday 9:00\" --for 1h --repeat \"FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10\" --preview\n\
 A refused booking prints the conflicts and the next free slots, and exits 4.")]
 pub struct BookArgs {
     /// Name or id.
@@ -93,6 +93,9 @@ pub enum ReservationsCommand {
     },
     /// One reservation.
     Show { id: Uuid },
+    /// The old client's spelling of `reserver book`.
+    #[command(hide = true)]
+    Create(BookArgs),
     /// Cancel a reservation, or its series.
     #[command(after_help = "Examples:\n  reserver reservations cancel 3f2a… --reason \"moved\"\n  \
                             reserver reservations cancel 3f2a… --this-and-following")]

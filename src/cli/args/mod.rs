@@ -107,6 +107,9 @@ pub enum Command {
     /// Change your password.
     #[command(subcommand)]
     Password(PasswordCommand),
+    /// The old client's spelling: `auth login|logout|register`.
+    #[command(subcommand, hide = true)]
+    Auth(AuthCommand),
     /// Multi-factor authentication (TOTP).
     #[command(subcommand)]
     Mfa(MfaCommand),

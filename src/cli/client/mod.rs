@@ -9,7 +9,7 @@ use chrono_tz::Tz;
 use reserver_client::{Client, Page, PageRequest, Resource, ResourceFilter, Session};
 use uuid::Uuid;
 
-use super::args::{Command, GlobalArgs, PageArgs};
+use super::args::{AuthCommand, Command, GlobalArgs, PageArgs};
 use super::exit::Failure;
 use super::output::Output;
 use super::profile::{Store, Stored, DEFAULT_PROFILE, DEFAULT_URL};
@@ -58,6 +58,9 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
         Command::Logout => account::logout(ctx).await,
         Command::Whoami => account::whoami(ctx).await,
         Command::Register(args) => account::register(ctx, args).await,
+        Command::Auth(AuthCommand::Login(args)) => account::login(ctx, args).await,
+        Command::Auth(AuthCommand::Logout) => account::logout(ctx).await,
+        Command::Auth(AuthCommand::Register(args)) => account::register(ctx, args).await,
         Command::Password(command) => account::password(ctx, command).await,
         Command::Mfa(command) => account::mfa(ctx, command).await,
         Command::Sessions(command) => account::sessions(ctx, command).await,

@@ -88,6 +88,7 @@ pub async fn run(ctx: &Ctx, command: ReservationsCommand) -> Result<(), Failure>
             }
             ctx.out.list(&history, table)
         }
+        ReservationsCommand::Create(args) => super::booking::book(ctx, args).await,
         ReservationsCommand::Ics { id, file } => {
             let ics = client.reservation_ics(id).await?;
             match file {
