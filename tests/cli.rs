@@ -1,6 +1,6 @@
 //! The `reserver` command-line client, driven as a person or a script would: the built binary
 //! against the real server on a random port, a fresh database and a fresh config directory per
-//! scenario, on SQLite and PostgreSQL.
+//! scenario, on SQLite and PostgreSQL; and the `reserver-client` crate it is built on.
 
 mod common;
 
@@ -10,6 +10,8 @@ mod accounts;
 mod bookings;
 #[path = "cli/catalog.rs"]
 mod catalog;
+#[path = "cli/client.rs"]
+mod client;
 #[path = "cli/events.rs"]
 mod events;
 #[path = "cli/support.rs"]
@@ -38,6 +40,7 @@ on_both_backends!(
     bookings::reservations_and_waiting_features,
     catalog::csv_import_dry_run_and_import,
     catalog::output_formats_parse,
+    client::typed_client_round_trip,
     events::tail_resumes_from_a_position,
 );
 

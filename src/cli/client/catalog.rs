@@ -196,7 +196,8 @@ async fn import(ctx: &Ctx, path: &std::path::Path, dry_run: bool) -> Result<(), 
             let text = |k: &str| {
                 e.get(k).map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).unwrap_or_default()
             };
-            table.row(vec![text("row").into(), text("field").into(), text("message").into()]);
+            let row = if e.get("row").is_some() { text("row") } else { text("line") };
+            table.row(vec![row.into(), text("field").into(), text("message").into()]);
         }
         ctx.out.note(&format!("{} of {rows} row(s) are invalid; nothing was imported.", report.errors.len()));
         ctx.out.list(&report.errors, table)?;
