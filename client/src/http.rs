@@ -38,7 +38,28 @@ impl Session {
     }
 }
 
-type SessionHook = Arc<dyn Fn(Option<&Session>) + Send + Sync>;
+/// Where a session lives between runs, shared by every process of the same user: consulted
+/// before a refresh (another process may have refreshed already, and a refresh token works
+/// once: presenting a spent one ends the session) and told of every new session.
+pub trait SessionStore: Send + Sync {
+    /// Takes the store's lock against other refreshers (held until the returned guard drops)
+    /// and returns the session stored now.
+    fn begin_refresh(&self) -> (Box<dyn Send>, Option<Session>);
+    /// The new session after a refresh, or `None` when the server ended it.
+    fn save(&self, session: Option<&Session>);
+}
+
+/// A [`SessionStore`] that only hears of new sessions.
+struct Hook<F>(F);
+
+impl<F: Fn(Option<&Session>) + Send + Sync> SessionStore for Hook<F> {
+    fn begin_refresh(&self) -> (Box<dyn Send>, Option<Session>) {
+        (Box::new(()), None)
+    }
+    fn save(&self, session: Option<&Session>) {
+        (self.0)(session)
+    }
+}
 
 /// The API client. Cheap to clone; clones share the session.
 #[derive(Clone)]
@@ -46,7 +67,7 @@ pub struct Client {
     http: reqwest::Client,
     base: String,
     session: Arc<Mutex<Option<Session>>>,
-    on_session: Option<SessionHook>,
+    store: Option<Arc<dyn SessionStore>>,
     /// The highest log position a command answered (`X-Log-Position`): sent as
     /// `X-Min-Position` on reads, so they include this client's own writes.
     position: Arc<AtomicU64>,
@@ -152,13 +173,16 @@ impl Client {
         let http = reqwest::Client::builder()
             .user_agent(AGENT)
             .connect_timeout(std::time::Duration::from_secs(10))
+            // A server that stops answering must not hang a script; a large CSV import can
+            // take minutes, so the bound is generous.
+            .read_timeout(std::time::Duration::from_secs(300))
             .build()
             .map_err(|e| Error::Invalid(format!("cannot build an HTTP client: {e}")))?;
         Ok(Client {
             http,
             base,
             session: Arc::new(Mutex::new(None)),
-            on_session: None,
+            store: None,
             position: Arc::new(AtomicU64::new(0)),
         })
     }
@@ -172,7 +196,13 @@ impl Client {
     /// Called with every new session after a refresh, and with `None` when the server
     /// refused the refresh token (the session is over): store or forget it there.
     pub fn on_session(mut self, hook: impl Fn(Option<&Session>) + Send + Sync + 'static) -> Self {
-        self.on_session = Some(Arc::new(hook));
+        self.store = Some(Arc::new(Hook(hook)));
+        self
+    }
+
+    /// Keeps the session in `store`, shared with other processes (see [`SessionStore`]).
+    pub fn with_store(mut self, store: Arc<dyn SessionStore>) -> Self {
+        self.store = Some(store);
         self
     }
 
@@ -256,14 +286,28 @@ impl Client {
         request.send().await.map_err(|source| Error::Transport { url, source })
     }
 
-    /// Refreshes the session unless another task already replaced the token that failed.
+    /// Refreshes the session unless another task, or another process sharing the store,
+    /// already replaced the token that failed.
     async fn refresh_after(&self, failed_token: &str) -> Result<Session, Error> {
         let mut guard = self.session.lock().await;
         let current = guard.clone().ok_or(Error::NotLoggedIn)?;
-        if current.access_token != failed_token && !current.expires_soon(Utc::now()) {
+        let usable = |s: &Session| s.access_token != failed_token && !s.expires_soon(Utc::now());
+        if usable(&current) {
             return Ok(current);
         }
-        let Some(refresh_token) = current.refresh_token.clone() else { return Ok(current) };
+        let (_lock, stored) = match &self.store {
+            Some(store) => store.begin_refresh(),
+            None => (Box::new(()) as Box<dyn Send>, None),
+        };
+        let stored = stored.filter(|s| s.refresh_token.is_some());
+        if let Some(stored) = stored.as_ref().filter(|s| usable(s)) {
+            *guard = Some(stored.clone());
+            return Ok(stored.clone());
+        }
+        // The stored refresh token is the newest: another process may have rotated ours.
+        let Some(refresh_token) = stored.and_then(|s| s.refresh_token).or(current.refresh_token.clone()) else {
+            return Ok(current);
+        };
         let call =
             Call::post("/api/v1/token/refresh").anonymous().json(serde_json::json!({ "refresh_token": refresh_token }));
         match check(self.send_once(&call, None).await?).await {
@@ -271,15 +315,15 @@ impl Client {
                 let pair: TokenPair = decode(response, &call.path).await?;
                 let session = pair.session();
                 *guard = Some(session.clone());
-                if let Some(hook) = &self.on_session {
-                    hook(Some(&session));
+                if let Some(store) = &self.store {
+                    store.save(Some(&session));
                 }
                 Ok(session)
             }
             Err(Error::Problem(p)) if p.status == 401 => {
                 *guard = None;
-                if let Some(hook) = &self.on_session {
-                    hook(None);
+                if let Some(store) = &self.store {
+                    store.save(None);
                 }
                 Err(Error::Problem(p))
             }

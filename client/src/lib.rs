@@ -31,7 +31,7 @@ pub use accounts::*;
 pub use admin::*;
 pub use bookings::*;
 pub use error::{Error, FieldError, Problem};
-pub use http::{Client, Session};
+pub use http::{Client, Session, SessionStore, TokenPair};
 pub use resources::*;
 pub use wire::*;
 

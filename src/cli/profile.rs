@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use reserver_client::Session;
+use reserver_client::{Session, SessionStore};
 use serde::{Deserialize, Serialize};
 
 use super::exit::Failure;
@@ -105,6 +105,62 @@ impl Store {
     }
 }
 
+/// A profile's tokens as the client's [`SessionStore`]: `reserver` processes running at once
+/// take turns to refresh (an exclusive lock on `credentials.lock`), and one that finds the
+/// stored session already refreshed by another uses it instead of spending the refresh token
+/// a second time (which would end the session).
+pub struct ProfileSessions {
+    pub store: Store,
+    pub profile: String,
+    pub url: String,
+    pub username: String,
+}
+
+impl SessionStore for ProfileSessions {
+    fn begin_refresh(&self) -> (Box<dyn Send>, Option<Session>) {
+        let lock = self.store.lock();
+        let stored = self
+            .store
+            .credentials()
+            .ok()
+            .and_then(|mut all| all.remove(&self.profile))
+            .filter(|s| s.url == self.url)
+            .map(|s| s.session);
+        (Box::new(lock), stored)
+    }
+
+    fn save(&self, session: Option<&Session>) {
+        let stored =
+            session.map(|s| Stored { url: self.url.clone(), username: self.username.clone(), session: s.clone() });
+        if let Err(e) = self.store.save_credentials(&self.profile, stored) {
+            e.report(false);
+        }
+    }
+}
+
+impl Store {
+    /// The refresh lock, held until the file is dropped; `None` if it cannot be taken (the
+    /// refresh then goes ahead unguarded rather than not at all).
+    fn lock(&self) -> Option<std::fs::File> {
+        let _ = create_private_dir(&self.dir);
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(self.dir.join("credentials.lock")).ok()?;
+        file.lock().ok()?;
+        Some(file)
+    }
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
 fn read_json<T: Default + for<'de> Deserialize<'de>>(path: &Path) -> Result<T, Failure> {
     match std::fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes)
@@ -118,11 +174,7 @@ fn read_json<T: Default + for<'de> Deserialize<'de>>(path: &Path) -> Result<T, F
 /// the moment it exists (a temp file renamed over the old one).
 fn write_private<T: Serialize>(dir: &Path, name: &str, value: &T) -> Result<(), Failure> {
     let fail = |e: std::io::Error| Failure::Other(format!("cannot write {}: {e}", dir.join(name).display()));
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).map_err(fail)?;
+    create_private_dir(dir).map_err(fail)?;
     let bytes = serde_json::to_vec_pretty(value).map_err(|e| Failure::Other(e.to_string()))?;
     let temp = dir.join(format!(".{name}.{}", std::process::id()));
     let mut options = std::fs::OpenOptions::new();

@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressStyle};
 
 use super::exit::Failure;
 
@@ -48,7 +48,8 @@ pub fn stdin_lines(count: usize, what: &str) -> Result<Vec<String>, Failure> {
     Ok(lines)
 }
 
-/// A progress bar of `len` units on stderr; hidden unless stderr is a terminal.
+/// A progress bar of `len` units on stderr (a spinner with a message when the length is not
+/// known); hidden unless stderr is a terminal, and cleared when dropped.
 pub fn progress(len: Option<u64>, message: &str) -> ProgressBar {
     let bar = match len {
         Some(len) => ProgressBar::new(len).with_style(
@@ -57,10 +58,11 @@ pub fn progress(len: Option<u64>, message: &str) -> ProgressBar {
                 .progress_chars("=> "),
         ),
         None => ProgressBar::new_spinner().with_style(
-            ProgressStyle::with_template("{spinner} {msg} {pos} ({elapsed})")
+            ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         ),
     };
+    let bar = bar.with_finish(ProgressFinish::AndClear);
     let target =
         if std::io::stderr().is_terminal() { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
     bar.set_draw_target(target);

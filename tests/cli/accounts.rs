@@ -39,6 +39,27 @@ pub async fn login_refresh_logout(backend: Backend) {
     let third = w.credentials();
     assert_ne!(third["refresh_token"], second["refresh_token"]);
 
+    // Several runs at once with an expiring token refresh once between them: a refresh token
+    // presented twice would end the session for all.
+    let mut expiring = third.clone();
+    expiring["expires_at"] = json!("2000-01-01T00:00:00Z");
+    w.write_credentials(&expiring);
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            w.command(&["whoami"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().expect("wait");
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    w.run(&["whoami"]).ok();
+    let third = w.credentials();
+
     // RESERVER_TOKEN overrides the stored session (CI).
     let token = third["access_token"].as_str().expect("token").to_string();
     let other = tempfile::tempdir().expect("dir");

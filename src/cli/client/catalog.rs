@@ -172,8 +172,7 @@ async fn import(ctx: &Ctx, path: &std::path::Path, dry_run: bool) -> Result<(), 
         );
         return Err(Failure::Reported(Exit::NotFound));
     }
-    let bar = terminal::progress(None, if dry_run { "validating" } else { "importing" });
-    bar.set_position(rows as u64);
+    let bar = terminal::progress(None, &format!("{} {rows} row(s)", if dry_run { "validating" } else { "importing" }));
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
     let result = client.import_resources(text, dry_run).await;
     bar.finish_and_clear();

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::args::{AuthCommand, Command, GlobalArgs, PageArgs};
 use super::exit::Failure;
 use super::output::Output;
-use super::profile::{Store, Stored, DEFAULT_PROFILE, DEFAULT_URL};
+use super::profile::{ProfileSessions, Store, DEFAULT_PROFILE, DEFAULT_URL};
 use super::when;
 
 mod account;
@@ -151,14 +151,13 @@ impl Ctx {
                 if self.profile == DEFAULT_PROFILE { String::new() } else { format!(" (profile {})", self.profile) }
             )));
         };
-        let (store, profile, url, username) =
-            (self.store.clone(), self.profile.clone(), self.url.clone(), stored.username.clone());
-        Ok(client.with_session(stored.session).on_session(move |session| {
-            let stored = session.map(|s| Stored { url: url.clone(), username: username.clone(), session: s.clone() });
-            if let Err(e) = store.save_credentials(&profile, stored) {
-                e.report(false);
-            }
-        }))
+        let sessions = ProfileSessions {
+            store: self.store.clone(),
+            profile: self.profile.clone(),
+            url: self.url.clone(),
+            username: stored.username.clone(),
+        };
+        Ok(client.with_session(stored.session).with_store(std::sync::Arc::new(sessions)))
     }
 
     /// A time typed by a person, read in `zone`.
@@ -224,7 +223,8 @@ impl Ctx {
             let page = fetch(request.clone()).await?;
             items.extend(page.data);
             if let Some(bar) = &progress {
-                bar.set_position(items.len() as u64);
+                bar.set_message(format!("fetched {}", items.len()));
+                bar.tick();
             }
             match (page.has_more, page.next_cursor) {
                 (true, Some(cursor)) if args.all => request.cursor = Some(cursor),
