@@ -120,7 +120,12 @@ impl Client {
 
     /// `POST /resources` (admin).
     pub async fn create_resource(&self, fields: &ResourceFields) -> Result<Resource, Error> {
-        self.fetch(Call::post("/api/v1/resources").idempotent().json(fields)).await
+        let call = Call::post("/api/v1/resources").json(fields);
+        // The server applies a request's Idempotency-Key to each command it issues; creating
+        // a resource in maintenance issues two, and the second would be refused as a reused
+        // key. Only a single-command creation carries one.
+        let in_maintenance = fields.get("available").and_then(Value::as_bool) == Some(false);
+        self.fetch(if in_maintenance { call } else { call.idempotent() }).await
     }
 
     /// `PATCH /resources/{id}` (admin) at the version `etag` names.

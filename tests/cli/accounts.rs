@@ -106,6 +106,18 @@ pub async fn scripts_are_never_prompted(backend: Backend) {
     assert_eq!(nameless.code, 2);
     assert!(nameless.stderr.contains("--username"), "{}", nameless.stderr);
 
+    // Without CLI_CONFIG_DIR the tokens go to $XDG_CONFIG_HOME/reserver.
+    let xdg = tempfile::tempdir().expect("dir");
+    let mut login = w.command(&["login", "-u", "admin", "--password-stdin"]);
+    login.env_remove("CLI_CONFIG_DIR").env("XDG_CONFIG_HOME", xdg.path()).stdin(std::process::Stdio::piped());
+    let mut child =
+        login.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().expect("spawn");
+    std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), format!("{PASSWORD}\n").as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(xdg.path().join("reserver").join("credentials.json").exists());
+
     // A refused registration shows the server's sentence and its field errors.
     let weak = w.run_with_input(&["register", "-u", "bob", "--password-stdin"], "short\n");
     assert_eq!(weak.code, 1, "{}", weak.stderr);

@@ -78,6 +78,10 @@ pub async fn output_formats_parse(backend: Backend) {
     let table = w.run(&["resources", "show", id.as_str(), "-o", "table"]);
     assert!(table.ok().lines().any(|l| l.starts_with("capacity") && l.ends_with(" 2")), "{}", table.stdout);
 
+    // Created in maintenance.
+    let spare = w.run(&["resources", "create", "Spare", "--unavailable", "-o", "json"]);
+    assert_eq!(spare.json()["status"], "maintenance", "{}", spare.stderr);
+
     // Updates and hours, read back.
     w.run(&["resources", "update", "Lab 3", "--capacity", "3", "--status", "maintenance"]).ok();
     let shown = w.run(&["resources", "show", "Lab 3", "-o", "json"]).json();
