@@ -131,7 +131,6 @@ pub async fn reservations_and_waiting_features(backend: Backend) {
         vec!["quotas", "show"],
         vec!["oauth", "clients", "list"],
         vec!["find", "--tags", "room", "--duration", "1h"],
-        vec!["mfa", "backup-codes"],
     ] {
         let run = w.run(&args);
         match run.code {
