@@ -113,7 +113,8 @@ impl Ctx {
             None => None,
         };
         let zone = when::zone(global.tz.as_deref(), stored.time_zone.as_deref()).map_err(Failure::Usage)?;
-        let url = url.trim_end_matches('/').to_string();
+        let url = url.trim_end_matches('/');
+        let url = url.strip_suffix("/api/v1").unwrap_or(url).to_string();
         Ok(Ctx {
             out: Output::new(global.output, global.no_color, zone),
             base: std::sync::OnceLock::new(),
