@@ -119,10 +119,17 @@ impl Problem {
         self.extensions.get(key).and_then(Value::as_str)
     }
 
-    /// One sentence for a person: the title, then the detail when it adds something.
+    /// One sentence for a person: the title, then the detail when it adds something (not
+    /// when it only repeats a field error, which is shown beside the sentence).
     pub fn sentence(&self) -> String {
         let title = if self.title.is_empty() { format!("HTTP {}", self.status) } else { self.title.clone() };
-        let mut text = match self.detail.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+        let repeats_a_field = |d: &str| {
+            self.errors
+                .iter()
+                .any(|e| d.trim_end_matches('.') == format!("{}: {}", e.field, e.message).trim_end_matches('.'))
+        };
+        let detail = self.detail.as_deref().map(str::trim).filter(|d| !d.is_empty() && !repeats_a_field(d));
+        let mut text = match detail {
             Some(detail) if !detail.eq_ignore_ascii_case(&title) => format!("{title}: {detail}"),
             _ => title,
         };
@@ -148,6 +155,16 @@ mod tests {
         assert_eq!(p.sentence(), "Booking conflict: slot conflicts with 1 existing reservation(s).");
         assert_eq!(p.next_free_slots.len(), 1);
         assert_eq!(p.extension_str("hint"), Some("x"));
+    }
+
+    #[test]
+    fn a_detail_that_repeats_a_field_error_is_not_said_twice() {
+        let p: Problem = serde_json::from_str(
+            r#"{"type":"https://reserver.dev/problems/validation-error","title":"Invalid request","status":422,
+                "detail":"password: too short","errors":[{"field":"password","message":"too short"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(p.sentence(), "Invalid request.");
     }
 
     #[test]

@@ -121,7 +121,7 @@ pub async fn scripts_are_never_prompted(backend: Backend) {
     // A refused registration shows the server's sentence and its field errors.
     let weak = w.run_with_input(&["register", "-u", "bob", "--password-stdin"], "short\n");
     assert_eq!(weak.code, 1, "{}", weak.stderr);
-    assert!(weak.stderr.contains("error: Invalid request") && weak.stderr.contains("  password: "), "{}", weak.stderr);
+    assert!(weak.stderr.starts_with("error: Invalid request.\n  password: "), "{}", weak.stderr);
     let ok = w.run_with_input(&["register", "-u", "bob", "--password-stdin"], &format!("{PASSWORD}\n"));
     assert_eq!(ok.rows()[0][1], "bob", "{}", ok.stderr);
 }
