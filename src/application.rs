@@ -30,14 +30,27 @@ pub struct Application {
 impl Application {
     /// Opens (and migrates) the database, starts the background work and binds the listener.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let secret =
-            SecretKey::from_env_value(settings.secret_key.as_deref(), settings.production).context("SECRET_KEY")?;
-        if let Some(warning) = secret.warning() {
-            tracing::warn!("{warning}");
-        }
+        let configured = settings.secret_key.as_deref().filter(|k| !k.trim().is_empty());
+        // A configured key is checked before anything else starts (production refuses weak ones).
+        let explicit = match configured {
+            Some(_) => Some(SecretKey::from_env_value(configured, settings.production).context("SECRET_KEY")?),
+            None if settings.production => Some(SecretKey::from_env_value(None, true).context("SECRET_KEY")?),
+            None => None,
+        };
         let store = reserver_store::open(&StoreConfig::new(&settings.database_url))
             .await
             .with_context(|| format!("opening the event store at {}", settings.database_url))?;
+        // Without SECRET_KEY every replica uses the one key the database generated and keeps, so
+        // tokens work on all of them and survive restarts.
+        let secret = match explicit {
+            Some(key) => key,
+            None => SecretKey::generated(
+                &store.shared_secret("token-signing").await.context("reading the shared signing key")?,
+            ),
+        };
+        if let Some(warning) = secret.warning() {
+            tracing::warn!("{warning}");
+        }
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let pipeline = |store: &Arc<dyn EventStore>| (store.clone(), clock.clone(), PipelineConfig::default());
         let resources = {
@@ -62,6 +75,8 @@ impl Application {
             .await
             .context("starting webhook delivery")?;
         let webhooks_data = web::Data::new(webhooks.clone());
+        let listener = TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
+        let bound = listener.local_addr()?;
         let services = web::Data::new(Services {
             store: store.clone(),
             clock: clock.clone(),
@@ -73,14 +88,16 @@ impl Application {
             tokens: TokenIssuer::new(secret.as_bytes(), access_lifetime),
             revocations,
             rate_limits: RateLimiter::new(settings.rate_limits),
+            login_throttle: reserver_auth::LoginThrottle::new(reserver_auth::LoginThrottleConfig::default()),
             refresh_ttl: chrono::Duration::days(settings.refresh_token_days),
             setup_reopen_token: settings.setup_reopen_token.clone(),
             read_wait: Duration::from_secs(2),
             public_url: settings.public_url.clone(),
+            bound_origin: bound_origin(bound),
+            trusted_proxies: settings.trusted_proxies.clone(),
         });
         let api_state = web::Data::new(ApiState::new(live_hub, settings.live, settings.read_cache_ttl));
-        let listener = TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
-        let port = listener.local_addr()?.port();
+        let port = bound.port();
         let body_limit = settings.max_body_bytes;
         let cors_origins = settings.cors_origins.clone();
         let mut server = HttpServer::new(move || {
@@ -108,7 +125,8 @@ impl Application {
                 .wrap(middleware::from_fn(reserver_api::rate_limit::limit))
                 .wrap(middleware::from_fn(reserver_api::metrics::track))
                 .wrap(cors)
-                .wrap(middleware::Logger::new(r#"%a "%r" %s %b %Dms req=%{x-request-id}i"#))
+                .wrap(middleware::from_fn(reserver_api::boundary::guard))
+                .wrap(reserver_api::access_log::logger())
                 .wrap(middleware::from_fn(reserver_api::request_id::request_id))
                 .configure(reserver_api::configure)
                 .default_service(web::to(reserver_api::not_found))
@@ -143,4 +161,18 @@ impl Application {
         self.webhooks.shutdown().await;
         result
     }
+}
+
+/// `http://ADDRESS:PORT` of the listener. An unspecified address (`0.0.0.0`, `::`) is not one a
+/// client can use, so links then name the loopback address: set `API_URL` in such deployments.
+fn bound_origin(bound: std::net::SocketAddr) -> String {
+    let mut address = bound;
+    if address.ip().is_unspecified() {
+        address.set_ip(if address.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    format!("http://{address}")
 }

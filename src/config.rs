@@ -37,6 +37,8 @@ pub struct Settings {
     /// `API_URL`: the service's public base URL, for links handed out (calendar feeds);
     /// without it, the request's own scheme and host.
     pub public_url: Option<String>,
+    /// `TRUSTED_PROXIES`: peers whose `Forwarded`/`X-Forwarded-*` headers are believed.
+    pub trusted_proxies: reserver_app::client_ip::TrustedProxies,
 }
 
 impl Default for Settings {
@@ -58,6 +60,7 @@ impl Default for Settings {
             mail: reserver_mailer::MailSettings::default(),
             webhooks: reserver_webhooks::WebhookSettings::default(),
             public_url: None,
+            trusted_proxies: Default::default(),
         }
     }
 }

@@ -255,7 +255,7 @@ fn urlencode(s: &str) -> String {
     s.replace('+', "%2B").replace(':', "%3A")
 }
 
-async fn sessions_and_lockout(backend: Backend) {
+async fn sessions_and_login_throttling(backend: Backend) {
     let db = ScratchDatabase::new(backend).await;
     let s = Server::start(db.url()).await;
     s.setup_admin().await;
@@ -330,15 +330,29 @@ async fn sessions_and_lockout(backend: Backend) {
         .expect("register");
     assert_eq!(taken.status(), 409);
 
-    // Lockout after five failures, saying until when; the right password does not get in either.
-    for _ in 0..5 {
-        assert_eq!(s.login_response("carol", "Wrong-password-1").await.status(), 401);
+    // No lockout: guessing is slowed by growing delays (429 with Retry-After), answered exactly
+    // alike for a name that does not exist, and the real user gets in once the wait is over.
+    let mut answers = Vec::new();
+    for name in ["carol", "nobody-at-all"] {
+        let mut seen = Vec::new();
+        for _ in 0..4 {
+            let r = s.login_response(name, "Wrong-password-1").await;
+            let status = r.status().as_u16();
+            let retry_after = r.headers().get("Retry-After").and_then(|v| v.to_str().ok()).map(str::to_string);
+            let problem = json_of(r).await;
+            seen.push((status, retry_after, problem["type"].clone(), problem["detail"].clone()));
+        }
+        answers.push(seen);
     }
-    let locked = s.login_response("carol", PASSWORD).await;
-    assert_eq!(locked.status(), 401);
-    let problem = json_of(locked).await;
-    assert!(problem["type"].as_str().unwrap_or_default().ends_with("/account-locked"), "{problem}");
-    assert!(problem["locked_until"].is_string());
+    assert_eq!(answers[0], answers[1], "known and unknown names are answered identically");
+    let statuses: Vec<u16> = answers[0].iter().map(|a| a.0).collect();
+    assert_eq!(statuses, [401, 401, 401, 429], "{answers:?}");
+    let (_, retry_after, problem_type, _) = &answers[0][3];
+    assert!(problem_type.as_str().unwrap_or_default().ends_with("/login-throttled"), "{problem_type}");
+    let wait: u64 = retry_after.as_deref().and_then(|v| v.parse().ok()).expect("Retry-After seconds");
+    assert!((1..=2).contains(&wait), "the first delay is short: {wait}");
+    tokio::time::sleep(std::time::Duration::from_millis(wait * 1000 + 100)).await;
+    assert_eq!(s.login_response("carol", PASSWORD).await.status(), 200, "never locked out");
 }
 
 async fn rate_limits_answer_429(backend: Backend) {
@@ -502,7 +516,7 @@ macro_rules! on_both_backends {
 
 on_both_backends!(
     booking_flow,
-    sessions_and_lockout,
+    sessions_and_login_throttling,
     rate_limits_answer_429,
     concurrent_http_bookings,
     idempotency_key_replays,

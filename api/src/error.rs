@@ -47,6 +47,17 @@ pub fn problem(error: &AppError) -> Problem {
                 .detail(format!("{field}: {message}"))
                 .with("errors", [serde_json::json!({ "field": field, "message": message })])
         }
+        AppError::InvalidRows { rows } => {
+            let errors: Vec<_> = rows
+                .iter()
+                .map(|(line, column, message)| {
+                    serde_json::json!({ "field": "file", "line": line, "column": column, "message": message })
+                })
+                .collect();
+            Problem::new(S::UNPROCESSABLE_ENTITY, "validation-error", "Invalid request")
+                .detail(format!("{} invalid rows; nothing was created", rows.len()))
+                .with("errors", errors)
+        }
         AppError::Refused { slug, field, message } => Problem::new(S::UNPROCESSABLE_ENTITY, slug, "Request refused")
             .detail(format!("{field}: {message}"))
             .with("errors", [serde_json::json!({ "field": field, "message": message })]),
@@ -65,9 +76,11 @@ pub fn problem(error: &AppError) -> Problem {
             Problem::new(S::UNPROCESSABLE_ENTITY, "idempotency-key-reused", "Idempotency key reused")
                 .detail("this Idempotency-Key was already used for a different request")
         }
-        AppError::Locked { until } => Problem::new(S::UNAUTHORIZED, "account-locked", "Account locked")
-            .detail(format!("too many failed logins; the account is locked until {}", until.to_rfc3339()))
-            .with("locked_until", until),
+        AppError::LoginThrottled { retry_after } => {
+            Problem::new(S::TOO_MANY_REQUESTS, "login-throttled", "Too many failed logins")
+                .detail(format!("too many failed logins; wait {retry_after} s before trying again"))
+                .with("retry_after", retry_after)
+        }
         AppError::TooManyRequests { retry_after, limit } => {
             Problem::new(S::TOO_MANY_REQUESTS, "rate-limited", "Too many requests")
                 .detail(format!("limit of {limit} requests per minute reached; retry in {retry_after} s"))
@@ -76,6 +89,35 @@ pub fn problem(error: &AppError) -> Problem {
         AppError::NotCaughtUp { position } => {
             Problem::new(S::SERVICE_UNAVAILABLE, "read-model-lagging", "Read model not caught up")
                 .detail(format!("the read model did not reach log position {position} in time; retry"))
+        }
+        AppError::TooManyConnections { limit } => {
+            Problem::new(S::TOO_MANY_REQUESTS, "too-many-connections", "Too many live connections")
+                .detail(format!("at most {limit} live connections per user; close one first"))
+                .with("limit", limit)
+        }
+        AppError::PayloadTooLarge { limit } => {
+            Problem::new(S::PAYLOAD_TOO_LARGE, "payload-too-large", "Payload too large")
+                .detail(format!("the body is larger than the {limit} bytes this service accepts"))
+                .with("limit_bytes", limit)
+        }
+        AppError::UnsupportedMediaType { given, expected } => {
+            Problem::new(S::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type")
+                .detail(if given.is_empty() {
+                    format!("the body has no Content-Type; send {expected}")
+                } else {
+                    format!("Content-Type {given} is not accepted here; send {expected}")
+                })
+                .with("accepted", expected)
+        }
+        AppError::InvalidCursor => Problem::new(S::UNPROCESSABLE_ENTITY, "invalid-cursor", "Invalid cursor")
+            .detail("cursor: not a cursor this list returned; start again without one")
+            .with("errors", [serde_json::json!({ "field": "cursor", "message": "not a cursor this list returned" })]),
+        AppError::Storage(m) => {
+            // The database's own words stay in the log: they can name tables, values and
+            // internals, and help an attacker more than a client.
+            tracing::error!(error = %m, "database error");
+            Problem::new(S::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable")
+                .detail("the database is unavailable or failed; retry shortly")
         }
         AppError::Unavailable(m) => {
             Problem::new(S::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable").detail(m)
@@ -130,7 +172,7 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let problem = self.problem();
         let mut response = problem.response();
-        if let AppError::TooManyRequests { retry_after, .. } = &self.0 {
+        if let AppError::TooManyRequests { retry_after, .. } | AppError::LoginThrottled { retry_after } = &self.0 {
             if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&retry_after.to_string()) {
                 response.headers_mut().insert(actix_web::http::header::RETRY_AFTER, v);
             }

@@ -4,6 +4,9 @@ use std::future::{ready, Ready};
 
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use std::net::IpAddr;
+
+use reserver_app::client_ip::ForwardingHeaders;
 use reserver_app::{AppError, Caller, RequestInfo, Services};
 use reserver_commands::CommandMeta;
 use uuid::Uuid;
@@ -30,6 +33,31 @@ fn bearer(req: &HttpRequest) -> Option<&str> {
     let value = req.headers().get(actix_web::http::header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+}
+
+fn forwarding_headers(req: &HttpRequest) -> ForwardingHeaders<'_> {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    ForwardingHeaders {
+        forwarded: header("forwarded"),
+        x_forwarded_for: header("x-forwarded-for"),
+        x_forwarded_host: header("x-forwarded-host"),
+        x_forwarded_proto: header("x-forwarded-proto"),
+    }
+}
+
+/// The client's address: the peer's, or what a trusted proxy says it saw (`TRUSTED_PROXIES`).
+pub fn client_ip(req: &HttpRequest) -> Option<IpAddr> {
+    let peer = req.peer_addr().map(|a| a.ip());
+    match req.app_data::<web::Data<Services>>() {
+        Some(services) => services.trusted_proxies.client_ip(peer, &forwarding_headers(req)),
+        None => peer,
+    }
+}
+
+/// The base URL of links handed out to this request's client (see `Services::link_base`).
+pub fn link_base(services: &Services, req: &HttpRequest) -> String {
+    let peer = req.peer_addr().map(|a| a.ip());
+    services.link_base(services.trusted_proxies.forwarded_origin(peer, &forwarding_headers(req)))
 }
 
 /// Verifies an access token (header, or `token` for clients that cannot set headers).
@@ -79,9 +107,8 @@ impl FromRequest for MinPosition {
 /// Metadata for a command sent on behalf of `user`: ids for tracing, the client's address, and
 /// the idempotency key (scoped to the caller, fingerprinted by method, path and body).
 pub fn command_meta(req: &HttpRequest, user: Option<&CurrentUser>, body: &[u8]) -> Result<CommandMeta, AppError> {
-    let connection = req.connection_info();
     let info = RequestInfo {
-        client_ip: connection.realip_remote_addr().map(str::to_string),
+        client_ip: client_ip(req).map(|ip| ip.to_string()),
         correlation_id: req
             .headers()
             .get("X-Correlation-Id")

@@ -10,14 +10,14 @@ use actix_web::{web, HttpMessage, ResponseError};
 use reserver_auth::{RateInfo, Tier};
 
 use crate::error::ApiError;
-use crate::extract::authenticate;
+use crate::extract::{authenticate, client_ip};
 use reserver_app::AppError;
 use reserver_app::Services;
 
 const AUTH_PATHS: [&str; 4] = ["/api/v1/token", "/api/v1/register", "/api/v1/setup/", "/api/v1/logout"];
 
 fn tier_and_key(req: &ServiceRequest) -> (Tier, String) {
-    let address = req.connection_info().realip_remote_addr().unwrap_or("unknown").to_string();
+    let address = client_ip(req.request()).map(|ip| ip.to_string()).unwrap_or_else(|| "unknown".into());
     if AUTH_PATHS.iter().any(|p| req.path().starts_with(p)) {
         return (Tier::AuthEndpoint, address);
     }
@@ -45,7 +45,8 @@ pub async fn limit(
     let Some(state) = req.app_data::<web::Data<Services>>().cloned() else {
         return Ok(next.call(req).await?.map_into_left_body());
     };
-    if !req.path().starts_with("/api/") {
+    // The upgrade to a live connection counts like any API request: it is not free to open.
+    if !req.path().starts_with("/api/") && req.path() != "/ws" {
         return Ok(next.call(req).await?.map_into_left_body());
     }
     let (tier, key) = tier_and_key(&req);

@@ -13,11 +13,19 @@ pub struct ApiState {
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// Short-lived answers of the hottest reads (bypassed by `min_position`).
     pub read_cache: ReadCache,
+    /// Open WebSocket connections per user.
+    pub connections: crate::live::socket::ConnectionCounts,
 }
 
 impl ApiState {
     pub fn new(live_hub: LiveHub, live: LiveSettings, read_cache_ttl: std::time::Duration) -> Self {
-        Self { live_hub, live, metrics: crate::metrics::recorder(), read_cache: ReadCache::new(read_cache_ttl, 10_000) }
+        Self {
+            live_hub,
+            live,
+            metrics: crate::metrics::recorder(),
+            read_cache: ReadCache::new(read_cache_ttl, 10_000),
+            connections: Default::default(),
+        }
     }
 
     /// Serves a cacheable read: from the cache when fresh and no position was asked for, else

@@ -7,6 +7,7 @@ use reserver_domain::{Actor, Role};
 use uuid::Uuid;
 
 use crate::error::AppError;
+use crate::revocations::Refusal;
 use crate::services::Services;
 
 /// An authenticated caller, from a valid access token.
@@ -45,8 +46,14 @@ pub fn authenticate(services: &Services, token: &str) -> Result<Caller, AppError
         TokenError::Expired => AppError::Unauthorized("access token expired; refresh it".into()),
         TokenError::Invalid => AppError::Unauthorized("invalid access token".into()),
     })?;
-    if services.revocations.is_ended(claims.sid) {
-        return Err(AppError::Unauthorized("this session has ended (logged out); log in again".into()));
+    match services.revocations.refusal(claims.sub, claims.sid, claims.role) {
+        Some(Refusal::SessionEnded) => {
+            return Err(AppError::Unauthorized("this session has ended (logged out); log in again".into()))
+        }
+        Some(Refusal::RoleChanged) => {
+            return Err(AppError::Unauthorized("your role has changed; refresh the access token".into()))
+        }
+        None => {}
     }
     Ok(Caller { user_id: claims.sub, role: claims.role, session_id: claims.sid, expires_at: claims.exp })
 }

@@ -13,6 +13,9 @@ pub enum AppError {
     /// The request is malformed; names the field.
     #[error("{field}: {message}")]
     Validation { field: String, message: String },
+    /// Rows of an uploaded file that are invalid: `(line, column, message)` each.
+    #[error("{} invalid rows", rows.len())]
+    InvalidRows { rows: Vec<(u64, String, String)> },
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
@@ -30,16 +33,32 @@ pub enum AppError {
     PreconditionFailed { current: u64 },
     #[error("idempotency key already used for a different request")]
     IdempotencyKeyReused,
-    /// Too many failed logins.
-    #[error("account locked until {until}")]
-    Locked { until: chrono::DateTime<chrono::Utc> },
+    /// Too many failed logins from this client or for this name: wait `retry_after` seconds.
+    #[error("too many failed logins; retry in {retry_after} s")]
+    LoginThrottled { retry_after: u64 },
     /// A rate limit was reached; `retry_after` in seconds, `limit` per minute.
     #[error("rate limit exceeded")]
     TooManyRequests { retry_after: u64, limit: u32 },
+    /// A user already holds `limit` live connections.
+    #[error("at most {limit} live connections per user")]
+    TooManyConnections { limit: usize },
     #[error("read model has not reached position {position} yet")]
     NotCaughtUp { position: u64 },
+    /// A body larger than the service accepts; `limit` in bytes.
+    #[error("the body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: u64 },
+    /// A body of a type this route does not read.
+    #[error("content type {given:?} is not accepted here; send {expected}")]
+    UnsupportedMediaType { given: String, expected: String },
+    /// A cursor this list did not hand out (garbage, tampered, or from another list).
+    #[error("not a cursor this list returned")]
+    InvalidCursor,
+    /// A temporary condition the client may retry; the text is safe to show.
     #[error("{0}")]
     Unavailable(String),
+    /// The database failed. The text is for the log only: clients get a generic answer.
+    #[error("database error: {0}")]
+    Storage(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -60,6 +79,10 @@ impl AppError {
 impl From<CommandError> for AppError {
     fn from(e: CommandError) -> Self {
         match e {
+            // A malformed field is a validation error like any other, whichever layer found it.
+            CommandError::Rejected(Rejection::InvalidField { field, reason }) => {
+                AppError::Validation { field, message: reason }
+            }
             CommandError::Rejected(r) => AppError::Rejected(r),
             CommandError::IdempotencyKeyReused => AppError::IdempotencyKeyReused,
             CommandError::VersionMismatch { current } => AppError::PreconditionFailed { current },
@@ -67,7 +90,8 @@ impl From<CommandError> for AppError {
                 AppError::Conflict { slug: "already-taken", detail: format!("{what} is already taken") }
             }
             CommandError::Contention(m) => AppError::Unavailable(format!("too much contention on {m}; retry")),
-            CommandError::Unavailable(m) => AppError::Unavailable(m),
+            CommandError::Unavailable(m) => AppError::Storage(m),
+            CommandError::Store(e) => AppError::Storage(e.to_string()),
             other => AppError::Internal(other.to_string()),
         }
     }
@@ -75,7 +99,7 @@ impl From<CommandError> for AppError {
 
 impl From<reserver_store::StoreError> for AppError {
     fn from(e: reserver_store::StoreError) -> Self {
-        AppError::Unavailable(e.to_string())
+        AppError::Storage(e.to_string())
     }
 }
 
@@ -83,9 +107,9 @@ impl From<reserver_projections::ProjectionError> for AppError {
     fn from(e: reserver_projections::ProjectionError) -> Self {
         use reserver_projections::ProjectionError as P;
         match e {
-            P::InvalidCursor => AppError::validation("cursor", "not a cursor this endpoint returned"),
+            P::InvalidCursor => AppError::InvalidCursor,
             P::InvalidQuery(m) => AppError::validation("query", m),
-            P::Database(_) | P::Store(_) => AppError::Unavailable(e.to_string()),
+            P::Database(_) | P::Store(_) => AppError::Storage(e.to_string()),
             other => AppError::Internal(other.to_string()),
         }
     }

@@ -28,11 +28,14 @@ impl PageParams {
     }
 }
 
-/// An RFC 3339 instant with an explicit offset, as UTC. Errors: `Validation` naming `field`.
+/// An RFC 3339 instant with an explicit offset, as UTC; a leap second (`…T23:59:60Z`) becomes
+/// the following second, so it is never stored verbatim. Errors: `Validation` naming `field`.
 pub fn instant(field: &str, text: &str) -> Result<DateTime<Utc>, AppError> {
-    DateTime::<FixedOffset>::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).map_err(|_| {
-        AppError::validation(field, "must be an RFC 3339 instant with an offset, e.g. 2030-01-10T09:00:00Z")
-    })
+    DateTime::<FixedOffset>::parse_from_rfc3339(text)
+        .map(|t| reserver_domain::time_range::normalize_instant(t.with_timezone(&Utc)))
+        .map_err(|_| {
+            AppError::validation(field, "must be an RFC 3339 instant with an offset, e.g. 2030-01-10T09:00:00Z")
+        })
 }
 
 /// For `Option<Option<T>>` fields of a patch (with `#[serde(default)]`): absent leaves the value
@@ -47,5 +50,29 @@ where
 
 /// A JSON request body, or a `Validation` error naming what is wrong with it.
 pub fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
-    serde_json::from_slice(body).map_err(|e| AppError::validation("body", e.to_string()))
+    serde_json::from_slice(body).map_err(|e| body_error(e.to_string()))
+}
+
+/// A body that did not deserialize, as a `Validation` error naming the field when the message
+/// names one (an unknown field — never silently ignored —, a missing one), else `body`.
+pub fn body_error(message: String) -> AppError {
+    for prefix in ["unknown field `", "missing field `", "duplicate field `"] {
+        if let Some(rest) = message.split(prefix).nth(1) {
+            if let Some(field) = rest.split('`').next().filter(|f| !f.is_empty()) {
+                return AppError::validation(field, message.clone());
+            }
+        }
+    }
+    AppError::validation("body", message)
+}
+
+/// A single-line text a client sent, refused with a `Validation` error naming `field` when it
+/// holds control characters (NUL among them: PostgreSQL cannot store it, and nothing a person
+/// types contains one).
+pub fn single_line<'a>(field: &str, value: &'a str) -> Result<&'a str, AppError> {
+    if value.chars().any(char::is_control) {
+        Err(AppError::validation(field, "must not contain control characters"))
+    } else {
+        Ok(value)
+    }
 }

@@ -3,8 +3,11 @@
 //! asking ([`Caller`]), parsing what clients send, and the request logic itself, so that a
 //! booking made from a form and one made over JSON run the same code. Knows nothing of HTTP.
 
+pub mod addressing;
 pub mod calendar_data;
 pub mod caller;
+pub mod client_ip;
+pub mod csv_table;
 pub mod error;
 pub mod feed_tokens;
 pub mod input;

@@ -1,81 +1,186 @@
-//! Sessions ended by logout or by refresh-token reuse. Access tokens name their session
-//! (`sid`); a token of an ended session is refused at once instead of staying valid until it
-//! expires. The set is loaded from the log at start and kept current by the live hub's tail,
-//! so every replica learns of a logout within moments; entries older than the access-token
-//! lifetime are dropped, since every token they could refuse has expired anyway.
+//! What makes a valid access token stop working before it expires: its session ended (logout,
+//! refresh-token reuse, revocation), or its user's role changed since it was issued (the token
+//! names the old role; a refresh issues one with the new role). The state is loaded from the log
+//! at start and kept current by the live hub's tail, so every replica learns of a change within
+//! moments of its commit; the replica that made the change applies it at once. Entries older
+//! than the access-token lifetime are dropped: every token they could refuse has expired.
+//!
+//! Open WebSocket connections watch [`Revocations::changes`] and check themselves again when it
+//! moves, so a logout or a demotion closes them too, within a second.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
 
 use chrono::{DateTime, Utc};
+use reserver_domain::Role;
 use reserver_projections::sql::fetch_all;
 use reserver_store::{EventStore, RecordedEvent};
+use tokio::sync::watch;
 use uuid::Uuid;
 
+/// Session events after which the session's tokens are refused.
 const ENDING_EVENTS: [&str; 2] = ["session_revoked", "refresh_token_reuse_detected"];
+/// User events after which tokens naming the previous role are refused.
+const ROLE_EVENTS: [&str; 1] = ["role_granted"];
+
+#[derive(Default)]
+struct Known {
+    /// Session id → when it ended.
+    ended: HashMap<Uuid, DateTime<Utc>>,
+    /// User id → their role since, and when it changed.
+    roles: HashMap<Uuid, (Role, DateTime<Utc>)>,
+}
 
 pub struct Revocations {
-    /// Session id → when it ended.
-    ended: RwLock<HashMap<Uuid, DateTime<Utc>>>,
+    known: RwLock<Known>,
     token_lifetime: chrono::Duration,
+    /// Moves on every change, for long-lived connections to check themselves again.
+    changes: watch::Sender<u64>,
+}
+
+/// Why a token is no longer accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Logout, revocation or refresh-token reuse.
+    SessionEnded,
+    /// The user's role changed after the token was issued.
+    RoleChanged,
 }
 
 impl Revocations {
     pub fn new(token_lifetime: chrono::Duration) -> Self {
-        Self { ended: RwLock::new(HashMap::new()), token_lifetime }
+        Self { known: RwLock::new(Known::default()), token_lifetime, changes: watch::Sender::new(0) }
     }
 
-    /// Adds the sessions ended within the last access-token lifetime, from the log. Called after
-    /// the live hub has started, so nothing falls between the two.
+    /// Adds what changed within the last access-token lifetime, from the log. Called after the
+    /// live hub has started, so nothing falls between the two.
     pub async fn load(&self, store: &dyn EventStore) -> anyhow::Result<()> {
         let rows = fetch_all(
             &store.database(),
-            "SELECT stream_id, CAST(payload AS TEXT) FROM events WHERE event_type IN ($1, $2)",
-            &[ENDING_EVENTS[0].into(), ENDING_EVENTS[1].into()],
+            "SELECT stream_id, event_type, CAST(payload AS TEXT) FROM events WHERE event_type IN ($1, $2, $3) \
+             ORDER BY position",
+            &[ENDING_EVENTS[0].into(), ENDING_EVENTS[1].into(), ROLE_EVENTS[0].into()],
         )
         .await?;
         for row in rows {
-            self.note(&row.text(0)?, &row.text(1)?);
+            self.note(&row.text(0)?, &row.text(1)?, &row.text(2)?);
         }
         Ok(())
     }
 
     /// Follows one event of the log (called by the live hub for every event).
     pub fn observe(&self, event: &RecordedEvent) {
-        if ENDING_EVENTS.contains(&event.event_type.as_str()) {
-            self.note(&event.stream_id, &event.payload);
-        }
+        self.note(&event.stream_id, &event.event_type, &event.payload);
     }
 
     /// Marks a session ended now (the replica that handled the logout does not wait for its tail).
     pub fn end(&self, session_id: Uuid) {
-        if let Ok(mut ended) = self.ended.write() {
-            ended.insert(session_id, Utc::now());
-        }
+        self.change(|known| {
+            known.ended.insert(session_id, Utc::now());
+        });
+    }
+
+    /// Records a role change now (the replica that made it does not wait for its tail).
+    pub fn role_changed(&self, user_id: Uuid, role: Role) {
+        self.change(|known| {
+            known.roles.insert(user_id, (role, Utc::now()));
+        });
     }
 
     pub fn is_ended(&self, session_id: Uuid) -> bool {
-        self.ended.read().map(|ended| ended.contains_key(&session_id)).unwrap_or(false)
+        self.known.read().map(|k| k.ended.contains_key(&session_id)).unwrap_or(false)
     }
 
-    fn note(&self, stream_id: &str, payload: &str) {
-        let Some(session) = stream_id.strip_prefix("session-").and_then(|s| Uuid::parse_str(s).ok()) else {
-            return;
-        };
-        let at = serde_json::from_str::<serde_json::Value>(payload)
-            .ok()
-            .and_then(|p| p.get("at")?.as_str()?.parse::<DateTime<Utc>>().ok())
-            .unwrap_or_else(Utc::now);
-        let horizon = Utc::now() - self.token_lifetime;
-        if at < horizon {
-            return;
+    /// Whether a token of `user_id` in `session_id` naming `role` is refused, and why.
+    pub fn refusal(&self, user_id: Uuid, session_id: Uuid, role: Role) -> Option<Refusal> {
+        let known = self.known.read().ok()?;
+        if known.ended.contains_key(&session_id) {
+            return Some(Refusal::SessionEnded);
         }
-        if let Ok(mut ended) = self.ended.write() {
-            ended.insert(session, at);
-            // Amortized pruning: only when the map has grown.
-            if ended.len() % 1024 == 0 {
-                ended.retain(|_, at| *at >= horizon);
+        match known.roles.get(&user_id) {
+            Some((current, _)) if *current != role => Some(Refusal::RoleChanged),
+            _ => None,
+        }
+    }
+
+    /// A receiver that sees every change (its value is a counter).
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    fn change(&self, apply: impl FnOnce(&mut Known)) {
+        let horizon = Utc::now() - self.token_lifetime;
+        if let Ok(mut known) = self.known.write() {
+            apply(&mut known);
+            // Amortized pruning: only when a map has grown.
+            if known.ended.len() % 1024 == 0 {
+                known.ended.retain(|_, at| *at >= horizon);
+            }
+            if known.roles.len() % 1024 == 0 {
+                known.roles.retain(|_, (_, at)| *at >= horizon);
             }
         }
+        self.changes.send_modify(|generation| *generation += 1);
+    }
+
+    fn note(&self, stream_id: &str, event_type: &str, payload: &str) {
+        let ending = ENDING_EVENTS.contains(&event_type);
+        let role_change = ROLE_EVENTS.contains(&event_type);
+        if !ending && !role_change {
+            return;
+        }
+        let Ok(payload) = serde_json::from_str::<serde_json::Value>(payload) else { return };
+        let at = payload.get("at").and_then(|a| a.as_str()?.parse::<DateTime<Utc>>().ok()).unwrap_or_else(Utc::now);
+        if at < Utc::now() - self.token_lifetime {
+            return;
+        }
+        if ending {
+            if let Some(session) = stream_id.strip_prefix("session-").and_then(|s| Uuid::parse_str(s).ok()) {
+                self.change(|known| {
+                    known.ended.insert(session, at);
+                });
+            }
+        } else if let (Some(user), Some(role)) = (
+            stream_id.strip_prefix("user-").and_then(|s| Uuid::parse_str(s).ok()),
+            payload.get("role").cloned().and_then(|r| serde_json::from_value::<Role>(r).ok()),
+        ) {
+            self.change(|known| {
+                known.roles.insert(user, (role, at));
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ended_sessions_and_changed_roles_refuse_tokens_and_wake_watchers() {
+        let revocations = Revocations::new(chrono::Duration::minutes(15));
+        let mut changes = revocations.changes();
+        let (user, session) = (Uuid::new_v4(), Uuid::new_v4());
+        assert_eq!(revocations.refusal(user, session, Role::Admin), None);
+
+        let at = Utc::now().to_rfc3339();
+        revocations.note(&format!("user-{user}"), "role_granted", &format!(r#"{{"role":"user","at":"{at}"}}"#));
+        assert!(changes.has_changed().expect("sender alive"));
+        changes.mark_unchanged();
+        assert_eq!(revocations.refusal(user, session, Role::Admin), Some(Refusal::RoleChanged));
+        assert_eq!(revocations.refusal(user, session, Role::User), None, "a token with the new role is fine");
+
+        revocations.note(&format!("session-{session}"), "session_revoked", &format!(r#"{{"at":"{at}"}}"#));
+        assert!(changes.has_changed().expect("sender alive"));
+        assert_eq!(revocations.refusal(user, session, Role::User), Some(Refusal::SessionEnded));
+    }
+
+    #[test]
+    fn changes_older_than_a_token_lifetime_are_ignored() {
+        let revocations = Revocations::new(chrono::Duration::minutes(15));
+        let (user, session) = (Uuid::new_v4(), Uuid::new_v4());
+        let old = (Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+        revocations.note(&format!("session-{session}"), "session_revoked", &format!(r#"{{"at":"{old}"}}"#));
+        revocations.note(&format!("user-{user}"), "role_granted", &format!(r#"{{"role":"user","at":"{old}"}}"#));
+        assert_eq!(revocations.refusal(user, session, Role::Admin), None);
     }
 }

@@ -24,15 +24,30 @@ pub struct Services {
     /// Sessions ended by logout or refresh reuse: their access tokens are refused.
     pub revocations: Arc<Revocations>,
     pub rate_limits: RateLimiter,
+    /// Growing delays for failed logins, per name, source and pair (no lockout).
+    pub login_throttle: reserver_auth::LoginThrottle,
     pub refresh_ttl: chrono::Duration,
     pub setup_reopen_token: Option<String>,
     /// Longest a query waits for the read model to reach a requested position.
     pub read_wait: Duration,
-    /// `API_URL`: base of links handed out (calendar feeds); `None` means the request's host.
+    /// `API_URL`: base of links handed out (calendar feeds). Without it, a trusted proxy's
+    /// forwarded host, else [`Services::bound_origin`].
     pub public_url: Option<String>,
+    /// `http://ADDRESS:PORT` the server listens on: links fall back to it.
+    pub bound_origin: String,
+    /// `TRUSTED_PROXIES`: peers whose forwarding headers name the client.
+    pub trusted_proxies: crate::client_ip::TrustedProxies,
 }
 
 impl Services {
+    /// The base URL of links handed out (no trailing slash): `API_URL`, else the origin a
+    /// trusted proxy forwarded, else the bound address.
+    pub fn link_base(&self, forwarded_origin: Option<String>) -> String {
+        let base = self.public_url.clone().or(forwarded_origin).unwrap_or_else(|| self.bound_origin.clone());
+        let base = base.trim().trim_end_matches('/');
+        base.strip_suffix("/api/v1").unwrap_or(base).to_string()
+    }
+
     pub fn db(&self) -> Database {
         self.store.database()
     }

@@ -79,6 +79,19 @@ impl SecretKey {
         }
     }
 
+    /// A key kept by the service itself (generated once, stored in the database and shared by
+    /// every replica): used when no `SECRET_KEY` is configured, outside production.
+    pub fn generated(bytes: &[u8]) -> SecretKey {
+        SecretKey {
+            bytes: bytes.to_vec(),
+            warning: Some(
+                "SECRET_KEY is not set: using the key this database generated and keeps for all replicas; \
+                 set SECRET_KEY in production"
+                    .into(),
+            ),
+        }
+    }
+
     /// The raw key bytes, for [`crate::tokens::TokenIssuer::new`].
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes

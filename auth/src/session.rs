@@ -3,9 +3,14 @@
 //! that was already rotated away means two parties hold it — the thief or the user — so the
 //! whole family is revoked and both must log in again (RFC 6819 §5.2.2.3). Every such
 //! decision is an event, so the log holds the security history.
+//!
+//! A session ends at the first of two expiries: the idle one, pushed forward by every
+//! rotation (`expires_at`), and the absolute one fixed at login (`absolute_expires_at`), which
+//! no rotation extends, so a stolen refresh token cannot be kept alive forever by using it.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use reserver_commands::Aggregate;
+use reserver_domain::text::{check_opaque, TextRule};
 use reserver_domain::{DecisionContext, Rejection, Role};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -20,8 +25,57 @@ pub struct SessionState {
     /// Hashes rotated away: presenting one is reuse.
     pub used_hashes: Vec<String>,
     pub revoked: bool,
-    /// The current token is refused from this instant.
+    /// The current token is refused from this instant (idle expiry; never after the absolute one).
     pub expires_at: Option<DateTime<Utc>>,
+    /// The session ends at this instant whatever its rotations (absolute lifetime).
+    #[serde(default)]
+    pub absolute_expires_at: Option<DateTime<Utc>>,
+}
+
+/// Idle lifetime of a refresh token when not configured: 14 days after its issue.
+pub const DEFAULT_IDLE_LIFETIME: Duration = Duration::days(14);
+/// Absolute lifetime of a session when not configured: 30 days after login.
+pub const DEFAULT_ABSOLUTE_LIFETIME: Duration = Duration::days(30);
+/// Longest token hash accepted (a SHA-256 in hex is 64).
+const MAX_TOKEN_HASH_CHARS: usize = 128;
+/// `reason` of a revocation: one line.
+const REVOKE_REASON: TextRule = TextRule::line("reason", 200);
+
+/// How long refresh sessions last. Builds the commands so that callers need not compute
+/// expiries themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLifetimes {
+    /// A refresh token not used for this long stops working (each rotation restarts it).
+    pub idle: Duration,
+    /// A session ends this long after login, however often it is refreshed.
+    pub absolute: Duration,
+}
+
+impl Default for SessionLifetimes {
+    fn default() -> Self {
+        Self { idle: DEFAULT_IDLE_LIFETIME, absolute: DEFAULT_ABSOLUTE_LIFETIME }
+    }
+}
+
+impl SessionLifetimes {
+    /// The `Start` command of a login at `now`.
+    pub fn start(&self, user_id: Uuid, token_hash: String, now: DateTime<Utc>) -> SessionCommand {
+        SessionCommand::Start {
+            user_id,
+            token_hash,
+            expires_at: later(now, self.idle),
+            absolute_expires_at: later(now, self.absolute),
+        }
+    }
+
+    /// The `Rotate` command of a refresh at `now` (the aggregate keeps it within the absolute expiry).
+    pub fn rotate(&self, presented_hash: String, new_hash: String, now: DateTime<Utc>) -> SessionCommand {
+        SessionCommand::Rotate { presented_hash, new_hash, expires_at: later(now, self.idle) }
+    }
+}
+
+fn later(at: DateTime<Utc>, by: Duration) -> DateTime<Utc> {
+    at.checked_add_signed(by).unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// What can be asked of a session. Token hashes come from [`crate::new_refresh_token`] and
@@ -30,9 +84,12 @@ pub struct SessionState {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum SessionCommand {
     /// A login: the first token of a new family. The actor is the user (or an admin).
-    Start { user_id: Uuid, token_hash: String, expires_at: DateTime<Utc> },
+    /// `expires_at` is the idle expiry of the first token, `absolute_expires_at` the end of the
+    /// session whatever happens ([`SessionLifetimes::start`] computes both).
+    Start { user_id: Uuid, token_hash: String, expires_at: DateTime<Utc>, absolute_expires_at: DateTime<Utc> },
     /// A refresh: `presented_hash` is exchanged for `new_hash`. The token is the credential,
-    /// so any actor may ask.
+    /// so any actor may ask. `expires_at` is the new token's idle expiry; it is cut to the
+    /// session's absolute expiry.
     Rotate { presented_hash: String, new_hash: String, expires_at: DateTime<Utc> },
     /// Logout or an admin ending the session.
     Revoke { reason: String },
@@ -46,6 +103,10 @@ pub enum SessionEvent {
         user_id: Uuid,
         token_hash: String,
         expires_at: DateTime<Utc>,
+        /// Absent in sessions started before absolute lifetimes: they end
+        /// [`DEFAULT_ABSOLUTE_LIFETIME`] after `at`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        absolute_expires_at: Option<DateTime<Utc>>,
         at: DateTime<Utc>,
     },
     SessionRotated {
@@ -97,18 +158,21 @@ pub fn decide_session(
     ctx: &DecisionContext,
 ) -> Result<Vec<SessionEvent>, Rejection> {
     let at = ctx.now;
-    if let SessionCommand::Start { user_id, token_hash, expires_at } = command {
+    if let SessionCommand::Start { user_id, token_hash, expires_at, absolute_expires_at } = command {
         if state.user_id.is_some() {
             return Err(invalid_state("session already started"));
         }
         if ctx.actor.user_id != *user_id && ctx.actor.role != Role::Admin {
             return Err(Rejection::Forbidden { reason: "a session is started by its own user".into() });
         }
-        if token_hash.is_empty() || *expires_at <= at {
-            return Err(Rejection::InvalidInput { reason: "a token hash and a future expiry are required".into() });
+        check_opaque("token_hash", token_hash, MAX_TOKEN_HASH_CHARS)?;
+        if *expires_at <= at || *absolute_expires_at <= at {
+            return Err(Rejection::InvalidInput { reason: "a token hash and future expiries are required".into() });
         }
-        let (user_id, token_hash, expires_at) = (*user_id, token_hash.clone(), *expires_at);
-        return Ok(vec![SessionEvent::SessionStarted { user_id, token_hash, expires_at, at }]);
+        let (user_id, token_hash) = (*user_id, token_hash.clone());
+        let expires_at = (*expires_at).min(*absolute_expires_at);
+        let absolute_expires_at = Some(*absolute_expires_at);
+        return Ok(vec![SessionEvent::SessionStarted { user_id, token_hash, expires_at, absolute_expires_at, at }]);
     }
     let Some(user_id) = state.user_id else {
         return Err(Rejection::NotFound { what: "session".into() });
@@ -121,16 +185,24 @@ pub fn decide_session(
             }
             // Hashes of 256-bit secrets: comparing them leaks nothing usable about a secret.
             if state.current_hash.as_ref() == Some(presented_hash) {
+                let absolute = state.absolute_expires_at.unwrap_or(DateTime::<Utc>::MIN_UTC);
+                if at >= absolute {
+                    return Err(invalid_state("session reached its absolute lifetime; log in again"));
+                }
                 if state.expires_at.is_none_or(|until| at >= until) {
                     return Err(invalid_state("refresh token expired"));
                 }
-                if new_hash.is_empty() || new_hash == presented_hash || state.used_hashes.contains(new_hash) {
+                check_opaque("token_hash", new_hash, MAX_TOKEN_HASH_CHARS)?;
+                if new_hash == presented_hash || state.used_hashes.contains(new_hash) {
                     return Err(Rejection::InvalidInput { reason: "the new token hash must be fresh".into() });
+                }
+                if *expires_at <= at {
+                    return Err(Rejection::InvalidInput { reason: "the new token needs a future expiry".into() });
                 }
                 return Ok(vec![SessionEvent::SessionRotated {
                     previous_hash: presented_hash.clone(),
                     new_hash: new_hash.clone(),
-                    expires_at: *expires_at,
+                    expires_at: (*expires_at).min(absolute),
                     at,
                 }]);
             }
@@ -146,10 +218,11 @@ pub fn decide_session(
                     reason: "only the session's user or an admin may revoke it".into(),
                 });
             }
+            let reason = REVOKE_REASON.check(reason)?;
             if state.revoked {
                 return Ok(Vec::new());
             }
-            Ok(vec![SessionEvent::SessionRevoked { reason: reason.clone(), by: ctx.actor.user_id, at }])
+            Ok(vec![SessionEvent::SessionRevoked { reason, by: ctx.actor.user_id, at }])
         }
     }
 }
@@ -157,10 +230,12 @@ pub fn decide_session(
 /// Returns the session state after `event`.
 pub fn evolve_session(mut state: SessionState, event: &SessionEvent) -> SessionState {
     match event {
-        SessionEvent::SessionStarted { user_id, token_hash, expires_at, .. } => {
+        SessionEvent::SessionStarted { user_id, token_hash, expires_at, absolute_expires_at, at } => {
             state.user_id = Some(*user_id);
             state.current_hash = Some(token_hash.clone());
             state.expires_at = Some(*expires_at);
+            state.absolute_expires_at =
+                Some(absolute_expires_at.unwrap_or_else(|| later(*at, DEFAULT_ABSOLUTE_LIFETIME)));
         }
         SessionEvent::SessionRotated { previous_hash, new_hash, expires_at, .. } => {
             state.used_hashes.push(previous_hash.clone());
@@ -187,7 +262,8 @@ impl Aggregate for SessionAggregate {
     type State = SessionState;
     type Command = SessionCommand;
     type Event = SessionEvent;
-    const STATE_SCHEMA_VERSION: i32 = 1;
+    /// 2: `absolute_expires_at` (older snapshots are replayed from events instead).
+    const STATE_SCHEMA_VERSION: i32 = 2;
 
     fn stream_id(id: Uuid) -> String {
         session_stream_id(id)

@@ -1,11 +1,14 @@
 //! Refresh sessions through the real command pipeline on both backends: rotation, reuse of a
-//! rotated-away token revoking the whole family, logout, and the security history in the log.
+//! rotated-away token revoking the whole family, logout, idle and absolute expiry under an
+//! injected clock, and the security history in the log.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use reserver_auth::session::session_stream_id;
-use reserver_auth::{new_refresh_token, parse_refresh_token, reuse_detected, SessionAggregate, SessionCommand};
+use reserver_auth::{
+    new_refresh_token, parse_refresh_token, reuse_detected, SessionAggregate, SessionCommand, SessionLifetimes,
+};
 use reserver_commands::{Clock, CommandError, CommandMeta, CommandPipeline, ManualClock, PipelineConfig};
 use reserver_domain::{Actor, Rejection, Role};
 use reserver_store::scratch::ScratchDatabase;
@@ -21,8 +24,15 @@ fn base_now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2030, 3, 4, 8, 0, 0).single().expect("valid date")
 }
 
+/// Idle expiry 7 days, absolute 30 days.
+const LIFETIMES: SessionLifetimes = SessionLifetimes { idle: Duration::days(7), absolute: Duration::days(30) };
+
 fn pipeline(store: Arc<dyn EventStore>) -> CommandPipeline<SessionAggregate> {
-    let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(base_now()));
+    pipeline_at(store, Arc::new(ManualClock::new(base_now())))
+}
+
+fn pipeline_at(store: Arc<dyn EventStore>, clock: Arc<ManualClock>) -> CommandPipeline<SessionAggregate> {
+    let clock: Arc<dyn Clock> = clock;
     CommandPipeline::new(store, clock, PipelineConfig::default())
 }
 
@@ -30,7 +40,7 @@ fn pipeline(store: Arc<dyn EventStore>) -> CommandPipeline<SessionAggregate> {
 async fn login(p: &CommandPipeline<SessionAggregate>) -> (Uuid, String) {
     let session = Uuid::new_v4();
     let (token, token_hash) = new_refresh_token(session).expect("token");
-    let start = SessionCommand::Start { user_id: USER.user_id, token_hash, expires_at: base_now() + Duration::days(7) };
+    let start = LIFETIMES.start(USER.user_id, token_hash, p.clock().now());
     p.execute(session, USER, start, CommandMeta::new()).await.expect("start");
     (session, token)
 }
@@ -39,12 +49,18 @@ async fn login(p: &CommandPipeline<SessionAggregate>) -> (Uuid, String) {
 async fn refresh(p: &CommandPipeline<SessionAggregate>, token: &str) -> Result<String, &'static str> {
     let (session, presented_hash) = parse_refresh_token(token).ok_or("malformed")?;
     let (new_token, new_hash) = new_refresh_token(session).expect("token");
-    let rotate = SessionCommand::Rotate { presented_hash, new_hash, expires_at: base_now() + Duration::days(7) };
+    let rotate = LIFETIMES.rotate(presented_hash, new_hash, p.clock().now());
     match p.execute(session, ANONYMOUS, rotate, CommandMeta::new()).await {
         Ok(decided) if reuse_detected(&decided.events) => Err("reuse detected"),
         Ok(_) => Ok(new_token),
         Err(CommandError::Rejected(Rejection::InvalidState { reason })) if reason == "session revoked" => {
             Err("session revoked")
+        }
+        Err(CommandError::Rejected(Rejection::InvalidState { reason })) if reason == "refresh token expired" => {
+            Err("expired")
+        }
+        Err(CommandError::Rejected(Rejection::InvalidState { reason })) if reason.contains("absolute lifetime") => {
+            Err("session over")
         }
         Err(CommandError::Rejected(_)) => Err("refused"),
         Err(e) => panic!("pipeline failed: {e}"),
@@ -109,11 +125,39 @@ async fn racing_refreshes_revoke_the_family(db: &ScratchDatabase) {
     assert_eq!(outcomes, [Ok("rotated"), Err("reuse detected")]);
 }
 
+/// The clock moves; a token unused for the idle lifetime dies, and a session refreshed
+/// diligently still ends at its absolute lifetime.
+async fn sessions_expire_idle_and_absolute(db: &ScratchDatabase) {
+    let store = db.open().await;
+    let clock = Arc::new(ManualClock::new(base_now()));
+    let p = pipeline_at(store.clone(), clock.clone());
+
+    let (_, idle) = login(&p).await;
+    clock.advance(Duration::days(7));
+    assert_eq!(refresh(&p, &idle).await, Err("expired"), "unused for the whole idle lifetime");
+
+    clock.set(base_now());
+    let (session, mut token) = login(&p).await;
+    for _ in 0..5 {
+        clock.advance(Duration::days(5));
+        token = refresh(&p, &token).await.expect("refreshed within the idle lifetime");
+    }
+    // 25 days after login the current token is fresh until day 30, not day 32.
+    clock.advance(Duration::days(5));
+    assert_eq!(refresh(&p, &token).await, Err("session over"), "30 days after login");
+    // Another replica, rebuilding the session from the log, agrees.
+    let other = pipeline_at(db.open().await, clock.clone());
+    assert_eq!(refresh(&other, &token).await, Err("session over"));
+    let (_, state) = other.load(session).await.expect("load");
+    assert_eq!(state.absolute_expires_at, Some(base_now() + Duration::days(30)));
+}
+
 async fn all(backend: Backend) {
     let db = ScratchDatabase::new(backend).await;
     reuse_revokes_the_family(&db).await;
     rotation_chains_and_logout_revokes(&db).await;
     racing_refreshes_revoke_the_family(&db).await;
+    sessions_expire_idle_and_absolute(&db).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

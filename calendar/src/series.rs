@@ -93,11 +93,10 @@ pub fn plan(series: &SeriesView, reservations: &[ReservationView], tz: Tz) -> Op
         return None;
     }
     let base = unbounded_rule(&series.rrule);
-    // The domain expands on the floating wall clock, so its UNTIL is a local time; clients
-    // get the equivalent UTC instant, as RFC 5545 requires with a TZID'd DTSTART.
-    let floating_until = format!("{base};UNTIL={}Z", last.local_start.format("%Y%m%dT%H%M%S"));
-    // Bounded by UNTIL, so the horizon argument plays no part.
-    let expanded = expand_series(&floating_until, first.local_start, duration, &[], tz, last.range.end()).ok()?;
+    // UNTIL in UTC bounds real start instants, for the domain as for clients (RFC 5545 wants
+    // UTC with a TZID'd DTSTART); bounded by it, the horizon argument plays no part.
+    let rrule = format!("{base};UNTIL={}", utc_stamp(last.range.start()));
+    let expanded = expand_series(&rrule, first.local_start, duration, &[], tz, last.range.end()).ok()?;
     let instances: BTreeSet<NaiveDateTime> = expanded.iter().map(|o| o.local_start).collect();
     if !booked.iter().all(|(report, _)| instances.contains(&report.local_start)) {
         return None;
@@ -130,7 +129,7 @@ pub fn plan(series: &SeriesView, reservations: &[ReservationView], tz: Tz) -> Op
     Some(RecurringPlan {
         dtstart: first.local_start,
         dtend: first.range.end().with_timezone(&tz).naive_local(),
-        rrule: format!("{base};UNTIL={}", utc_stamp(last.range.start())),
+        rrule,
         exdates,
         status,
         overrides,
@@ -154,7 +153,16 @@ mod tests {
     /// A series as the domain books it: `rrule` from `dtstart` (minus `exdates`), one hour
     /// each, `refused` occurrences reported as conflicts.
     fn booked(rrule: &str, dtstart: &str, exdates: &[&str], refused: &[&str]) -> (SeriesView, Vec<ReservationView>) {
-        let tz = Tz::Europe__Berlin;
+        booked_in(Tz::Europe__Berlin, rrule, dtstart, exdates, refused)
+    }
+
+    fn booked_in(
+        tz: Tz,
+        rrule: &str,
+        dtstart: &str,
+        exdates: &[&str],
+        refused: &[&str],
+    ) -> (SeriesView, Vec<ReservationView>) {
         let exdates: Vec<NaiveDateTime> = exdates.iter().map(|e| local(e)).collect();
         let far = Utc.with_ymd_and_hms(2031, 1, 1, 0, 0, 0).single().expect("instant");
         let occurrences = expand_series(rrule, local(dtstart), Duration::hours(1), &exdates, tz, far).expect("expand");
@@ -214,6 +222,18 @@ mod tests {
         // The fifth Monday, 15 April, 09:00 CEST = 07:00 UTC.
         assert_eq!(plan.rrule, "FREQ=WEEKLY;UNTIL=20300415T070000Z");
         assert_eq!((plan.status, plan.exdates.len(), plan.overrides.len()), ("CONFIRMED", 0, 0));
+    }
+
+    #[test]
+    fn west_of_utc_the_until_is_the_last_occurrence_instant() {
+        // 21:00 EDT is 01:00Z the next day: a local-time UNTIL read as UTC would drop it.
+        let tz = Tz::America__New_York;
+        let (series, views) = booked_in(tz, "FREQ=WEEKLY;UNTIL=20300820T000000Z", "2030-08-05T21:00:00", &[], &[]);
+        assert_eq!(series.occurrences.len(), 2);
+        let plan = plan(&series, &views, tz).expect("recurring");
+        assert_eq!(plan.rrule, "FREQ=WEEKLY;UNTIL=20300813T010000Z");
+        assert_eq!(plan.dtstart, local("2030-08-05T21:00:00"));
+        assert!(plan.exdates.is_empty());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! idempotency keys, account commands, and the deadline scheduler that drives expiries from
 //! the log.
 
+pub mod addressing;
 mod aggregate;
 mod cache;
 mod clock;

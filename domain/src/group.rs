@@ -9,9 +9,10 @@ use uuid::Uuid;
 
 use crate::context::{DecisionContext, Role};
 use crate::rejection::Rejection;
+use crate::text::{TextRule, MAX_DESCRIPTION_CHARS};
 
 /// Longest group name, in characters.
-pub const MAX_GROUP_NAME_CHARS: usize = 200;
+pub const MAX_GROUP_NAME_CHARS: usize = crate::text::MAX_NAME_CHARS;
 
 /// Folded state of one group stream; `Default` = not created (or deleted).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -121,13 +122,13 @@ pub fn group_stream_id(group_id: Uuid) -> String {
     format!("group-{group_id}")
 }
 
+/// `name`: required, one line.
+const NAME: TextRule = TextRule::name("name", MAX_GROUP_NAME_CHARS);
+/// `description`: free text.
+const DESCRIPTION: TextRule = TextRule::free_text("description", MAX_DESCRIPTION_CHARS);
+
 fn valid_name(name: &str) -> Result<String, Rejection> {
-    let trimmed = name.trim();
-    let chars = trimmed.chars().count();
-    if chars == 0 || chars > MAX_GROUP_NAME_CHARS {
-        return Err(Rejection::invalid_input(format!("group name must be 1..={MAX_GROUP_NAME_CHARS} characters")));
-    }
-    Ok(trimmed.to_string())
+    NAME.check(name)
 }
 
 /// Decides a group command.
@@ -152,7 +153,7 @@ pub fn decide_group(
             group_id: *group_id,
             name: valid_name(name)?,
             parent_id: *parent_id,
-            description: description.clone(),
+            description: DESCRIPTION.check(description)?,
             by,
             at,
         }]);
@@ -245,9 +246,9 @@ mod tests {
             decide_group(&GroupState::default(), &create("B"), &ctx(Role::User)).unwrap_err().code(),
             "forbidden"
         );
-        assert_eq!(decide_group(&GroupState::default(), &create("  "), &admin).unwrap_err().code(), "invalid_input");
+        assert_eq!(decide_group(&GroupState::default(), &create("  "), &admin).unwrap_err().code(), "invalid_field");
         let long = "x".repeat(MAX_GROUP_NAME_CHARS + 1);
-        assert_eq!(decide_group(&GroupState::default(), &create(&long), &admin).unwrap_err().code(), "invalid_input");
+        assert_eq!(decide_group(&GroupState::default(), &create(&long), &admin).unwrap_err().code(), "invalid_field");
         let mut state = GroupState::default();
         for command in [create("Building A"), GroupCommand::Rename { name: "HQ".into() }] {
             for event in decide_group(&state, &command, &admin).unwrap() {
@@ -261,5 +262,30 @@ mod tests {
         assert_eq!(events[0].event_type(), "group_deleted");
         let state = evolve_group(state, &events[0]);
         assert_eq!(decide_group(&state, &create("again"), &admin).unwrap_err().code(), "invalid_state");
+    }
+
+    #[test]
+    fn control_characters_in_names_and_descriptions_are_refused_naming_the_field() {
+        let admin = ctx(Role::Admin);
+        let field = |command: &GroupCommand, state: &GroupState| match decide_group(state, command, &admin) {
+            Err(Rejection::InvalidField { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(field(&create("a\u{0}b"), &GroupState::default()), "name");
+        let described = GroupCommand::Create {
+            group_id: Uuid::from_u128(7),
+            name: "B".into(),
+            parent_id: None,
+            description: "x\u{0}".into(),
+        };
+        assert_eq!(field(&described, &GroupState::default()), "description");
+        let mut state = GroupState::default();
+        for event in decide_group(&state, &create(" HQ "), &admin).unwrap() {
+            assert!(matches!(&event, GroupEvent::GroupCreated { name, .. } if name == "HQ"));
+            state = evolve_group(state, &event);
+        }
+        assert_eq!(field(&GroupCommand::Rename { name: "a\u{1b}b".into() }, &state), "name");
+        let update = GroupCommand::Update { name: Some("\u{0}".into()), parent_id: None };
+        assert_eq!(field(&update, &state), "name");
     }
 }

@@ -6,7 +6,8 @@
 //! * [`resource`] — the resource aggregate, one event stream per resource
 //!   (`resource-{uuid}`): `decide(&state, &command, &ctx) -> Result<Vec<ResourceEvent>, Rejection>`
 //!   and `evolve(state, &event) -> state`.
-//! * [`user`] — the user aggregate (`user-{uuid}`) with login lockout.
+//! * [`user`] — the user aggregate (`user-{uuid}`): registration, roles, login history.
+//! * [`text`] — the checks every string in a command passes.
 //! * [`availability`] — slot search built on the very rule functions
 //!   `decide` uses, so read models cannot drift from the aggregate.
 //! * [`recurrence`] — RRULE series expansion and per-occurrence reports.
@@ -40,6 +41,7 @@ pub mod recurrence;
 pub mod rejection;
 pub mod resource;
 pub mod schedule_rules;
+pub mod text;
 pub mod time_range;
 pub mod user;
 
@@ -50,4 +52,4 @@ pub use resource::{
     deadlines, decide, evolve, possible_deadline_commands, reservation_deadlines, Deadline, ResourceCommand,
     ResourceEvent, ResourceState,
 };
-pub use time_range::TimeRange;
+pub use time_range::{normalize_instant, TimeRange};

@@ -30,6 +30,9 @@ pub struct BookingPolicy {
     pub min_notice_minutes: u32,
     /// New bookings wait for an approver instead of being confirmed.
     pub requires_approval: bool,
+    /// Whether an approver (an admin included) may answer their own request. Off by default:
+    /// a request is answered by someone else, the point of asking for approval.
+    pub allow_self_approval: bool,
     /// Most non-terminal, not-yet-ended reservations one user may hold here.
     pub max_active_per_user: Option<u32>,
     /// Unclaimed bookings are released after the check-in window.
@@ -52,6 +55,7 @@ impl Default for BookingPolicy {
             horizon_days: 90,
             min_notice_minutes: 0,
             requires_approval: false,
+            allow_self_approval: false,
             max_active_per_user: None,
             checkin_required: false,
             checkin_window_minutes: 15,

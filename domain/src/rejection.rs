@@ -99,6 +99,14 @@ pub enum Rejection {
         /// What state was found.
         reason: String,
     },
+    /// One named field of the command is malformed (control characters, blank, too long).
+    #[error("{field}: {reason}")]
+    InvalidField {
+        /// The field as clients spell it (`name`, `tags`, `description`, `reason`, …).
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The command itself is malformed.
     #[error("invalid input: {reason}")]
     InvalidInput {
@@ -130,6 +138,7 @@ impl Rejection {
             Rejection::NotFound { .. } => "not_found",
             Rejection::Forbidden { .. } => "forbidden",
             Rejection::InvalidState { .. } => "invalid_state",
+            Rejection::InvalidField { .. } => "invalid_field",
             Rejection::InvalidInput { .. } => "invalid_input",
             Rejection::SeriesNotBookable { .. } => "series_not_bookable",
         }
@@ -147,6 +156,10 @@ impl Rejection {
     pub(crate) fn invalid_input(reason: impl Into<String>) -> Self {
         Rejection::InvalidInput { reason: reason.into() }
     }
+    /// A malformed field, named as clients spell it.
+    pub fn invalid_field(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Rejection::InvalidField { field: field.into(), reason: reason.into() }
+    }
 }
 
 #[cfg(test)]
@@ -160,6 +173,7 @@ mod tests {
             Rejection::QuotaExceeded { limit: 2 },
             Rejection::not_found("reservation"),
             Rejection::Conflict { conflicts: vec![], next_free: vec![] },
+            Rejection::invalid_field("name", "must not be blank"),
         ];
         for rejection in cases {
             let json = serde_json::to_value(&rejection).unwrap();

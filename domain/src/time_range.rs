@@ -1,6 +1,7 @@
-//! Half-open UTC time intervals, the unit every rule in the crate reasons about.
+//! Half-open UTC time intervals, the unit every rule in the crate reasons about, and the
+//! normalisation of leap seconds that every instant entering the domain goes through.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDateTime, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -8,7 +9,8 @@ use thiserror::Error;
 ///
 /// Half-open so that back-to-back bookings (10–11 and 11–12) never conflict.
 /// Fields are private so an inverted or empty range cannot exist, including
-/// one arriving through deserialization.
+/// one arriving through deserialization; both ends are leap-second free
+/// (see [`normalize_instant`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "RawTimeRange")]
 pub struct TimeRange {
@@ -40,8 +42,11 @@ pub struct InvalidTimeRange {
 }
 
 impl TimeRange {
-    /// Builds `[start, end)`, refusing empty or inverted ranges.
+    /// Builds `[start, end)`, refusing empty or inverted ranges. A leap-second end point
+    /// (`23:59:60`) is first normalised to the following second ([`normalize_instant`]), so
+    /// it is never stored verbatim.
     pub fn new(start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Self, InvalidTimeRange> {
+        let (start, end) = (normalize_instant(start), normalize_instant(end));
         if start < end {
             Ok(Self { start, end })
         } else {
@@ -90,6 +95,35 @@ impl TimeRange {
     pub fn widened(&self, before: Duration, after: Duration) -> TimeRange {
         TimeRange { start: saturating_sub(self.start, before), end: saturating_add(self.end, after) }
     }
+}
+
+/// Nanoseconds at or above which chrono's nanosecond field denotes a leap second.
+const LEAP_NANOS: u32 = 1_000_000_000;
+
+/// The instant with any leap second removed: chrono reads `…T23:59:60Z` (RFC 3339 allows a
+/// seconds value of 60) as `23:59:59` with a nanosecond field of 1_000_000_000 or more, a
+/// value that sorts, subtracts and serialises unlike any real instant. It becomes the start of
+/// the following second with the same fraction (`23:59:60.5` → `00:00:00.5` of the next
+/// day), as POSIX time counts it. Every other instant is returned unchanged. Call it on every
+/// instant parsed from a request before it is compared or stored.
+pub fn normalize_instant(at: DateTime<Utc>) -> DateTime<Utc> {
+    let nanos = at.nanosecond();
+    if nanos < LEAP_NANOS {
+        return at;
+    }
+    let within = at.with_nanosecond(nanos - LEAP_NANOS).unwrap_or(at);
+    saturating_add(within, Duration::seconds(1))
+}
+
+/// [`normalize_instant`] for a local wall-clock time (`2030-06-30T23:59:60` →
+/// `2030-07-01T00:00:00`).
+pub fn normalize_local(at: NaiveDateTime) -> NaiveDateTime {
+    let nanos = at.nanosecond();
+    if nanos < LEAP_NANOS {
+        return at;
+    }
+    let within = at.with_nanosecond(nanos - LEAP_NANOS).unwrap_or(at);
+    within.checked_add_signed(Duration::seconds(1)).unwrap_or(within)
 }
 
 /// `at + d`, clamped to the largest representable instant; never panics.
@@ -161,6 +195,32 @@ mod tests {
             TimeRange::new(at(14), at(15)).unwrap(),
         ]);
         assert_eq!(merged, vec![TimeRange::new(at(9), at(12)).unwrap(), TimeRange::new(at(14), at(15)).unwrap()]);
+    }
+
+    #[test]
+    fn leap_seconds_are_normalised_to_the_following_second() {
+        let leap: DateTime<Utc> = "2030-06-30T23:59:60Z".parse().unwrap();
+        assert!(leap.nanosecond() >= LEAP_NANOS, "chrono keeps the leap second");
+        let next = Utc.with_ymd_and_hms(2030, 7, 1, 0, 0, 0).unwrap();
+        assert_eq!(normalize_instant(leap), next);
+        let half: DateTime<Utc> = "2030-06-30T23:59:60.5Z".parse().unwrap();
+        assert_eq!(normalize_instant(half), next + Duration::milliseconds(500));
+        assert_eq!(normalize_instant(next), next);
+        let local: NaiveDateTime = "2030-06-30T23:59:60".parse().unwrap();
+        assert_eq!(normalize_local(local), next.naive_utc());
+    }
+
+    #[test]
+    fn a_leap_second_never_reaches_a_range_or_its_json() {
+        let json = r#"{"start":"2030-06-30T23:00:00Z","end":"2030-06-30T23:59:60Z"}"#;
+        let range: TimeRange = serde_json::from_str(json).unwrap();
+        assert_eq!(range.end(), Utc.with_ymd_and_hms(2030, 7, 1, 0, 0, 0).unwrap());
+        assert!(range.end().nanosecond() < LEAP_NANOS);
+        let out = serde_json::to_string(&range).unwrap();
+        assert!(!out.contains(":60"), "{out}");
+        // 23:59:60 to 00:00:00 is empty once normalised.
+        let leap: DateTime<Utc> = "2030-06-30T23:59:60Z".parse().unwrap();
+        assert!(TimeRange::new(leap, Utc.with_ymd_and_hms(2030, 7, 1, 0, 0, 0).unwrap()).is_err());
     }
 
     #[test]

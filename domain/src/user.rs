@@ -1,17 +1,36 @@
-//! The user aggregate: registration, role, password hash and the login
-//! lockout rule. Passwords are verified outside; only outcomes arrive here.
+//! The user aggregate: registration, role, password hash and the history of login attempts.
+//! Passwords are verified outside; only outcomes arrive here.
+//!
+//! Failed logins are recorded (`login_failed`) but never lock the account: a hard lock that
+//! anyone who knows a username can trigger is a denial of service, and answering "locked" only
+//! for existing names tells an attacker which names exist. Guessing is slowed instead by the
+//! login throttle in the `auth` crate, keyed by the submitted name and the client's address
+//! alike, whether or not the name exists. `locked_out` events written before that change still
+//! decode and replay; they no longer refuse anything.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::context::{DecisionContext, Role};
 use crate::rejection::Rejection;
+use crate::text::{check_opaque, TextRule};
 
-/// Consecutive failed logins that trigger a lockout.
-pub const MAX_FAILED_LOGINS: u32 = 5;
-/// How long a lockout lasts.
-pub const LOCKOUT: Duration = Duration::minutes(15);
+/// Login names: 3 to 64 characters.
+pub const USERNAME: TextRule =
+    TextRule { field: "username", lines: crate::text::Lines::Single, min_chars: 3, max_chars: 64 };
+
+/// Longest password hash (a PHC string) accepted, in bytes.
+pub const MAX_PASSWORD_HASH_CHARS: usize = 1024;
+
+/// The login name as it is to be recorded: trimmed, 3 to 64 letters, digits or `. _ - @`.
+pub fn normalised_username(username: &str) -> Result<String, Rejection> {
+    let name = USERNAME.check(username)?;
+    if !name.chars().all(|c| c.is_alphanumeric() || "._-@".contains(c)) {
+        return Err(USERNAME.refuse("may only contain letters, digits and . _ - @"));
+    }
+    Ok(name)
+}
 
 /// Folded user state; `Default` = not registered.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,9 +50,10 @@ pub struct User {
     pub password_hash: String,
     /// Permissions.
     pub role: Role,
-    /// Failed logins since the last success or lockout.
+    /// Failed logins since the last success (history only: nothing is refused because of it).
     pub consecutive_failures: u32,
-    /// Logins are refused before this instant.
+    /// Set only by `locked_out` events recorded before lockout was replaced by throttling;
+    /// no decision reads it any more. Kept so old logs and snapshots load unchanged.
     pub locked_until: Option<DateTime<Utc>>,
 }
 
@@ -67,7 +87,8 @@ pub enum UserCommand {
         /// Whether the password matched.
         succeeded: bool,
     },
-    /// Admin: lift a lockout early.
+    /// Admin: lift a lockout recorded before lockout was replaced by throttling (no events
+    /// when there is none). The HTTP layer also clears the login throttle of the account.
     Unlock,
     /// Self or admin: replace the secret calendar-feed token (the token itself is kept outside
     /// the log, so a copy of the log cannot be used to read anyone's calendar).
@@ -89,9 +110,10 @@ pub enum UserEvent {
     LoginSucceeded { at: DateTime<Utc> },
     /// Failed login, with the running count.
     LoginFailed { consecutive_failures: u32, at: DateTime<Utc> },
-    /// Too many failures; logins refused until `until`.
+    /// Legacy: too many failures locked the account until `until`. No longer emitted; old
+    /// events still decode and replay.
     LockedOut { until: DateTime<Utc>, at: DateTime<Utc> },
-    /// Lockout lifted by an admin.
+    /// A legacy lockout lifted by an admin.
     Unlocked { by: Uuid, at: DateTime<Utc> },
     /// The calendar-feed token was replaced; the previous one stopped working.
     CalendarTokenRegenerated { by: Uuid, at: DateTime<Utc> },
@@ -130,15 +152,14 @@ pub fn decide_user(
         if state.user.is_some() {
             return Err(Rejection::invalid_state("user already registered"));
         }
-        if username.trim().is_empty() || password_hash.is_empty() {
-            return Err(Rejection::invalid_input("username and password hash are required"));
-        }
+        let username = normalised_username(username)?;
+        check_opaque("password_hash", password_hash, MAX_PASSWORD_HASH_CHARS)?;
         if !matches!(role, Role::User | Role::Guest) && actor.role != Role::Admin {
             return Err(Rejection::forbidden("only admins register privileged roles"));
         }
         return Ok(vec![UserEvent::Registered {
             user_id: *user_id,
-            username: username.clone(),
+            username,
             password_hash: password_hash.clone(),
             role: *role,
             at,
@@ -157,24 +178,15 @@ pub fn decide_user(
             if actor.user_id != user.id && actor.role != Role::Admin {
                 return Err(Rejection::forbidden("only the user or an admin may change it"));
             }
-            if password_hash.is_empty() {
-                return Err(Rejection::invalid_input("password hash is required"));
-            }
+            check_opaque("password_hash", password_hash, MAX_PASSWORD_HASH_CHARS)?;
             Ok(vec![UserEvent::PasswordChanged { password_hash: password_hash.clone(), by: actor.user_id, at }])
         }
         UserCommand::RecordLogin { succeeded } => {
-            if let Some(until) = user.locked_until.filter(|until| at < *until) {
-                return Err(Rejection::forbidden(format!("account locked until {until}")));
-            }
             if *succeeded {
                 return Ok(vec![UserEvent::LoginSucceeded { at }]);
             }
             let consecutive_failures = user.consecutive_failures.saturating_add(1);
-            let mut events = vec![UserEvent::LoginFailed { consecutive_failures, at }];
-            if consecutive_failures >= MAX_FAILED_LOGINS {
-                events.push(UserEvent::LockedOut { until: crate::time_range::saturating_add(at, LOCKOUT), at });
-            }
-            Ok(events)
+            Ok(vec![UserEvent::LoginFailed { consecutive_failures, at }])
         }
         UserCommand::Unlock => {
             if actor.role != Role::Admin {

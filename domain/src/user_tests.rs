@@ -1,6 +1,6 @@
 use super::*;
 use crate::context::Actor;
-use chrono::TimeZone;
+use chrono::{Duration, TimeZone};
 
 const ID: Uuid = Uuid::from_u128(42);
 
@@ -28,22 +28,40 @@ fn registered() -> UserState {
 }
 
 #[test]
-fn five_failures_lock_for_fifteen_minutes() {
+fn failures_are_recorded_but_never_lock_the_account() {
     let mut state = registered();
-    for attempt in 1..=4 {
+    for attempt in 1..=20 {
         let events = run(&mut state, UserCommand::RecordLogin { succeeded: false }, &ctx(attempt, Role::User)).unwrap();
-        assert_eq!(events.len(), 1);
+        assert_eq!(
+            events,
+            vec![UserEvent::LoginFailed { consecutive_failures: attempt as u32, at: ctx(attempt, Role::User).now }]
+        );
     }
-    let events = run(&mut state, UserCommand::RecordLogin { succeeded: false }, &ctx(5, Role::User)).unwrap();
-    let names: Vec<_> = events.iter().map(UserEvent::event_type).collect();
-    assert_eq!(names, vec!["login_failed", "locked_out"]);
-    let until = state.user.as_ref().unwrap().locked_until.unwrap();
-    assert_eq!(until, ctx(20, Role::User).now);
-    let locked = run(&mut state, UserCommand::RecordLogin { succeeded: true }, &ctx(19, Role::User));
-    assert_eq!(locked.unwrap_err().code(), "forbidden");
-    let events = run(&mut state, UserCommand::RecordLogin { succeeded: true }, &ctx(20, Role::User)).unwrap();
+    assert_eq!(state.user.as_ref().unwrap().locked_until, None);
+    let events = run(&mut state, UserCommand::RecordLogin { succeeded: true }, &ctx(21, Role::User)).unwrap();
     assert_eq!(events[0].event_type(), "login_succeeded");
     assert_eq!(state.user.as_ref().unwrap().consecutive_failures, 0);
+}
+
+/// Logs written while lockout existed still decode and replay, and their lock refuses nothing.
+#[test]
+fn legacy_lockout_events_replay_and_no_longer_refuse() {
+    let mut state = registered();
+    let old: Vec<UserEvent> = [
+        r#"{"type":"login_failed","consecutive_failures":5,"at":"2030-03-04T08:05:00Z"}"#,
+        r#"{"type":"locked_out","until":"2030-03-04T08:20:00Z","at":"2030-03-04T08:05:00Z"}"#,
+    ]
+    .iter()
+    .map(|json| serde_json::from_str(json).unwrap())
+    .collect();
+    for event in &old {
+        state = evolve_user(state, event);
+    }
+    assert_eq!(old[1].event_type(), "locked_out");
+    assert_eq!(state.user.as_ref().unwrap().locked_until, Some(ctx(20, Role::User).now));
+    let events = run(&mut state, UserCommand::RecordLogin { succeeded: true }, &ctx(6, Role::User)).unwrap();
+    assert_eq!(events[0].event_type(), "login_succeeded");
+    assert_eq!(state.user.as_ref().unwrap().locked_until, None);
 }
 
 #[test]
@@ -65,21 +83,43 @@ fn roles_and_registration_rules() {
     run(&mut state, grant, &ctx(1, Role::Admin)).unwrap();
     assert_eq!(state.user.as_ref().unwrap().role, Role::Admin);
     let privileged =
-        UserCommand::Register { user_id: ID, username: "x".into(), password_hash: "h".into(), role: Role::Admin };
+        UserCommand::Register { user_id: ID, username: "xavier".into(), password_hash: "h".into(), role: Role::Admin };
     let err = decide_user(&UserState::default(), &privileged, &ctx(0, Role::User)).unwrap_err();
     assert_eq!(err.code(), "forbidden");
     assert_eq!(user_stream_id(ID), format!("user-{ID}"));
 }
 
 #[test]
-fn admin_unlock_lifts_lockout() {
+fn admin_unlock_lifts_a_legacy_lockout_and_is_otherwise_a_no_op() {
     let mut state = registered();
-    for attempt in 1..=5 {
-        run(&mut state, UserCommand::RecordLogin { succeeded: false }, &ctx(attempt, Role::User)).unwrap();
-    }
+    assert_eq!(run(&mut state, UserCommand::Unlock, &ctx(1, Role::Admin)).unwrap(), Vec::new());
+    state = evolve_user(state, &UserEvent::LockedOut { until: ctx(20, Role::User).now, at: ctx(5, Role::User).now });
     assert_eq!(run(&mut state, UserCommand::Unlock, &ctx(6, Role::User)).unwrap_err().code(), "forbidden");
     assert_eq!(run(&mut state, UserCommand::Unlock, &ctx(6, Role::Admin)).unwrap()[0].event_type(), "unlocked");
-    run(&mut state, UserCommand::RecordLogin { succeeded: true }, &ctx(7, Role::User)).unwrap();
+    assert_eq!(state.user.as_ref().unwrap().locked_until, None);
+}
+
+#[test]
+fn usernames_and_hashes_are_checked_text() {
+    let register = |username: &str, hash: &str| UserCommand::Register {
+        user_id: ID,
+        username: username.into(),
+        password_hash: hash.into(),
+        role: Role::User,
+    };
+    let field = |command: UserCommand| match decide_user(&UserState::default(), &command, &ctx(0, Role::Guest)) {
+        Err(Rejection::InvalidField { field, .. }) => field,
+        other => panic!("{other:?}"),
+    };
+    for bad in ["a\u{0}b", "al", "   ", "al ice", "ali\nce", &"x".repeat(65)] {
+        assert_eq!(field(register(bad, "h1")), "username", "{bad:?}");
+    }
+    for bad in ["", "h\u{0}", "h 1"] {
+        assert_eq!(field(register("alice", bad)), "password_hash", "{bad:?}");
+    }
+    let events = decide_user(&UserState::default(), &register("  Alice.B@x ", "h1"), &ctx(0, Role::Guest)).unwrap();
+    let UserEvent::Registered { username, .. } = &events[0] else { panic!() };
+    assert_eq!(username, "Alice.B@x", "recorded trimmed");
 }
 
 #[test]

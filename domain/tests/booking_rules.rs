@@ -278,3 +278,21 @@ fn next_available_skips_taken_and_blacked_out_time() {
     );
     assert_eq!(next, Some(hours(10, 20, 11, 20)));
 }
+
+#[test]
+fn a_leap_second_instant_is_never_recorded_verbatim() {
+    // A client may send `23:59:60Z` (RFC 3339 allows it); the range the command carries is
+    // already normalised to the following second, and so is everything the event records.
+    let mut f = Fixture::new(1, BookingPolicy { horizon_days: 365, ..BookingPolicy::default() }, Tz::UTC, None);
+    let sent: reserver_domain::TimeRange =
+        serde_json::from_str(r#"{"start":"2030-06-30T22:59:60Z","end":"2030-06-30T23:59:60Z"}"#).unwrap();
+    let events = f.book(id(1), ALICE, sent).unwrap();
+    let json = serde_json::to_string(&events).unwrap();
+    assert!(!json.contains(":59:60"), "{json}");
+    assert_eq!(f.state.reservations[&id(1)].range, range(utc(2030, 6, 30, 23, 0), utc(2030, 7, 1, 0, 0)));
+    // The normalised booking conflicts with one at the same real instants.
+    let same = range(utc(2030, 6, 30, 23, 0), utc(2030, 7, 1, 0, 0));
+    assert_eq!(f.book(id(2), BOB, same).unwrap_err().code(), "conflict");
+    let instant: chrono::DateTime<chrono::Utc> = "2030-12-31T23:59:60Z".parse().unwrap();
+    assert_eq!(reserver_domain::normalize_instant(instant), utc(2031, 1, 1, 0, 0));
+}

@@ -237,3 +237,41 @@ fn deadlines_list_pending_timed_commands() {
         assert!(!copy.run(deadline.command, &admin(deadline.due_at)).unwrap().is_empty());
     }
 }
+
+// --- Self-approval: a request is answered by someone else unless the resource allows it ---
+
+#[test]
+fn an_approver_cannot_answer_their_own_request() {
+    let mut f = Fixture::with_policy(approval_policy());
+    f.run(ResourceCommand::Book { reservation_id: id(1), range: hours(10, 0, 11, 0) }, &approver(base_now())).unwrap();
+    for command in [
+        ResourceCommand::Approve { reservation_id: id(1), comment: "fine by me".into() },
+        ResourceCommand::Reject { reservation_id: id(1), comment: String::new() },
+    ] {
+        assert_eq!(f.run(command, &approver(base_now())).unwrap_err().code(), "forbidden");
+    }
+    let events =
+        f.run(ResourceCommand::Approve { reservation_id: id(1), comment: String::new() }, &admin(base_now())).unwrap();
+    assert_eq!(types(&events), vec!["reservation_approved"]);
+}
+
+#[test]
+fn an_admin_cannot_approve_their_own_request_either() {
+    let mut f = Fixture::with_policy(approval_policy());
+    f.run(ResourceCommand::Book { reservation_id: id(1), range: hours(10, 0, 11, 0) }, &admin(base_now())).unwrap();
+    let approve = ResourceCommand::Approve { reservation_id: id(1), comment: String::new() };
+    assert_eq!(f.run(approve.clone(), &admin(base_now())).unwrap_err().code(), "forbidden");
+    assert_eq!(types(&f.run(approve, &approver(base_now())).unwrap()), vec!["reservation_approved"]);
+}
+
+#[test]
+fn a_resource_may_allow_self_approval() {
+    let policy = BookingPolicy { allow_self_approval: true, ..approval_policy() };
+    let mut f = Fixture::with_policy(policy);
+    f.run(ResourceCommand::Book { reservation_id: id(1), range: hours(10, 0, 11, 0) }, &approver(base_now())).unwrap();
+    let approve = ResourceCommand::Approve { reservation_id: id(1), comment: String::new() };
+    assert_eq!(types(&f.run(approve, &approver(base_now())).unwrap()), vec!["reservation_approved"]);
+    assert!(!BookingPolicy::default().allow_self_approval, "off unless the resource says otherwise");
+    let old: BookingPolicy = serde_json::from_str(r#"{"requires_approval":true}"#).unwrap();
+    assert!(!old.allow_self_approval, "policies recorded before the flag decode with it off");
+}

@@ -216,3 +216,155 @@ fn approval_series_holds_units_as_requested() {
         .unwrap();
     assert_eq!(types(&events), vec!["reservation_requested", "reservation_requested", "series_booked"]);
 }
+
+// --- UNTIL (RFC 5545 §3.3.10): `Z` bounds real instants, floating and DATE the local clock ---
+
+fn starts(rule: &str, dtstart: NaiveDateTime, tz: Tz) -> Vec<chrono::DateTime<chrono::Utc>> {
+    expand_series(rule, dtstart, Duration::hours(1), &[], tz, far()).unwrap().iter().map(|o| o.range.start()).collect()
+}
+
+#[test]
+fn utc_until_bounds_real_start_instants_west_of_utc() {
+    // 21:00 EDT is 01:00Z the next day: the third occurrence (2030-08-20T01:00Z) is after UNTIL.
+    let got = starts("FREQ=WEEKLY;UNTIL=20300820T000000Z", naive(2030, 8, 5, 21, 0), New_York);
+    assert_eq!(got, vec![utc(2030, 8, 6, 1, 0), utc(2030, 8, 13, 1, 0)]);
+}
+
+#[test]
+fn utc_until_keeps_the_last_occurrence_east_of_utc() {
+    // 09:00 JST is 00:00Z the same day: UNTIL at exactly that instant includes it.
+    let got = starts("FREQ=WEEKLY;UNTIL=20300819T000000Z", naive(2030, 8, 5, 9, 0), chrono_tz::Asia::Tokyo);
+    assert_eq!(got, vec![utc(2030, 8, 5, 0, 0), utc(2030, 8, 12, 0, 0), utc(2030, 8, 19, 0, 0)]);
+    let got = starts("FREQ=WEEKLY;UNTIL=20300818T235959Z", naive(2030, 8, 5, 9, 0), chrono_tz::Asia::Tokyo);
+    assert_eq!(got.len(), 2);
+}
+
+#[test]
+fn utc_until_across_a_dst_change_east_and_west() {
+    // Sydney moves to AEDT (+11) on 2030-10-06: 10:00 local is 00:00Z before, 23:00Z (the day
+    // before) after.
+    let sydney = chrono_tz::Australia::Sydney;
+    let got = starts("FREQ=WEEKLY;UNTIL=20301006T230000Z", naive(2030, 9, 23, 10, 0), sydney);
+    assert_eq!(got, vec![utc(2030, 9, 23, 0, 0), utc(2030, 9, 30, 0, 0), utc(2030, 10, 6, 23, 0)]);
+    // New York falls back on 2030-11-03: 21:00 is 01:00Z before, 02:00Z after.
+    let got = starts("FREQ=WEEKLY;UNTIL=20301105T013000Z", naive(2030, 10, 21, 21, 0), New_York);
+    assert_eq!(got, vec![utc(2030, 10, 22, 1, 0), utc(2030, 10, 29, 1, 0)]);
+    let got = starts("FREQ=WEEKLY;UNTIL=20301105T020000Z", naive(2030, 10, 21, 21, 0), New_York);
+    assert_eq!(got.last(), Some(&utc(2030, 11, 5, 2, 0)));
+    // Berlin springs forward on 2030-03-31: 09:00 is 08:00Z before, 07:00Z after.
+    let got = starts("FREQ=DAILY;UNTIL=20300401T070000Z", naive(2030, 3, 30, 9, 0), Berlin);
+    assert_eq!(got, vec![utc(2030, 3, 30, 8, 0), utc(2030, 3, 31, 7, 0), utc(2030, 4, 1, 7, 0)]);
+}
+
+#[test]
+fn floating_until_is_read_on_the_series_wall_clock() {
+    let rule = |until: &str| format!("FREQ=WEEKLY;UNTIL={until}");
+    let dtstart = naive(2030, 8, 5, 21, 0);
+    assert_eq!(starts(&rule("20300819T210000"), dtstart, New_York).len(), 3, "inclusive");
+    assert_eq!(starts(&rule("20300819T205959"), dtstart, New_York).len(), 2);
+    let tokyo = chrono_tz::Asia::Tokyo;
+    assert_eq!(starts(&rule("20300819T090000"), naive(2030, 8, 5, 9, 0), tokyo).len(), 3);
+}
+
+#[test]
+fn date_until_includes_that_whole_local_day() {
+    let got = starts("FREQ=WEEKLY;UNTIL=20300819", naive(2030, 8, 5, 21, 0), New_York);
+    assert_eq!(got.last(), Some(&utc(2030, 8, 20, 1, 0)), "Monday 19 August 21:00 EDT");
+    assert_eq!(got.len(), 3);
+    let got = starts("FREQ=DAILY;UNTIL=20300807", naive(2030, 8, 5, 23, 30), chrono_tz::Australia::Sydney);
+    assert_eq!(got.len(), 3);
+}
+
+#[test]
+fn until_with_count_or_in_a_bad_form_is_invalid_and_until_before_start_yields_nothing() {
+    for rule in
+        ["FREQ=DAILY;COUNT=3;UNTIL=20300820T000000Z", "FREQ=DAILY;UNTIL=2030-08-20", "FREQ=DAILY;UNTIL=20300820T0000"]
+    {
+        let err = expand_series(rule, naive(2030, 8, 5, 9, 0), Duration::hours(1), &[], New_York, far()).unwrap_err();
+        assert_eq!(err.code(), "invalid_input", "{rule}");
+    }
+    assert!(starts("FREQ=DAILY;UNTIL=20300805T120000Z", naive(2030, 8, 5, 9, 0), New_York).is_empty());
+}
+
+#[test]
+fn exdates_and_until_meet_on_the_wall_clock() {
+    let occ = expand_series(
+        "FREQ=WEEKLY;UNTIL=20300827T010000Z",
+        naive(2030, 8, 5, 21, 0),
+        Duration::hours(1),
+        &[naive(2030, 8, 12, 21, 0)],
+        New_York,
+        far(),
+    )
+    .unwrap();
+    let days: Vec<_> = occ.iter().map(|o| o.local_start.date().to_string()).collect();
+    assert_eq!(days, vec!["2030-08-05", "2030-08-19", "2030-08-26"]);
+}
+
+/// A resource in `tz` that takes bookings years ahead.
+fn zoned(tz: Tz) -> Fixture {
+    Fixture::new(1, BookingPolicy { horizon_days: 3000, ..BookingPolicy::default() }, tz, None)
+}
+
+#[test]
+fn booking_the_new_york_example_books_two_and_records_how_to_expand_it_again() {
+    let mut f = zoned(New_York);
+    let cmd = ResourceCommand::BookSeries {
+        series_id: SERIES,
+        rrule: "RRULE:FREQ=WEEKLY;UNTIL=20300820T000000Z".into(),
+        dtstart: naive(2030, 8, 5, 21, 0),
+        duration_minutes: 60,
+        exdates: vec![],
+        policy: SeriesPolicy::AllOrNothing,
+    };
+    let events = f.run(cmd, &user(ALICE, base_now())).unwrap();
+    assert_eq!(types(&events), vec!["reservation_confirmed", "reservation_confirmed", "series_booked"]);
+    let ResourceEvent::SeriesBooked { rrule, dtstart, duration_minutes, exdates, time_zone, occurrences, .. } =
+        &events[2]
+    else {
+        panic!()
+    };
+    assert_eq!(occurrences.len(), 2);
+    assert_eq!(rrule, "RRULE:FREQ=WEEKLY;UNTIL=20300820T000000Z");
+    assert_eq!(
+        (*dtstart, *duration_minutes, exdates.len(), *time_zone),
+        (Some(naive(2030, 8, 5, 21, 0)), Some(60), 0, Some(New_York))
+    );
+    // What was recorded expands to exactly what was booked.
+    let again =
+        expand_series(rrule, dtstart.unwrap(), Duration::minutes(60), exdates, time_zone.unwrap(), far()).unwrap();
+    let booked: Vec<_> = occurrences.iter().map(|o| o.range).collect();
+    assert_eq!(again.iter().map(|o| o.range).collect::<Vec<_>>(), booked);
+    // The event survives a JSON round trip, and events recorded before these fields still decode.
+    let json = serde_json::to_value(&events[2]).unwrap();
+    assert_eq!(serde_json::from_value::<ResourceEvent>(json.clone()).unwrap(), events[2]);
+    let mut old = json;
+    for key in ["dtstart", "duration_minutes", "exdates", "time_zone"] {
+        old.as_object_mut().unwrap().remove(key);
+    }
+    let ResourceEvent::SeriesBooked { dtstart, exdates, time_zone, .. } = serde_json::from_value(old).unwrap() else {
+        panic!()
+    };
+    assert_eq!((dtstart, exdates.len(), time_zone), (None, 0, None));
+}
+
+#[test]
+fn series_text_and_wall_clock_inputs_are_checked_at_the_boundary() {
+    let mut f = zoned(Tz::UTC);
+    let mut cmd = series("FREQ=DAILY;COUNT=2\u{0}", naive(2030, 3, 5, 10, 0), 60, SeriesPolicy::AllOrNothing);
+    let err = f.run(cmd.clone(), &user(ALICE, base_now())).unwrap_err();
+    assert!(matches!(&err, Rejection::InvalidField { field, .. } if field == "rrule"), "{err:?}");
+    // A leap-second wall-clock start is recorded as the following second, never verbatim.
+    let leap: NaiveDateTime = "2030-03-05T09:59:60".parse().unwrap();
+    if let ResourceCommand::BookSeries { rrule, dtstart, exdates, .. } = &mut cmd {
+        *rrule = "FREQ=DAILY;COUNT=2".into();
+        *dtstart = leap;
+        *exdates = vec!["2030-03-06T09:59:60".parse().unwrap()];
+    }
+    let events = f.run(cmd, &user(ALICE, base_now())).unwrap();
+    let ResourceEvent::SeriesBooked { dtstart, exdates, occurrences, .. } = events.last().unwrap() else { panic!() };
+    assert_eq!(*dtstart, Some(naive(2030, 3, 5, 10, 0)));
+    assert_eq!(exdates, &vec![naive(2030, 3, 6, 10, 0)]);
+    assert_eq!(occurrences.len(), 1, "the excluded day is matched after normalisation");
+    assert!(!serde_json::to_string(&events).unwrap().contains(":59:60"));
+}

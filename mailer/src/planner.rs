@@ -64,7 +64,13 @@ impl Projector for MailPlanner {
 /// `reminder_minutes`.
 async fn save_contact(tx: &mut DbTx, user: Uuid, payload: &str) -> Result<(), ProjectionError> {
     let prefs: Json = serde_json::from_str(payload).unwrap_or(Json::Null);
-    let address = prefs.get("email").and_then(Json::as_str).map(str::trim).filter(|a| a.contains('@'));
+    // An address with control characters (NUL, line breaks) is no address: it could neither be
+    // sent to nor, in a header, be trusted.
+    let address = prefs
+        .get("email")
+        .and_then(Json::as_str)
+        .map(str::trim)
+        .filter(|a| a.contains('@') && !a.chars().any(char::is_control));
     let enabled = prefs.get("email_notifications").and_then(Json::as_bool).unwrap_or(true);
     let minutes = prefs.get("reminder_minutes").and_then(Json::as_i64).map(|m| m.clamp(0, MAX_REMINDER_MINUTES));
     tx.execute(

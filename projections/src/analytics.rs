@@ -16,7 +16,6 @@ use reserver_store::Database;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::audit::csv_field;
 use crate::catalog::ResourceView;
 use crate::error::ProjectionError;
 use crate::reservations::ReservationView;
@@ -272,56 +271,4 @@ pub async fn no_show_rate(
     }
     let rate = ratio(no_shows as i64, (checked_in + no_shows) as i64);
     Ok(NoShowStats { checked_in, no_shows, rate })
-}
-
-fn csv(header: &str, rows: impl Iterator<Item = Vec<String>>) -> String {
-    let mut out = format!("{header}\n");
-    for row in rows {
-        out.push_str(&row.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
-        out.push('\n');
-    }
-    out
-}
-
-/// Daily utilization as CSV.
-pub fn daily_utilization_csv(rows: &[DailyUtilization]) -> String {
-    csv(
-        "resource_id,date,booked_minutes,open_minutes,utilization",
-        rows.iter().map(|r| {
-            vec![
-                r.resource_id.to_string(),
-                r.date.to_string(),
-                r.booked_minutes.to_string(),
-                r.open_minutes.to_string(),
-                format!("{:.4}", r.utilization),
-            ]
-        }),
-    )
-}
-
-/// Hour-of-week utilization (or peak times) as CSV.
-pub fn hourly_utilization_csv(rows: &[HourlyUtilization]) -> String {
-    csv(
-        "resource_id,weekday,hour,booked_minutes,open_minutes,utilization",
-        rows.iter().map(|r| {
-            vec![
-                r.resource_id.map(|id| id.to_string()).unwrap_or_default(),
-                r.weekday.to_string(),
-                r.hour.to_string(),
-                r.booked_minutes.to_string(),
-                r.open_minutes.to_string(),
-                format!("{:.4}", r.utilization),
-            ]
-        }),
-    )
-}
-
-/// Popular resources as CSV.
-pub fn popular_resources_csv(rows: &[PopularResource]) -> String {
-    csv(
-        "resource_id,name,bookings,booked_minutes",
-        rows.iter().map(|r| {
-            vec![r.resource_id.to_string(), r.name.clone(), r.bookings.to_string(), r.booked_minutes.to_string()]
-        }),
-    )
 }

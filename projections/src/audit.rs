@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::decode::{from_micros, metadata, stream_kind, StreamKind};
 use crate::error::ProjectionError;
-use crate::page::{into_page, CursorKey, Page, PageRequest, SortValue};
+use crate::page::{into_page, CursorKey, CursorList, KeyKind, Page, PageRequest, SortValue};
 use crate::runtime::Projector;
 use crate::sql::{fetch_all, DbTx, SqlBuilder, Value};
 
@@ -32,13 +32,17 @@ pub struct AuditEntry {
     pub command_id: Option<String>,
 }
 
+/// The projector's name (its checkpoint): what a query of these tables passes to
+/// `ProjectionHandle::wait_for_projectors`, so it waits for this read model only.
+pub const PROJECTOR: &str = "audit";
+
 /// Builds `rm_audit`.
 pub struct AuditProjector;
 
 #[async_trait]
 impl Projector for AuditProjector {
     fn name(&self) -> &'static str {
-        "audit"
+        PROJECTOR
     }
 
     fn tables(&self) -> &'static [&'static str] {
@@ -122,7 +126,8 @@ pub async fn audit_log(
     if let Some(to) = filter.to {
         sql.push(" AND recorded_at < ").bind(to.timestamp_micros());
     }
-    if let Some(cursor) = page.decode()? {
+    let list = CursorList::new("audit", KeyKind::Int);
+    if let Some(cursor) = page.decode_for(&list)? {
         let SortValue::Int(position) = cursor.key else { return Err(ProjectionError::InvalidCursor) };
         sql.push(" AND position > ").bind(position);
     }
@@ -147,41 +152,10 @@ pub async fn audit_log(
             })
         })
         .collect::<Result<Vec<_>, ProjectionError>>()?;
-    Ok(into_page(entries, limit, |e| CursorKey { key: SortValue::Int(e.position as i64), id: e.event_id.to_string() }))
-}
-
-/// Quotes a CSV field when needed (RFC 4180).
-pub fn csv_field(value: &str) -> String {
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value.to_string()
-    }
-}
-
-/// The entries as CSV with a header row.
-pub fn audit_csv(entries: &[AuditEntry]) -> String {
-    let mut out = String::from(
-        "position,event_id,actor,action,target,resource_id,recorded_at,client_ip,correlation_id,causation_id,command_id\n",
-    );
-    for e in entries {
-        let fields = [
-            e.position.to_string(),
-            e.event_id.to_string(),
-            e.actor.clone().unwrap_or_default(),
-            e.action.clone(),
-            e.target.clone(),
-            e.resource_id.map(|r| r.to_string()).unwrap_or_default(),
-            e.recorded_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-            e.client_ip.clone().unwrap_or_default(),
-            e.correlation_id.clone().unwrap_or_default(),
-            e.causation_id.clone().unwrap_or_default(),
-            e.command_id.clone().unwrap_or_default(),
-        ];
-        out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
-        out.push('\n');
-    }
-    out
+    Ok(into_page(entries, limit, &list, |e| CursorKey {
+        key: SortValue::Int(e.position as i64),
+        id: e.event_id.to_string(),
+    }))
 }
 
 /// The entries as a JSON array.

@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::decode::{decode, DomainEvent};
 use crate::error::ProjectionError;
-use crate::page::{into_page, CursorKey, Page, PageRequest, SortValue};
+use crate::page::{into_page, CursorKey, CursorList, KeyKind, Page, PageRequest, SortValue};
 use crate::public_events::REMINDER_EVENT_TYPE;
 use crate::runtime::Projector;
 use crate::sql::{execute, fetch_all, placeholders, DbTx, SqlBuilder, Value};
@@ -47,6 +47,10 @@ pub struct NotificationView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_id: Option<Uuid>,
 }
+
+/// The projector's name (its checkpoint): what a query of these tables passes to
+/// `ProjectionHandle::wait_for_projectors`, so it waits for this read model only.
+pub const PROJECTOR: &str = "notifications";
 
 /// Builds `rm_notifications` and `rm_notify_approvers`.
 pub struct NotificationsProjector;
@@ -119,7 +123,7 @@ fn draft(event: &ResourceEvent, approvers: &BTreeSet<Uuid>) -> Option<Draft> {
 #[async_trait]
 impl Projector for NotificationsProjector {
     fn name(&self) -> &'static str {
-        "notifications"
+        PROJECTOR
     }
 
     fn tables(&self) -> &'static [&'static str] {
@@ -275,7 +279,8 @@ pub async fn notifications_for_user(
     if unread_only {
         sql.push(" AND r.read_at IS NULL");
     }
-    if let Some(cursor) = page.decode()? {
+    let list = CursorList::new("notifications", KeyKind::Int);
+    if let Some(cursor) = page.decode_for(&list)? {
         let SortValue::Int(position) = cursor.key else { return Err(ProjectionError::InvalidCursor) };
         sql.push(" AND n.position < ").bind(position);
     }
@@ -288,7 +293,7 @@ pub async fn notifications_for_user(
         view.read = row.opt_int(1)?.is_some();
         views.push(view);
     }
-    Ok(into_page(views, limit, |v| CursorKey {
+    Ok(into_page(views, limit, &list, |v| CursorKey {
         key: SortValue::Int(v.position as i64),
         id: v.notification_id.to_string(),
     }))

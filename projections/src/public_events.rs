@@ -2,7 +2,8 @@
 //! webhook receivers. Each recorded event that concerns someone outside becomes one
 //! [`PublicEvent`] with a stable dotted name (`reservation.created`), a JSON `data` object and
 //! the audience allowed to see it. Private facts (password hashes, login attempts, sessions,
-//! idempotency records) never leave.
+//! idempotency records) never leave, and every payload passes the redaction rule
+//! ([`crate::redaction`]).
 //!
 //! Both outward channels use this one mapping, so a WebSocket client and a webhook receiver
 //! see the same names and payloads for the same log position.
@@ -120,6 +121,9 @@ pub fn publish(event: &RecordedEvent) -> Option<PublicEvent> {
             DomainEvent::Group { group_id, event } => group(group_id, &event),
         }
     };
+    // The catalog above copies no secret; the rule is still applied to all that leaves.
+    let mut data = data;
+    crate::redaction::redact_value(&mut data);
     Some(PublicEvent {
         position: event.position,
         event_id: event.event_id,

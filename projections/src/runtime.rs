@@ -9,15 +9,15 @@
 //! the one its events were read after (else another instance moved it and it starts over).
 //! On SQLite `BEGIN IMMEDIATE` takes the database write lock, which serializes the same way.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use reserver_store::{Backend, Database, EventStore, RecordedEvent};
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
-use crate::error::{LagTimeout, ProjectionError};
+use crate::error::ProjectionError;
+use crate::faults::{self, cannot_apply, StuckProjector};
 use crate::sql::{fetch_all, DbTx, Value};
 
 /// Events per batch transaction.
@@ -178,25 +178,70 @@ async fn step_from(
 
 /// In one transaction: lock the projector's checkpoint, check it is still `after` (the
 /// checkpoint `events` were read after, or skipped forward from), apply them and move the
-/// checkpoint past them.
+/// checkpoint past them. When the projector refuses the batch, its events are applied one by
+/// one instead, so the events before the one it refuses take effect and the error,
+/// [`ProjectionError::CannotApply`], names that event.
 pub async fn apply_batch(
     db: &Database,
     projector: &dyn Projector,
     after: u64,
     events: &[RecordedEvent],
 ) -> Result<Step, ProjectionError> {
+    match try_batch(db, projector, after, events).await {
+        Ok(step) => Ok(step),
+        Err(BatchFailure::Apply(e)) if !e.is_transient() => match events {
+            [event] => Err(cannot_apply(projector.name(), event, e)),
+            _ => apply_one_by_one(db, projector, after, events).await,
+        },
+        Err(BatchFailure::Apply(e) | BatchFailure::Other(e)) => Err(e),
+    }
+}
+
+/// Why a batch transaction failed: the projector refused its events, or anything else
+/// (locking, the checkpoint, the commit).
+enum BatchFailure {
+    Apply(ProjectionError),
+    Other(ProjectionError),
+}
+
+/// [`apply_batch`] without the event-by-event retry.
+async fn try_batch(
+    db: &Database,
+    projector: &dyn Projector,
+    after: u64,
+    events: &[RecordedEvent],
+) -> Result<Step, BatchFailure> {
     let Some(last) = events.last().map(|e| e.position) else {
         return Ok(Step::CaughtUp(after));
     };
-    let mut tx = match lock_at(db, projector.name(), after).await? {
+    let mut tx = match lock_at(db, projector.name(), after).await.map_err(BatchFailure::Other)? {
         Ok(tx) => tx,
         Err(step) => return Ok(step),
     };
     // An error below drops the transaction, which rolls back rows and checkpoint together.
-    projector.apply(&mut tx, events).await?;
-    save_checkpoint(&mut tx, projector.name(), last).await?;
-    tx.commit().await?;
+    projector.apply(&mut tx, events).await.map_err(BatchFailure::Apply)?;
+    save_checkpoint(&mut tx, projector.name(), last).await.map_err(BatchFailure::Other)?;
+    tx.commit().await.map_err(|e| BatchFailure::Other(e.into()))?;
     Ok(Step::Applied(last))
+}
+
+/// Applies `events` one transaction each, up to the first the projector refuses.
+async fn apply_one_by_one(
+    db: &Database,
+    projector: &dyn Projector,
+    mut after: u64,
+    events: &[RecordedEvent],
+) -> Result<Step, ProjectionError> {
+    for event in events {
+        match try_batch(db, projector, after, std::slice::from_ref(event)).await {
+            Ok(Step::Applied(p)) => after = p,
+            Ok(other) => return Ok(other),
+            Err(BatchFailure::Apply(e)) if !e.is_transient() => return Err(cannot_apply(projector.name(), event, e)),
+            Err(BatchFailure::Apply(e) | BatchFailure::Other(e)) => return Err(e),
+        }
+    }
+    // Every event went through on its own: the batch's failure did not last.
+    Ok(Step::Applied(after))
 }
 
 /// Moves the stored checkpoint over batches the projector skipped (`from` → `to`).
@@ -257,7 +302,7 @@ pub async fn reset(db: &Database, projector: &dyn Projector) -> Result<(), Proje
     }
     save_checkpoint(&mut tx, projector.name(), 0).await?;
     tx.commit().await?;
-    Ok(())
+    faults::clear(db, projector.name()).await
 }
 
 /// Rebuilds one projector (`Some(name)`) or all (`None`): reset, then replay the whole log,
@@ -280,18 +325,26 @@ pub async fn rebuild_with(
     for projector in &selected {
         reset(&db, projector.as_ref()).await?;
     }
-    replay_shared(&store, &selected, batch_size).await?;
+    let failed = replay_shared(&store, &selected, batch_size).await?;
     // Whatever the shared replay left (another instance took a checkpoint meanwhile, or the
-    // log grew), each projector finishes on its own.
+    // log grew), each projector that did not fail finishes on its own.
     let tasks: Vec<_> = selected
         .iter()
+        .filter(|projector| !failed.iter().any(|(name, _)| *name == projector.name()))
         .map(|projector| {
             let (store, projector) = (store.clone(), projector.clone());
             tokio::spawn(async move { catch_up(store.as_ref(), projector.as_ref(), batch_size).await })
         })
         .collect();
+    let mut errors: Vec<ProjectionError> = failed.into_iter().map(|(_, e)| e).collect();
     for task in tasks {
-        task.await.map_err(|e| ProjectionError::Corrupt(format!("rebuild task failed: {e}")))??;
+        if let Err(e) = task.await.map_err(|e| ProjectionError::Corrupt(format!("rebuild task failed: {e}")))? {
+            errors.push(e);
+        }
+    }
+    // The others are rebuilt; a projector that cannot apply an event is the answer.
+    if let Some(error) = errors.into_iter().next() {
+        return Err(error);
     }
     let names: Vec<&str> = selected.iter().map(|p| p.name()).collect();
     Ok(status(store.as_ref()).await?.into_iter().filter(|s| names.contains(&s.name.as_str())).collect())
@@ -300,15 +353,17 @@ pub async fn rebuild_with(
 /// Replays the log from 0 up to the current head into freshly reset projectors, reading each
 /// batch once for all of them (the next batch is read while the current one is applied) and
 /// applying it to every projector in parallel, each in its own transaction. A projector whose
-/// checkpoint is taken by another instance drops out and is finished by `catch_up`.
+/// checkpoint is taken by another instance drops out and is finished by `catch_up`; one that
+/// fails drops out too, and is returned with its error while the others go on.
 async fn replay_shared(
     store: &Arc<dyn EventStore>,
     projectors: &[Arc<dyn Projector>],
     batch_size: usize,
-) -> Result<(), ProjectionError> {
+) -> Result<Vec<(&'static str, ProjectionError)>, ProjectionError> {
     let db = store.database();
     let target = store.head().await?.position;
     let mut active: Vec<Arc<dyn Projector>> = projectors.to_vec();
+    let mut failed = Vec::new();
     let read = |after: u64| {
         let store = store.clone();
         tokio::spawn(async move { store.read_all(after, batch_size.max(1)).await })
@@ -329,16 +384,17 @@ async fn replay_shared(
             .collect();
         let mut still = Vec::with_capacity(active.len());
         for (projector, task) in active.iter().zip(tasks) {
-            let step = task.await.map_err(|e| ProjectionError::Corrupt(format!("rebuild task failed: {e}")))??;
-            if step == Step::Applied(last) {
-                still.push(projector.clone());
+            match task.await.map_err(|e| ProjectionError::Corrupt(format!("rebuild task failed: {e}")))? {
+                Ok(step) if step == Step::Applied(last) => still.push(projector.clone()),
+                Ok(_) => {}
+                Err(e) => failed.push((projector.name(), e)),
             }
         }
         active = still;
         after = last;
     }
     next.abort();
-    Ok(())
+    Ok(failed)
 }
 
 /// Where a projector stands relative to the log head.
@@ -349,12 +405,16 @@ pub struct ProjectorStatus {
     pub head: u64,
     /// Events of the log this projector has not applied yet.
     pub lag: u64,
+    /// Set when it cannot apply the event after `position`: where and why (see `faults`).
+    pub stuck: Option<StuckProjector>,
 }
 
-/// Position and lag of every projector, read from the database (so it covers all replicas).
+/// Position, lag and any stuck report of every projector, read from the database (so it
+/// covers all replicas).
 pub async fn status(store: &dyn EventStore) -> Result<Vec<ProjectorStatus>, ProjectionError> {
     let db = store.database();
     let head = store.head().await?.position;
+    let stuck = faults::stuck_projectors(&db).await?;
     let mut out = Vec::new();
     for projector in all_projectors() {
         let position = checkpoint(&db, projector.name()).await?;
@@ -363,6 +423,7 @@ pub async fn status(store: &dyn EventStore) -> Result<Vec<ProjectorStatus>, Proj
             position,
             head,
             lag: head.saturating_sub(position),
+            stuck: stuck.iter().find(|s| s.name == projector.name()).cloned(),
         });
     }
     Ok(out)
@@ -405,60 +466,31 @@ impl Default for RuntimeOptions {
     }
 }
 
-/// Starts projectors, one task each.
-pub struct ProjectionRuntime;
+/// What a follower of the log hears from [`follow`].
+pub trait FollowObserver: Send {
+    /// After each step: the follower's position, and whether that step applied events.
+    fn position(&mut self, _position: u64, _applied: bool) {}
+    /// The follower got stuck on an event (`Some`, again after every failed retry), or got
+    /// past it (`None`).
+    fn stuck(&mut self, _stuck: Option<&StuckProjector>) {}
+}
 
-impl ProjectionRuntime {
-    /// Starts every projector with default options.
-    pub async fn start(store: Arc<dyn EventStore>) -> Result<ProjectionHandle, ProjectionError> {
-        Self::start_with(store, all_projectors(), RuntimeOptions::default()).await
-    }
-
-    /// Starts the given projectors.
-    pub async fn start_with(
-        store: Arc<dyn EventStore>,
-        projectors: Vec<Arc<dyn Projector>>,
-        options: RuntimeOptions,
-    ) -> Result<ProjectionHandle, ProjectionError> {
-        let db = store.database();
-        let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let mut positions = Vec::new();
-        let mut tasks = Vec::new();
-        for projector in projectors {
-            ensure_checkpoint(&db, projector.name()).await?;
-            let (position_tx, position_rx) = watch::channel(checkpoint(&db, projector.name()).await?);
-            positions.push((projector.name(), position_rx));
-            let run = run_projector(store.clone(), projector, options.clone(), position_tx, shutdown_rx.clone());
-            tasks.push(tokio::spawn(run));
-        }
-        Ok(ProjectionHandle {
-            inner: Arc::new(HandleInner { positions, shutdown: shutdown_tx, tasks: Mutex::new(tasks) }),
-        })
+/// Observes positions only.
+impl<F: FnMut(u64, bool) + Send> FollowObserver for F {
+    fn position(&mut self, position: u64, applied: bool) {
+        self(position, applied)
     }
 }
 
-async fn run_projector(
-    store: Arc<dyn EventStore>,
-    projector: Arc<dyn Projector>,
-    options: RuntimeOptions,
-    position: watch::Sender<u64>,
-    shutdown: watch::Receiver<bool>,
-) {
-    let on_position = |p, _| {
-        position.send_replace(p);
-    };
-    follow(store.as_ref(), projector.as_ref(), &options, on_position, shutdown).await;
-}
-
-/// Keeps `projector` applied to the log, batch by batch, until `shutdown` turns true. After
-/// each step `on_position` hears the projector's position and whether that step applied
-/// events. Any log follower with its own checkpoint (projectors, the webhook and mail
-/// planners) runs on this loop.
+/// Keeps `projector` applied to the log, batch by batch, until `shutdown` turns true, telling
+/// `observer` its position after each step. Any log follower with its own checkpoint
+/// (projectors, the webhook and mail planners) runs on this loop. A follower that cannot
+/// apply an event is reported (see `faults`) and retried with a growing pause.
 pub async fn follow(
     store: &dyn EventStore,
     projector: &dyn Projector,
     options: &RuntimeOptions,
-    mut on_position: impl FnMut(u64, bool),
+    mut observer: impl FollowObserver,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut wake = store.watch_head();
@@ -468,6 +500,7 @@ pub async fn follow(
     // the same SQLite file, or a rebuild that reset the checkpoint.
     let mut known: Option<Known> = None;
     let mut recorded_at = tokio::time::Instant::now();
+    let mut stuck: Option<StuckProjector> = None;
     loop {
         if *shutdown.borrow() {
             return;
@@ -495,8 +528,11 @@ pub async fn follow(
             if applied {
                 recorded_at = tokio::time::Instant::now();
             }
+            if stuck.as_ref().is_some_and(|s| p >= s.position) {
+                unstuck(store, projector.name(), &mut stuck, &mut observer).await;
+            }
             known = Some(Known { read_to: p, stored });
-            on_position(p, applied);
+            observer.position(p, applied);
             let backlog = wake.borrow().saturating_sub(p) >= options.batch_size as u64;
             if !backlog && !options.coalesce.is_zero() {
                 tokio::select! {
@@ -516,18 +552,36 @@ pub async fn follow(
             }
             Some(Ok(Step::CaughtUp(p))) => {
                 known = Some(Known { read_to: p, stored: known.map_or(p, |k| k.stored) });
-                on_position(p, false);
+                observer.position(p, false);
                 options.poll_interval
             }
             Some(Ok(Step::Standby(p))) => {
                 known = None;
-                on_position(p, false);
+                observer.position(p, false);
                 options.standby_retry
             }
             Some(Err(error)) => {
                 known = None;
-                tracing::warn!(projector = projector.name(), %error, "projection batch failed; retrying");
-                options.error_backoff
+                metrics::counter!("projection_failures_total", "projector" => projector.name()).increment(1);
+                match error {
+                    ProjectionError::CannotApply { position, event_type, source, .. } => {
+                        let report = StuckProjector::after_failure(
+                            stuck.as_ref(),
+                            projector.name(),
+                            position,
+                            &event_type,
+                            source.to_string(),
+                            chrono::Utc::now(),
+                        );
+                        let pause = report.backoff(options.error_backoff);
+                        got_stuck(store, report, &mut stuck, &mut observer).await;
+                        pause
+                    }
+                    error => {
+                        tracing::warn!(projector = projector.name(), %error, "projection batch failed; retrying");
+                        options.error_backoff
+                    }
+                }
             }
         };
         tokio::select! {
@@ -541,67 +595,44 @@ pub async fn follow(
     }
 }
 
-struct HandleInner {
-    positions: Vec<(&'static str, watch::Receiver<u64>)>,
-    shutdown: watch::Sender<bool>,
-    tasks: Mutex<Vec<JoinHandle<()>>>,
+/// Reports a follower stuck: log (error level on the first failure at an event and every
+/// doubling of attempts after it), metric, the shared table, the observer.
+async fn got_stuck(
+    store: &dyn EventStore,
+    report: StuckProjector,
+    stuck: &mut Option<StuckProjector>,
+    observer: &mut impl FollowObserver,
+) {
+    if report.attempts.is_power_of_two() {
+        tracing::error!(
+            projector = report.name.as_str(),
+            position = report.position,
+            event_type = report.event_type.as_str(),
+            attempts = report.attempts,
+            error = report.error.as_str(),
+            "projector cannot apply an event; it stays behind this position until a build that can apply it runs"
+        );
+    }
+    metrics::gauge!("projection_stuck", "projector" => report.name.clone()).set(1.0);
+    if let Err(error) = faults::record(&store.database(), &report).await {
+        tracing::debug!(projector = report.name.as_str(), %error, "could not record the stuck projector");
+    }
+    observer.stuck(Some(&report));
+    *stuck = Some(report);
 }
 
-/// The running projectors: their positions, read-your-writes waits, and shutdown.
-#[derive(Clone)]
-pub struct ProjectionHandle {
-    inner: Arc<HandleInner>,
-}
-
-impl ProjectionHandle {
-    /// Each projector's last applied position, as this process knows it.
-    pub fn positions(&self) -> Vec<(String, u64)> {
-        self.inner.positions.iter().map(|(name, rx)| (name.to_string(), *rx.borrow())).collect()
+/// Withdraws a stuck report: the follower got past the event.
+async fn unstuck(
+    store: &dyn EventStore,
+    name: &str,
+    stuck: &mut Option<StuckProjector>,
+    observer: &mut impl FollowObserver,
+) {
+    tracing::info!(projector = name, "projector got past the event it was stuck on");
+    metrics::gauge!("projection_stuck", "projector" => name.to_string()).set(0.0);
+    if let Err(error) = faults::clear(&store.database(), name).await {
+        tracing::debug!(projector = name, %error, "could not clear the stuck projector's report");
     }
-
-    /// Waits until every projector has applied `position` (read-your-writes).
-    pub async fn wait_for(&self, position: u64, timeout: Duration) -> Result<(), LagTimeout> {
-        self.wait_for_projectors(&[], position, timeout).await
-    }
-
-    /// Waits until the named projectors (all when `names` is empty) have applied `position`.
-    pub async fn wait_for_projectors(
-        &self,
-        names: &[&str],
-        position: u64,
-        timeout: Duration,
-    ) -> Result<(), LagTimeout> {
-        let selected: Vec<_> =
-            self.inner.positions.iter().filter(|(name, _)| names.is_empty() || names.contains(name)).collect();
-        let all_reached = async {
-            for (_, rx) in &selected {
-                let mut rx = rx.clone();
-                // An error means the projector's task ended; the timeout reports it.
-                if rx.wait_for(|p| *p >= position).await.is_err() {
-                    std::future::pending::<()>().await;
-                }
-            }
-        };
-        if tokio::time::timeout(timeout, all_reached).await.is_ok() {
-            return Ok(());
-        }
-        let (slowest, reached) = selected
-            .iter()
-            .map(|(name, rx)| (name.to_string(), *rx.borrow()))
-            .min_by_key(|(_, p)| *p)
-            .unwrap_or_default();
-        Err(LagTimeout { wanted: position, slowest, reached, timeout })
-    }
-
-    /// Stops every projector after its batch in flight and waits for them.
-    pub async fn shutdown(&self) {
-        self.inner.shutdown.send_replace(true);
-        let tasks = match self.inner.tasks.lock() {
-            Ok(mut tasks) => std::mem::take(&mut *tasks),
-            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
-        };
-        for task in tasks {
-            let _ = task.await;
-        }
-    }
+    observer.stuck(None);
+    *stuck = None;
 }

@@ -2,6 +2,12 @@
 //! columns are only `BIGINT` and `TEXT`, and statements use `$N` placeholders, which
 //! PostgreSQL and SQLite (through sqlx) both understand; this keeps the SQL identical on the
 //! two backends and so keeps their query results identical too.
+//!
+//! Every text bound here passes [`storable_text`] first: PostgreSQL `TEXT` cannot hold NUL,
+//! and whatever the log accepted must be storable by every projector (and searchable by every
+//! query) on both backends alike.
+
+use std::borrow::Cow;
 
 use reserver_store::{sqlite_write_turn, Backend, Database};
 use sqlx::postgres::PgRow;
@@ -13,6 +19,29 @@ use tokio::sync::OwnedMutexGuard;
 const ROWS_PER_INSERT: usize = 500;
 /// Keys per `IN (…)` list.
 const KEYS_PER_LOOKUP: usize = 500;
+
+/// What stands in for NUL in stored text: U+FFFD REPLACEMENT CHARACTER.
+pub const NUL_REPLACEMENT: char = '\u{FFFD}';
+
+/// `text` as every backend can store it: each NUL replaced by [`NUL_REPLACEMENT`] (PostgreSQL
+/// `TEXT` refuses NUL, SQLite would keep it; both must hold the same). Every other character is
+/// kept. Borrowed when there is nothing to replace, which is nearly always.
+pub fn storable_text(text: &str) -> Cow<'_, str> {
+    if text.contains('\0') {
+        Cow::Owned(text.replace('\0', &NUL_REPLACEMENT.to_string()))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// [`storable_text`] of every key, copying only when one needs it.
+fn storable_keys(keys: &[String]) -> Cow<'_, [String]> {
+    if keys.iter().any(|k| k.contains('\0')) {
+        Cow::Owned(keys.iter().map(|k| storable_text(k).into_owned()).collect())
+    } else {
+        Cow::Borrowed(keys)
+    }
+}
 
 /// A value bound to a `$N` placeholder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,7 +84,7 @@ macro_rules! bind_values {
         for value in $args {
             query = match value {
                 Value::Int(v) => query.bind(*v),
-                Value::Text(v) => query.bind(v.clone()),
+                Value::Text(v) => query.bind(storable_text(v).into_owned()),
                 Value::NullInt => query.bind(None::<i64>),
                 Value::NullText => query.bind(None::<String>),
             };
@@ -239,7 +268,7 @@ impl DbTx {
         }
         if let DbTx::Postgres(tx) = self {
             let sql = AssertSqlSafe(format!("DELETE FROM {table} WHERE {column} = ANY($1)"));
-            sqlx::query(sql).bind(keys).execute(&mut **tx).await?;
+            sqlx::query(sql).bind(storable_keys(keys).as_ref()).execute(&mut **tx).await?;
             return Ok(());
         }
         for chunk in keys.chunks(KEYS_PER_LOOKUP) {
@@ -263,7 +292,7 @@ impl DbTx {
         }
         if let DbTx::Postgres(tx) = self {
             let sql = AssertSqlSafe(format!("SELECT {columns} FROM {table} WHERE {key_column} = ANY($1)"));
-            let rows = sqlx::query(sql).bind(keys).fetch_all(&mut **tx).await?;
+            let rows = sqlx::query(sql).bind(storable_keys(keys).as_ref()).fetch_all(&mut **tx).await?;
             return Ok(rows.into_iter().map(DbRow::Postgres).collect());
         }
         let mut rows = Vec::new();
@@ -311,7 +340,7 @@ async fn insert_unnest(
             texts.push(None);
         } else {
             let column_values = rows.iter().map(|r| match r.get(column) {
-                Some(Value::Text(v)) => Some(v.clone()),
+                Some(Value::Text(v)) => Some(storable_text(v).into_owned()),
                 _ => None,
             });
             texts.push(Some(column_values.collect()));

@@ -41,6 +41,10 @@ pub fn role_label(role: Role) -> &'static str {
 /// locks the account (a separate event); a password hash is never shown.
 const UNSHOWN_USER_EVENTS: [&str; 2] = ["login_failed", "password_changed"];
 
+/// The projector's name (its checkpoint): what a query of these tables passes to
+/// `ProjectionHandle::wait_for_projectors`, so it waits for this read model only.
+pub const PROJECTOR: &str = "users";
+
 /// Builds `rm_users`.
 pub struct UsersProjector;
 
@@ -62,7 +66,7 @@ fn apply_user(view: &mut Option<UserView>, user_id: Uuid, event: &UserEvent) {
 #[async_trait]
 impl Projector for UsersProjector {
     fn name(&self) -> &'static str {
-        "users"
+        PROJECTOR
     }
 
     fn tables(&self) -> &'static [&'static str] {

@@ -183,9 +183,15 @@ async fn failed_batch_applies_nothing_and_resumes(db: ScratchDatabase) {
         reserver_projections::runtime::reset(&store.database(), projector.as_ref()).await.unwrap();
         let failing = FailingProjector { inner: projector.clone(), fail_at: head / 2, stall: None };
         let error = catch_up(store.as_ref(), &failing, 5).await.unwrap_err();
-        assert!(matches!(error, ProjectionError::Injected(_)), "{error}");
+        match &error {
+            ProjectionError::CannotApply { position, source, .. } => {
+                assert_eq!(*position, head / 2, "the error names the event");
+                assert!(matches!(**source, ProjectionError::Injected(_)), "{error}");
+            }
+            other => panic!("expected CannotApply, got {other}"),
+        }
         let stopped = checkpoint(&store.database(), projector.name()).await.unwrap();
-        assert!(stopped < head / 2, "the failed batch's checkpoint must not commit");
+        assert_eq!(stopped, head / 2 - 1, "the failing event's checkpoint must not commit");
         catch_up(store.as_ref(), projector.as_ref(), 5).await.unwrap();
     }
     assert_eq!(reference, snapshot(&store).await);

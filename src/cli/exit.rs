@@ -20,6 +20,8 @@ pub enum Exit {
     Refused,
     /// 5: not logged in, session over, or not allowed.
     Auth,
+    /// 3 (`projections status`): a read model is stuck on an event it cannot apply.
+    Stuck,
 }
 
 /// Why a command failed.

@@ -55,7 +55,7 @@ fn code(exit: Exit) -> u8 {
         Exit::Ok => 0,
         Exit::Error => 1,
         Exit::Usage => 2,
-        Exit::NotFound => 3,
+        Exit::NotFound | Exit::Stuck => 3,
         Exit::Refused => 4,
         Exit::Auth => 5,
     }

@@ -54,11 +54,30 @@ pub async fn projections(command: ProjectionsCommand) -> Result<(), Failure> {
             statuses
         }
     };
-    println!("{:<16} {:>12} {:>12} {:>8}", "projector", "position", "head", "lag");
+    println!("{:<16} {:>12} {:>12} {:>8}  state", "projector", "position", "head", "lag");
+    let mut stuck_any = false;
     for s in statuses {
-        println!("{:<16} {:>12} {:>12} {:>8}", s.name, s.position, s.head, s.lag);
+        let state = match &s.stuck {
+            Some(stuck) => {
+                stuck_any = true;
+                format!(
+                    "STUCK at position {} ({}) since {}: {}",
+                    stuck.position,
+                    stuck.event_type,
+                    stuck.since.to_rfc3339(),
+                    stuck.error
+                )
+            }
+            None => "ok".into(),
+        };
+        println!("{:<16} {:>12} {:>12} {:>8}  {state}", s.name, s.position, s.head, s.lag);
     }
-    Ok(())
+    // Scripts and monitors can act on a stuck read model by the exit code alone.
+    if stuck_any {
+        Err(Failure::Reported(Exit::Stuck))
+    } else {
+        Ok(())
+    }
 }
 
 /// `reserver bench append|http`.

@@ -84,6 +84,10 @@ pub(crate) fn validate(request: &AppendRequest) -> Result<(), AppendError> {
         if stream.stream_id.is_empty() || stream.stream_id.len() > MAX_STREAM_ID_LEN {
             return invalid(format!("stream id must be 1..={MAX_STREAM_ID_LEN} bytes"));
         }
+        // PostgreSQL text cannot hold NUL; refused on both backends so they accept the same appends.
+        if stream.stream_id.contains('\0') {
+            return invalid("stream id must not contain NUL".into());
+        }
         if !streams.insert(&stream.stream_id) {
             return invalid(format!("stream {} appears twice in one append", stream.stream_id));
         }
@@ -94,8 +98,8 @@ pub(crate) fn validate(request: &AppendRequest) -> Result<(), AppendError> {
             if !ids.insert(event.event_id) {
                 return invalid(format!("event id {} appears twice in one append", event.event_id));
             }
-            if event.event_type.is_empty() {
-                return invalid(format!("event {} has an empty type", event.event_id));
+            if event.event_type.is_empty() || event.event_type.contains('\0') {
+                return invalid(format!("event {} type must be non-empty text without NUL", event.event_id));
             }
             if serde_json::from_str::<IgnoredAny>(&event.payload).is_err() {
                 return invalid(format!("event {} payload is not valid JSON", event.event_id));

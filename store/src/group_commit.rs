@@ -116,6 +116,12 @@ async fn write_isolating_failures<W: BatchWriter>(
     match writer.write_batch(requests, delay).await {
         Ok(written) => written,
         Err(e) if requests.len() == 1 => Written { results: vec![Err(e.into())], rows: Vec::new() },
+        // Not caused by any one request (a lost connection, a timeout): each fails at once.
+        Err(e) if e.is_connection_failure() => {
+            tracing::warn!(error = %e, size = requests.len(), "batch failed: the database is unavailable");
+            let results = requests.iter().map(|_| Err(StoreError::Unavailable(e.to_string()).into())).collect();
+            Written { results, rows: Vec::new() }
+        }
         Err(e) => {
             tracing::warn!(error = %e, size = requests.len(), "batch failed; retrying its appends one by one");
             let mut all = Written { results: Vec::with_capacity(requests.len()), rows: Vec::new() };

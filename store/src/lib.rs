@@ -8,10 +8,12 @@ mod batch;
 mod error;
 mod group_commit;
 pub mod hash;
+mod limits;
 mod model;
 mod postgres;
 mod recent;
 mod rows;
+mod secrets;
 mod sqlite;
 mod subscription;
 mod verify;
@@ -27,13 +29,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::sync::watch;
 
-pub use error::{AppendError, ChainBroken, StoreError};
+pub use error::{is_connection_failure, AppendError, ChainBroken, StoreError};
 pub use group_commit::GroupCommitConfig;
+pub use limits::PostgresLimits;
 pub use model::{
     AppendOutcome, AppendRequest, EventMetadata, ExpectedVersion, LogHead, NewEvent, RecordedEvent, Snapshot,
     StreamAppend,
 };
 pub use postgres::PostgresEventStore;
+pub use secrets::SHARED_SECRET_BYTES;
 pub use sqlite::SqliteEventStore;
 pub use subscription::{subscribe, SubscribeOptions};
 pub use verify::{verify_chain, ChainReport};
@@ -85,11 +89,19 @@ pub struct StoreConfig {
     pub max_connections: u32,
     /// Run migrations when opening.
     pub migrate: bool,
+    /// How long a stalled PostgreSQL session may hold locks others need (ignored on SQLite).
+    pub postgres_limits: PostgresLimits,
 }
 
 impl StoreConfig {
     pub fn new(url: impl Into<String>) -> Self {
-        Self { url: url.into(), group_commit: GroupCommitConfig::default(), max_connections: 16, migrate: true }
+        Self {
+            url: url.into(),
+            group_commit: GroupCommitConfig::default(),
+            max_connections: 16,
+            migrate: true,
+            postgres_limits: PostgresLimits::default(),
+        }
     }
 }
 
@@ -147,6 +159,16 @@ pub trait EventStore: Send + Sync + 'static {
 
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// The secret called `name` that every replica on this database shares: 64 random bytes
+    /// created on first use (the first replica to ask wins; the others read its value) and
+    /// kept in `service_secrets`, never in the log. E.g. the token-signing key when
+    /// `SECRET_KEY` is not configured, so replicas accept each other's tokens and a restart
+    /// keeps them valid. Errors: the database's, or a name that is empty, longer than 128
+    /// bytes or holds NUL.
+    async fn shared_secret(&self, name: &str) -> Result<[u8; SHARED_SECRET_BYTES], StoreError> {
+        secrets::shared_secret(&self.database(), name).await
+    }
 }
 
 /// Opens the store a URL names, creating and migrating the database as needed.

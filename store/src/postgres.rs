@@ -52,10 +52,11 @@ pub(crate) async fn migrate(url: &str) -> Result<(), StoreError> {
 
 impl PostgresEventStore {
     pub async fn open(config: &StoreConfig) -> Result<Self, StoreError> {
+        let limits = &config.postgres_limits;
         let pool = PgPoolOptions::new()
             // One extra connection for LISTEN.
             .max_connections(config.max_connections.max(1) + 1)
-            .connect_with(connect_options(&config.url)?)
+            .connect_with(limits.apply(connect_options(&config.url)?))
             .await?;
         if config.migrate {
             MIGRATOR.run(&pool).await?;
@@ -73,7 +74,7 @@ impl PostgresEventStore {
         // a young database). Without sequential scans it takes the unique index at any size.
         let writer_pool = PgPoolOptions::new()
             .max_connections(2)
-            .connect_with(connect_options(&config.url)?.options([("enable_seqscan", "off")]))
+            .connect_with(limits.apply_writer(connect_options(&config.url)?).options([("enable_seqscan", "off")]))
             .await?;
         let writer = PostgresBatchWriter { pool: writer_pool, instance };
         let committer = GroupCommitter::spawn(writer, config.group_commit.clone(), head.clone());

@@ -43,4 +43,6 @@ on_both_backends!(
     database_rejects_update_and_delete,
     snapshots_keep_the_newest,
     replicas_share_one_log,
+    nul_in_payload_and_metadata_round_trips,
+    shared_secret_is_created_once,
 );

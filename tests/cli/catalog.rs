@@ -14,10 +14,11 @@ pub async fn csv_import_dry_run_and_import(backend: Backend) {
     let path = file.to_str().expect("path");
     let count = || w.run(&["resources", "list", "--all", "-o", "json"]).json().as_array().map(Vec::len).unwrap_or(99);
 
-    // Validation only: nothing is created, whether the server validates (exit 0) or cannot
-    // yet (exit 3, nothing sent).
-    let dry = w.run(&["resources", "import", path, "--dry-run"]);
-    assert!(matches!(dry.code, 0 | 3), "{}", dry.stderr);
+    // Validation only: every row checked, nothing created.
+    let dry = w.run(&["resources", "import", path, "--dry-run", "-o", "json"]);
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert!(dry.stderr.contains("2 row(s) valid; nothing was imported"), "{}", dry.stderr);
+    assert_eq!(dry.json()["dry_run"], true);
     assert!(!has_terminal_codes(&dry.stderr), "no progress bar without a terminal: {:?}", dry.stderr);
     assert_eq!(count(), 0);
 
@@ -32,8 +33,13 @@ pub async fn csv_import_dry_run_and_import(backend: Backend) {
     assert_eq!(desk2["status"], "maintenance");
     assert_eq!(count(), 2);
 
-    // A bad row: every error shown, nothing created, exit 1.
+    // A bad row: every error shown, nothing created, exit 1 (checked first, then imported).
     std::fs::write(&file, "name,tags,available\n,desk,true\nDesk 4,desk,perhaps\n").expect("csv");
+    let checked = w.run(&["resources", "import", path, "--dry-run"]);
+    assert_eq!(checked.code, 1, "{}", checked.stderr);
+    assert!(checked.stderr.contains("2 of 2 row(s) are invalid"), "{}", checked.stderr);
+    let lines: Vec<String> = checked.rows().iter().map(|r| r[0].clone()).collect();
+    assert_eq!(lines, ["2", "3"], "errors by line: {}", checked.stdout);
     let bad = w.run(&["resources", "import", path]);
     assert_eq!(bad.code, 1, "{}\n{}", bad.stdout, bad.stderr);
     assert!(
@@ -47,8 +53,12 @@ pub async fn csv_import_dry_run_and_import(backend: Backend) {
     // Export writes the import format, which imports again.
     let exported = w.run(&["resources", "export"]);
     let text = exported.ok().to_string();
-    assert!(text.starts_with("name,tags,available\n"), "{text}");
-    assert!(text.contains("Desk 1,desk;window,true") && text.contains("Desk 2,desk,false"), "{text}");
+    assert!(text.starts_with("name,tags,available,capacity,kind,time_zone,description,location\n"), "{text}");
+    assert!(text.contains("Desk 1,desk;window,true,1,other,UTC,,") && text.contains("Desk 2,desk,false,1,"), "{text}");
+    // … which imports again, on another server or here under new names.
+    std::fs::write(&file, text.replace("Desk ", "Copy of Desk ")).expect("csv");
+    w.run(&["resources", "import", path]).ok();
+    assert_eq!(count(), 4);
 }
 
 pub async fn output_formats_parse(backend: Backend) {

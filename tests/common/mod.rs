@@ -103,6 +103,16 @@ impl Server {
 
     /// Starts a server with extra environment (e.g. rate limits on).
     pub async fn start_with(database_url: &str, env: &[(&str, &str)]) -> Server {
+        Self::launch(database_url, env, Stdio::inherit()).await
+    }
+
+    /// Starts a server whose log (stderr) goes to `log`, for tests that read it.
+    pub async fn start_logging_to(database_url: &str, env: &[(&str, &str)], log: &std::path::Path) -> Server {
+        let file = std::fs::File::create(log).expect("create log file");
+        Self::launch(database_url, env, Stdio::from(file)).await
+    }
+
+    async fn launch(database_url: &str, env: &[(&str, &str)], stderr: Stdio) -> Server {
         // The HTTP client needs the process's TLS provider before it is built.
         reserver::install_crypto_provider();
         // Pick a free port, then hand it to the server (the tiny race is harmless in tests).
@@ -119,7 +129,7 @@ impl Server {
         let child = command
             .env("DATABASE_URL", database_url)
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("spawn reserver serve");
         let server = Server { child, base_url: format!("http://127.0.0.1:{port}"), client: reqwest::Client::new() };

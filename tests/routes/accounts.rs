@@ -17,11 +17,11 @@ pub async fn preferences(backend: Backend) {
     assert_eq!((me.body["username"].as_str(), me.body["role"].as_str()), (Some("alice"), Some("user")));
     assert_eq!(me.body["preferences"], json!({}));
 
-    let first = patch(&s, &alice, path, json!({ "language": "de", "reminder_minutes": 30 })).await;
+    let first = patch(&s, &alice, path, json!({ "language": "es", "reminder_minutes": 30 })).await;
     assert_eq!(first.status, 200, "{}", first.body);
-    assert_eq!(first.body["preferences"], json!({ "language": "de", "reminder_minutes": 30 }));
+    assert_eq!(first.body["preferences"], json!({ "language": "es", "reminder_minutes": 30 }));
     let merged = patch(&s, &alice, path, json!({ "email": "alice@example.org", "reminder_minutes": 60 })).await;
-    let expected = json!({ "language": "de", "email": "alice@example.org", "reminder_minutes": 60 });
+    let expected = json!({ "language": "es", "email": "alice@example.org", "reminder_minutes": 60 });
     assert_eq!((merged.status, &merged.body["preferences"]), (200, &expected));
     assert_eq!(get(&s, &alice, "/api/v1/users/me").await.body["preferences"], expected);
 
@@ -42,7 +42,7 @@ pub async fn preferences(backend: Backend) {
     // Null clears an email; preferences are per account.
     let cleared = patch(&s, &alice, path, json!({ "email": null, "email_notifications": false })).await;
     assert_eq!(cleared.body["preferences"]["email"], serde_json::Value::Null);
-    assert_eq!(cleared.body["preferences"]["language"], "de");
+    assert_eq!(cleared.body["preferences"]["language"], "es");
     assert_eq!(get(&s, &bob, "/api/v1/users/me").await.body["preferences"], json!({}));
     let anonymous = s.client.patch(s.url(path)).json(&json!({ "language": "en" })).send().await.expect("patch");
     assert_eq!(anonymous.status(), 401);

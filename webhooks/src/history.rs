@@ -2,8 +2,9 @@
 //! deliveries, newest first, with every attempt.
 
 use chrono::{DateTime, Utc};
+use reserver_projections::page::{open_cursor, seal_cursor};
 use reserver_projections::sql::{fetch_all, placeholders, DbRow, SqlBuilder, Value};
-use reserver_projections::{Page, ProjectionError};
+use reserver_projections::Page;
 use reserver_store::Database;
 use serde::Serialize;
 use uuid::Uuid;
@@ -62,17 +63,17 @@ fn uuid(text: &str) -> Result<Uuid, WebhookError> {
     Uuid::parse_str(text).map_err(|e| WebhookError::Corrupt(format!("{text}: {e}")))
 }
 
-/// A page cursor: the sort key of the last row (`created_at.position.delivery_id`).
+/// The list delivery cursors belong to (see `reserver_projections::page`).
+const CURSOR_LIST: &str = "webhook-deliveries";
+
+/// A page cursor: the sort key of the last row (`created_at`, `position`, `delivery_id`),
+/// sealed so only this list accepts it back.
 fn encode_cursor(view: &DeliveryView) -> String {
-    format!("{}.{}.{}", view.created_at.timestamp_micros(), view.position, view.id)
+    seal_cursor(CURSOR_LIST, &(view.created_at.timestamp_micros(), view.position as i64, view.id))
 }
 
 fn decode_cursor(cursor: &str) -> Result<(i64, i64, String), WebhookError> {
-    let invalid = || WebhookError::Projection(ProjectionError::InvalidCursor);
-    let mut parts = cursor.splitn(3, '.');
-    let created = parts.next().and_then(|p| p.parse().ok()).ok_or_else(invalid)?;
-    let position = parts.next().and_then(|p| p.parse().ok()).ok_or_else(invalid)?;
-    let id = parts.next().and_then(|p| Uuid::parse_str(p).ok()).ok_or_else(invalid)?;
+    let (created, position, id): (i64, i64, Uuid) = open_cursor(CURSOR_LIST, cursor)?;
     Ok((created, position, id.to_string()))
 }
 

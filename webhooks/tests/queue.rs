@@ -170,3 +170,73 @@ async fn two_claimers_never_hold_the_same_delivery(db: ScratchDatabase) {
         .expect("delivery");
     assert_eq!((view.status.as_str(), view.attempts.len(), view.attempt_count), ("delivered", 1, 2));
 }
+
+mod hardening {
+    use super::*;
+    use reserver_projections::ProjectionError;
+    use reserver_webhooks::WebhookError;
+
+    both_backends!(subscriptions_with_nul_text_are_planned, delivery_cursors_are_accepted_only_by_their_list);
+
+    async fn subscriptions_with_nul_text_are_planned(db: ScratchDatabase) {
+        let store = db.open().await;
+        let id = Uuid::new_v4();
+        let event = WebhookEvent::WebhookCreated {
+            url: "http://127.0.0.1:9/ho\0ok".into(),
+            event_types: vec!["*".into()],
+            description: "de\0sc".into(),
+            owner: Uuid::nil(),
+            at: Utc::now(),
+        };
+        stream::append(&store, id, ExpectedVersion::NoStream, &event, EventMetadata::default()).await.expect("append");
+        let first = reminder(&store).await;
+        catch_up(store.as_ref(), &planner(), 100).await.expect("the planner applies text with NUL");
+        let known = history::subscriptions(&store.database()).await.expect("list");
+        assert_eq!(known.iter().map(|s| (s.id, s.description.as_str())).collect::<Vec<_>>(), [(id, "de\0sc")]);
+        assert_eq!(delivered_events(&store, id).await, vec![first]);
+    }
+
+    async fn delivery_cursors_are_accepted_only_by_their_list(db: ScratchDatabase) {
+        let store = db.open().await;
+        let subscription = subscribe(&store, &["*"]).await;
+        for _ in 0..3 {
+            reminder(&store).await;
+        }
+        catch_up(store.as_ref(), &planner(), 100).await.expect("plan");
+        let database = store.database();
+        let page = |cursor: Option<String>| {
+            let database = database.clone();
+            async move { history::deliveries(&database, subscription, None, Some(1), cursor.as_deref()).await }
+        };
+        let cursor = page(None).await.expect("first page").next_cursor.expect("more pages");
+        page(Some(cursor.clone())).await.expect("its own cursor");
+        // A cursor of another list: the audit trail's.
+        reserver_projections::rebuild(store.clone(), Some("audit")).await.expect("audit");
+        let audit = reserver_projections::audit::audit_log(
+            &database,
+            &Default::default(),
+            &reserver_projections::PageRequest::first(1),
+        )
+        .await
+        .expect("audit page")
+        .next_cursor
+        .expect("audit cursor");
+        let mut tampered = cursor.clone().into_bytes();
+        tampered[2] = if tampered[2] == b'A' { b'B' } else { b'A' };
+        let old_style = format!("{}.{}.{}", Utc::now().timestamp_micros(), 1, Uuid::new_v4());
+        for bad in [
+            "garbage".to_string(),
+            String::new() + "a\0b",
+            old_style,
+            cursor[..cursor.len() / 2].to_string(),
+            String::from_utf8(tampered).expect("ascii"),
+            audit,
+        ] {
+            let result = page(Some(bad.clone())).await;
+            assert!(
+                matches!(result, Err(WebhookError::Projection(ProjectionError::InvalidCursor))),
+                "{bad:?} gave {result:?}"
+            );
+        }
+    }
+}

@@ -136,7 +136,7 @@ fn problems_match() {
         AppError::validation("name", "too long"),
         AppError::PreconditionFailed { current: 3 },
         AppError::TooManyRequests { retry_after: 3, limit: 10 },
-        AppError::Locked { until: Utc::now() },
+        AppError::LoginThrottled { retry_after: 2 },
         AppError::Rejected(Rejection::TooShort { min_minutes: 30, requested_minutes: 10 }),
         AppError::Rejected(Rejection::SeriesNotBookable { occurrences: Vec::new() }),
         AppError::NotFound("resource".into()),

@@ -33,10 +33,15 @@ pub struct Problem {
     pub errors: Option<Vec<FieldError>>,
     /// `412 precondition-failed`: the ETag to send as `If-Match` after reloading.
     pub current_etag: Option<String>,
-    /// `429 rate-limited`: seconds until a retry can succeed (also in `Retry-After`).
+    /// `429 rate-limited` and `429 login-throttled`: seconds until a retry can succeed (also in
+    /// `Retry-After`).
     pub retry_after: Option<u64>,
-    /// `401 account-locked`: when logging in becomes possible again.
-    pub locked_until: Option<chrono::DateTime<chrono::Utc>>,
+    /// `429 too-many-connections`: live connections one user may hold.
+    pub limit: Option<usize>,
+    /// `413 payload-too-large`: the largest body accepted, in bytes.
+    pub limit_bytes: Option<u64>,
+    /// `415 unsupported-media-type`: the media types the route reads.
+    pub accepted: Option<String>,
     /// Booking-rule refusals other than conflicts: the rule's data (limits, earliest start, …).
     pub rule: Option<serde_json::Map<String, serde_json::Value>>,
     /// `409 series-not-bookable`: the outcome of every occurrence of an all-or-nothing series.

@@ -90,6 +90,8 @@ pub struct BookingPolicy {
     pub min_notice_minutes: u32,
     /// New bookings wait for an approver (default false).
     pub requires_approval: bool,
+    /// An approver (an admin included) may answer their own request (default false).
+    pub allow_self_approval: bool,
     /// Most active reservations one user may hold here (default unlimited).
     pub max_active_per_user: Option<u32>,
     /// Unclaimed bookings are released after the check-in window (default false).

@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::extract::authenticate;
+use reserver_app::revocations::Refusal;
 use reserver_app::AppError;
 use reserver_app::Services;
 
@@ -30,6 +31,8 @@ pub const SLOW_CONSUMER: u16 = 4008;
 pub const TOKEN_EXPIRED: u16 = 4001;
 /// Closed because the client stopped answering pings.
 pub const HEARTBEAT_TIMEOUT: u16 = 4002;
+/// Close code: the session ended (logout, revocation) or the user's role changed.
+pub const SESSION_REVOKED: u16 = 4003;
 
 /// Longest a close frame waits for room in a stalled connection's queue.
 const CLOSE_GRACE: Duration = Duration::from_secs(30);
@@ -45,11 +48,53 @@ pub struct LiveSettings {
     pub heartbeat: Duration,
     /// Longest a single frame may wait for the socket.
     pub send_timeout: Duration,
+    /// Open connections one user may hold at once (more are refused with 429).
+    pub max_per_user: usize,
 }
 
 impl Default for LiveSettings {
     fn default() -> Self {
-        Self { buffer_events: 1024, heartbeat: Duration::from_secs(20), send_timeout: Duration::from_secs(10) }
+        Self {
+            buffer_events: 1024,
+            heartbeat: Duration::from_secs(20),
+            send_timeout: Duration::from_secs(10),
+            max_per_user: 16,
+        }
+    }
+}
+
+/// Open connections per user, so one account cannot hold unbounded sockets (and memory).
+#[derive(Default)]
+pub struct ConnectionCounts(std::sync::Mutex<std::collections::HashMap<Uuid, usize>>);
+
+/// One counted connection; uncounted when dropped.
+pub struct Counted {
+    counts: Arc<crate::ApiState>,
+    user_id: Uuid,
+}
+
+impl ConnectionCounts {
+    /// Counts a new connection of `user_id`, or refuses it when the user holds `max` already.
+    fn admit(api: &Arc<crate::ApiState>, user_id: Uuid, max: usize) -> Result<Counted, AppError> {
+        let mut counts = api.connections.0.lock().unwrap_or_else(|p| p.into_inner());
+        let open = counts.entry(user_id).or_default();
+        if *open >= max {
+            return Err(AppError::TooManyConnections { limit: max });
+        }
+        *open += 1;
+        Ok(Counted { counts: api.clone(), user_id })
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        let mut counts = self.counts.connections.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(open) = counts.get_mut(&self.user_id) {
+            *open = open.saturating_sub(1);
+            if *open == 0 {
+                counts.remove(&self.user_id);
+            }
+        }
     }
 }
 
@@ -136,21 +181,24 @@ pub async fn connect(
     let user = authenticate(&req, query.token.as_deref())?;
     let types = query.types.map(|t| t.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect());
     let filter = Filter { user_id: user.user_id, role: user.role, types, resource_id: query.resource_id };
+    let (state, api) = (state.into_inner(), api.into_inner());
+    let counted = ConnectionCounts::admit(&api, user.user_id, api.live.max_per_user)?;
     let (response, session, messages) =
         actix_ws::handle(&req, body).map_err(|e| AppError::validation("upgrade", e.to_string()))?;
-    let (state, api) = (state.into_inner(), api.into_inner());
-    let expires_at = user.expires_at;
+    let (expires_at, session_id) = (user.expires_at, user.session_id);
     actix_web::rt::spawn(async move {
         metrics::gauge!("ws_connections").increment(1.0);
-        let connection = Connection { state, api, session, filter, sent_after: 0 };
+        let connection = Connection { state, session_id, api, session, filter, sent_after: 0 };
         connection.run(messages, query.from_position, expires_at).await;
         metrics::gauge!("ws_connections").decrement(1.0);
+        drop(counted);
     });
     Ok(response)
 }
 
 struct Connection {
     state: Arc<Services>,
+    session_id: Uuid,
     api: Arc<crate::ApiState>,
     session: Session,
     filter: Filter,
@@ -177,6 +225,7 @@ impl Connection {
             if let Err(ending) = self.catch_up(feed.live_after).await {
                 return ending;
             }
+            let mut revoked = self.state.revocations.changes();
             let mut heartbeat = tokio::time::interval(settings.heartbeat);
             heartbeat.tick().await;
             let mut last_heard = Instant::now();
@@ -211,6 +260,14 @@ impl Connection {
                         }
                         if self.session.ping(b"").await.is_err() {
                             return Ending::gone();
+                        }
+                    }
+                    Ok(()) = revoked.changed() => {
+                        if let Some(refusal) = self.state.revocations.refusal(self.filter.user_id, self.session_id, self.filter.role) {
+                            return Ending::close(SESSION_REVOKED, match refusal {
+                                Refusal::SessionEnded => "the session has ended; log in again".into(),
+                                Refusal::RoleChanged => "your role has changed; reconnect with a new token".into(),
+                            });
                         }
                     }
                     _ = &mut expiry => {

@@ -52,6 +52,7 @@ async fn list_users(state: web::Data<Services>, user: CurrentUser, min: MinPosit
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 struct RoleInput {
     #[schema(value_type = schemas::Role)]
     role: Role,
@@ -96,6 +97,8 @@ async fn grant_role(
         .users
         .execute(id, user.actor(), UserCommand::GrantRole { role: input.role }, command_meta(&req, Some(&user), &body)?)
         .await?;
+    // This replica refuses the old role's tokens at once; the others when their tail sees it.
+    state.revocations.role_changed(id, input.role);
     Ok(written(StatusCode::OK, decided.position, RoleGranted { id, role: input.role }))
 }
 
@@ -112,7 +115,14 @@ struct Preferences {
     email_notifications: Option<bool>,
     /// Minutes before a booking to send a reminder, 0 (off) to 10080.
     reminder_minutes: Option<u32>,
+    /// `en`, `es` or `fr`.
     language: Option<String>,
+    /// `light`, `dark` or `system`.
+    theme: Option<String>,
+    /// IANA time zone to show times in.
+    time_zone: Option<String>,
+    /// Show times in the `resource`'s zone or the viewer's `local` one.
+    time_zone_display: Option<String>,
 }
 
 /// The caller's account.
@@ -166,9 +176,35 @@ async fn me(state: web::Data<Services>, user: CurrentUser) -> Result<HttpRespons
     }))
 }
 
-/// The preferences the service acts on must make sense; anything else is kept as given.
+/// Preferences are a typed, bounded set: every key is one the service knows, with a value of its
+/// type. Unknown keys and wrong types are refused naming the key (`null` clears a key).
 fn check_preferences(patch: &serde_json::Map<String, serde_json::Value>) -> Result<(), AppError> {
     use serde_json::Value;
+    let one_of = |key: &str, allowed: &[&str]| -> Result<(), AppError> {
+        match patch.get(key) {
+            None | Some(Value::Null) => Ok(()),
+            Some(Value::String(v)) if allowed.contains(&v.as_str()) => Ok(()),
+            Some(_) => Err(AppError::validation(key, format!("expected one of {}", allowed.join(", ")))),
+        }
+    };
+    for key in patch.keys() {
+        if !PREFERENCE_KEYS.contains(&key.as_str()) {
+            return Err(AppError::validation(
+                key,
+                format!("not a preference; the preferences are {}", PREFERENCE_KEYS.join(", ")),
+            ));
+        }
+    }
+    one_of("language", &["en", "es", "fr"])?;
+    one_of("theme", &["light", "dark", "system"])?;
+    one_of("time_zone_display", &["resource", "local"])?;
+    if let Some(zone) = patch.get("time_zone") {
+        let valid =
+            zone.is_null() || zone.as_str().is_some_and(|z| z.len() <= 64 && z.parse::<chrono_tz::Tz>().is_ok());
+        if !valid {
+            return Err(AppError::validation("time_zone", "expected an IANA time zone such as Europe/Paris, or null"));
+        }
+    }
     if let Some(email) = patch.get("email") {
         let valid = match email {
             Value::Null => true,
@@ -195,10 +231,15 @@ fn check_preferences(patch: &serde_json::Map<String, serde_json::Value>) -> Resu
     Ok(())
 }
 
+/// The preferences an account may set.
+const PREFERENCE_KEYS: [&str; 7] =
+    ["email", "email_notifications", "reminder_minutes", "language", "theme", "time_zone", "time_zone_display"];
+
 /// Merges the given preferences.
 ///
-/// The service acts on `email`, `email_notifications` and `reminder_minutes`; other keys (e.g.
-/// `language`) are kept as given.
+/// Keys: `email`, `email_notifications` (bool), `reminder_minutes` (0–10080), `language` (`en`,
+/// `es`, `fr`), `theme` (`light`, `dark`, `system`), `time_zone` (IANA), `time_zone_display`
+/// (`resource`, `local`); any other key or a wrong type is `422` naming it.
 #[utoipa::path(
     patch,
     path = "/api/v1/users/me/preferences",
@@ -245,7 +286,7 @@ async fn set_preferences(
             reserver_store::AppendError::WrongExpectedVersion { .. } => {
                 AppError::Conflict { slug: "concurrent-update", detail: "preferences changed meanwhile; retry".into() }
             }
-            other => AppError::Unavailable(other.to_string()),
+            other => AppError::Storage(other.to_string()),
         })?;
     Ok(written(StatusCode::OK, outcome.last_position(), PreferencesBody { preferences: current }))
 }

@@ -174,7 +174,17 @@ async fn utilization_csv(
     analysts(&user)?;
     state.caught_up(min.0).await?;
     let rows = analytics::utilization_by_day(&state.db(), p.resource_id, p.window()?).await?;
-    Ok(csv("utilization.csv", analytics::daily_utilization_csv(&rows)))
+    let rows = rows.iter().map(|r| {
+        [
+            r.resource_id.to_string(),
+            r.date.to_string(),
+            r.booked_minutes.to_string(),
+            r.open_minutes.to_string(),
+            format!("{:.4}", r.utilization),
+        ]
+    });
+    let header = ["resource_id", "date", "booked_minutes", "open_minutes", "utilization"];
+    Ok(csv("utilization.csv", reserver_app::csv_table::write(&header, rows)))
 }
 
 #[utoipa::path(
@@ -199,26 +209,26 @@ async fn reservations_csv(
 ) -> Result<HttpResponse, ApiError> {
     analysts(&user)?;
     state.caught_up(min.0).await?;
-    let mut out = String::from("id,resource_id,user_id,start_time,end_time,status,created_at\n");
+    let mut rows = Vec::new();
     let mut page = reserver_projections::PageRequest::first(500);
     loop {
         let result = reserver_projections::reservations::reservations_in_range(&state.db(), p.window()?, &page).await?;
         for r in &result.data {
-            out.push_str(&format!(
-                "{},{},{},{},{},{},{}\n",
-                r.reservation_id,
-                r.resource_id,
-                r.user_id,
+            rows.push([
+                r.reservation_id.to_string(),
+                r.resource_id.to_string(),
+                r.user_id.to_string(),
                 r.range.start().to_rfc3339(),
                 r.range.end().to_rfc3339(),
-                reserver_projections::reservations::status_label(r.status),
-                r.created_at.to_rfc3339()
-            ));
+                reserver_projections::reservations::status_label(r.status).to_string(),
+                r.created_at.to_rfc3339(),
+            ]);
         }
         match result.next_cursor {
             Some(c) if result.has_more => page = reserver_projections::PageRequest::after(500, c),
             _ => break,
         }
     }
-    Ok(csv("reservations.csv", out))
+    let header = ["id", "resource_id", "user_id", "start_time", "end_time", "status", "created_at"];
+    Ok(csv("reservations.csv", reserver_app::csv_table::write(&header, rows)))
 }

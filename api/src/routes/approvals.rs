@@ -18,8 +18,10 @@ use crate::error::ApiError;
 use crate::extract::{command_meta, CurrentUser, MinPosition};
 use crate::routes::support::{json_body, page_json, written, PageParams};
 use crate::views;
+use reserver_app::addressing;
 use reserver_app::AppError;
 use reserver_app::Services;
+use reserver_commands::addressing::Address;
 
 #[derive(OpenApi)]
 #[openapi(paths(pending, respond, approval_settings, set_approval_settings))]
@@ -74,6 +76,7 @@ async fn pending(
 
 /// An approver's answer.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 struct ApprovalAnswer {
     approved: bool,
     /// Shown to the requester.
@@ -114,18 +117,14 @@ async fn respond(
     state.caught_up(min.0).await?;
     let input: ApprovalAnswer = json_body(&body)?;
     let reservation_id = id.into_inner();
-    let view = rm::get_reservation(&state.db(), reservation_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("reservation".into()))?;
+    let resource = addressing::resource_of(&state, Address::Reservation(reservation_id), "reservation").await?;
     let command = if input.approved {
         ResourceCommand::Approve { reservation_id, comment: input.comment }
     } else {
         ResourceCommand::Reject { reservation_id, comment: input.comment }
     };
-    let decided = state
-        .resources
-        .execute(view.resource_id, user.actor(), command, command_meta(&req, Some(&user), &body)?)
-        .await?;
+    let decided =
+        state.resources.execute(resource, user.actor(), command, command_meta(&req, Some(&user), &body)?).await?;
     let status = if input.approved { "confirmed" } else { "rejected" };
     Ok(written(StatusCode::OK, decided.position, ApprovalDecided { id: reservation_id, status }))
 }
@@ -169,6 +168,7 @@ async fn approval_settings(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 struct ApprovalSettingsInput {
     requires_approval: bool,
     /// Left out: unchanged.

@@ -131,7 +131,35 @@ async fn audit_csv(
     auditors(&user)?;
     state.caught_up(min.0).await?;
     let entries = all_audit(&state, &p.filter()?).await?;
-    Ok(csv("audit.csv", audit::audit_csv(&entries)))
+    let header = [
+        "position",
+        "event_id",
+        "actor",
+        "action",
+        "target",
+        "resource_id",
+        "recorded_at",
+        "client_ip",
+        "correlation_id",
+        "causation_id",
+        "command_id",
+    ];
+    let rows = entries.iter().map(|e| {
+        [
+            e.position.to_string(),
+            e.event_id.to_string(),
+            e.actor.clone().unwrap_or_default(),
+            e.action.clone(),
+            e.target.clone(),
+            e.resource_id.map(|r| r.to_string()).unwrap_or_default(),
+            e.recorded_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            e.client_ip.clone().unwrap_or_default(),
+            e.correlation_id.clone().unwrap_or_default(),
+            e.causation_id.clone().unwrap_or_default(),
+            e.command_id.clone().unwrap_or_default(),
+        ]
+    });
+    Ok(csv("audit.csv", reserver_app::csv_table::write(&header, rows)))
 }
 
 #[utoipa::path(
@@ -212,7 +240,9 @@ async fn events(
                     let last = batch.last().map(|e| e.position).unwrap_or(after);
                     let mut chunk = String::new();
                     for e in &batch {
-                        chunk.push_str(&serde_json::to_string(e).unwrap_or_default());
+                        chunk.push_str(
+                            &serde_json::to_string(&reserver_projections::redact_event(e)).unwrap_or_default(),
+                        );
                         chunk.push('\n');
                     }
                     Some((Ok::<_, actix_web::Error>(web::Bytes::from(chunk)), (last, left - batch.len())))

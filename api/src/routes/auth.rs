@@ -5,11 +5,11 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
+use reserver_auth::SessionCommand;
 use reserver_auth::{check_password_policy, hash_password, new_refresh_token, parse_refresh_token, reuse_detected};
-use reserver_auth::{verify_password, SessionCommand};
 use reserver_commands::CommandError;
-use reserver_domain::user::{UserCommand, UserEvent};
-use reserver_domain::{Actor, Rejection, Role};
+use reserver_domain::user::UserCommand;
+use reserver_domain::{Actor, Role};
 use reserver_store::{AppendRequest, ExpectedVersion, NewEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -69,6 +69,7 @@ async fn setup_status(state: web::Data<Services>) -> Result<HttpResponse, ApiErr
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 struct Credentials {
     /// 3 to 64 letters, digits or `. _ - @`.
     #[schema(example = "alice")]
@@ -197,7 +198,7 @@ async fn setup_unlock(state: web::Data<Services>, req: HttpRequest) -> Result<Ht
         .store
         .append(AppendRequest::single(SETUP_REOPENED_STREAM, ExpectedVersion::Any, vec![event]))
         .await
-        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+        .map_err(|e| AppError::Storage(e.to_string()))?;
     Ok(written(StatusCode::OK, outcome.last_position(), SetupStatus { setup_complete: false }))
 }
 
@@ -278,7 +279,9 @@ async fn tokens_for(
 
 /// OAuth2 password grant (form `username`, `password`).
 ///
-/// Five failed logins lock the account for a while (`401 account-locked` says until when).
+/// Failed logins are slowed, never locked out: past a few failures per name, per client address
+/// and per pair, further attempts wait a growing delay (`429 login-throttled` with
+/// `Retry-After`), answered alike for names that exist and names that do not.
 #[utoipa::path(
     post,
     path = "/api/v1/token",
@@ -296,57 +299,44 @@ async fn login(
     req: HttpRequest,
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, ApiError> {
-    let Some(user_id) = user_id_for(&state, &form.username).await? else {
-        // Same work and answer as a wrong password, so usernames cannot be probed by timing.
-        let _ = verify_password(
-            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$0000000000000000000000000000000000000000000",
-            &form.password,
-        );
+    reserver_app::input::single_line("username", &form.username)?;
+    let now = state.clock.now();
+    // Throttled per name, per source and per pair before any password is checked, the same way
+    // whether or not the name exists.
+    let source = crate::extract::client_ip(&req).unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into());
+    let attempt = state
+        .login_throttle
+        .begin(&form.username, source, now)
+        .map_err(|t| AppError::LoginThrottled { retry_after: t.retry_after_seconds })?;
+    let account = match user_id_for(&state, &form.username).await? {
+        Some(user_id) => state.users.load(user_id).await?.1.user.map(|user| (user_id, user)),
+        None => None,
+    };
+    // An unknown name costs the same argon2id verification as a known one.
+    let succeeded =
+        reserver_auth::password::verify_login(account.as_ref().map(|(_, u)| u.password_hash.as_str()), &form.password);
+    let Some((user_id, user)) = account else {
+        state.login_throttle.failed(attempt);
         return Err(invalid_login());
     };
-    let (_, user_state) = state.users.load(user_id).await?;
-    let user = user_state.user.ok_or_else(invalid_login)?;
-    let now = state.clock.now();
-    if let Some(until) = user.locked_until.filter(|u| *u > now) {
-        return Err(locked(until));
-    }
-    let succeeded = verify_password(&user.password_hash, &form.password);
     let actor = Actor { user_id, role: user.role };
-    let recorded = state
-        .users
-        .execute(user_id, actor, UserCommand::RecordLogin { succeeded }, command_meta(&req, None, &[])?)
-        .await;
-    match recorded {
-        Err(CommandError::Rejected(Rejection::InvalidState { .. })) => {
-            let (_, s) = state.users.load(user_id).await?;
-            return Err(locked(s.user.and_then(|u| u.locked_until).unwrap_or(now)));
-        }
-        Err(e) => return Err(e.into()),
-        Ok(d) => {
-            if let Some(until) =
-                d.events
-                    .iter()
-                    .find_map(|e| if let UserEvent::LockedOut { until, .. } = e { Some(*until) } else { None })
-            {
-                return Err(locked(until));
-            }
-        }
-    }
+    state.users.execute(user_id, actor, UserCommand::RecordLogin { succeeded }, command_meta(&req, None, &[])?).await?;
     if !succeeded {
+        state.login_throttle.failed(attempt);
         return Err(invalid_login());
     }
+    state.login_throttle.succeeded(attempt, now);
     let session_id = Uuid::new_v4();
     let (refresh_token, hash) = new_refresh_token(session_id).map_err(|e| AppError::Internal(e.to_string()))?;
-    let start = SessionCommand::Start { user_id, token_hash: hash, expires_at: now + state.refresh_ttl };
+    let absolute_expires_at = now + reserver_auth::session::DEFAULT_ABSOLUTE_LIFETIME;
+    let start =
+        SessionCommand::Start { user_id, token_hash: hash, expires_at: now + state.refresh_ttl, absolute_expires_at };
     state.sessions.execute(session_id, actor, start, command_meta(&req, None, &[])?).await?;
     tokens_for(&state, user_id, &user.username, user.role, session_id, refresh_token).await
 }
 
-fn locked(until: chrono::DateTime<Utc>) -> ApiError {
-    AppError::Locked { until }.into()
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 struct RefreshInput {
     refresh_token: String,
 }

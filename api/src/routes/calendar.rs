@@ -96,17 +96,9 @@ async fn export(
     Ok(calendar_response(body, Some(format!("reservation-{id}.ics"))))
 }
 
-/// Where links point: `API_URL` when configured, else the scheme and host of this request.
+/// Where links point (see `Services::link_base`): never a host header a client chose.
 fn base_url(state: &Services, req: &HttpRequest) -> String {
-    let base = match &state.public_url {
-        Some(url) => url.trim().to_string(),
-        None => {
-            let info = req.connection_info();
-            format!("{}://{}", info.scheme(), info.host())
-        }
-    };
-    let base = base.trim_end_matches('/');
-    base.strip_suffix("/api/v1").unwrap_or(base).to_string()
+    crate::extract::link_base(state, req)
 }
 
 /// Where calendar clients subscribe to the caller's reservations. The URL is a secret.

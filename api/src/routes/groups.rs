@@ -107,6 +107,7 @@ async fn get(
 
 /// A new group.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 struct GroupInput {
     /// 1 to 200 characters.
     name: String,
@@ -179,6 +180,7 @@ async fn create(
 
 /// Fields to change; those left out stay.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 struct GroupPatch {
     name: Option<String>,
     /// Moves the group; `null` makes it top-level.

@@ -64,10 +64,15 @@ pub async fn health(state: web::Data<Services>) -> HttpResponse {
 
 #[derive(Serialize, ToSchema)]
 struct Readiness {
-    /// `ready`.
+    /// `ready`, or `degraded` when a read model is stuck (see `stuck_projectors`).
     status: &'static str,
     /// The head of the event log.
     log_position: u64,
+    /// Read models that cannot apply an event: which, where and why. They stay at that position
+    /// (answering reads as of it) while the rest of the service goes on; every replica meets the
+    /// same event, so this is reported, not a reason to take replicas out of rotation.
+    #[schema(value_type = Vec<Object>)]
+    stuck_projectors: Vec<reserver_projections::StuckProjector>,
 }
 
 #[utoipa::path(
@@ -80,7 +85,11 @@ struct Readiness {
 )]
 pub async fn ready(state: web::Data<Services>) -> HttpResponse {
     match state.store.head().await {
-        Ok(head) => HttpResponse::Ok().json(Readiness { status: "ready", log_position: head.position }),
+        Ok(head) => {
+            let stuck = state.projections.stuck();
+            let status = if stuck.is_empty() { "ready" } else { "degraded" };
+            HttpResponse::Ok().json(Readiness { status, log_position: head.position, stuck_projectors: stuck })
+        }
         Err(e) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "database-unavailable", "Database unavailable")
             .detail(e.to_string())
             .response(),

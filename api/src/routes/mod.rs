@@ -34,6 +34,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/metrics", web::get().to(crate::metrics::render))
         .route("/openapi.json", web::get().to(crate::openapi::document))
         .route("/docs", web::get().to(crate::openapi::swagger_ui))
+        .route("/docs/assets/{version}/{name}", web::get().to(crate::openapi::asset))
+        .route("/redoc", web::get().to(crate::openapi::redoc))
         .route("/ws", web::get().to(crate::live::socket::connect))
         .service(
             web::scope("/api/v1")

@@ -20,8 +20,10 @@ use crate::error::ApiError;
 use crate::extract::{command_meta, CurrentUser, MinPosition};
 use crate::routes::support::{instant, json_body, page_json, written, PageParams};
 use crate::views::{self, ReservationBody};
+use reserver_app::addressing;
 use reserver_app::AppError;
 use reserver_app::Services;
+use reserver_commands::addressing::Address;
 
 #[derive(OpenApi)]
 #[openapi(paths(by_resource, book, mine, get, cancel, check_in, history))]
@@ -90,6 +92,7 @@ async fn by_resource(
 
 /// A slot to book.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 struct BookInput {
     resource_id: Uuid,
     /// RFC 3339 with an offset.
@@ -244,6 +247,7 @@ async fn history(
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 struct CancelReservationInput {
     reason: Option<String>,
 }
@@ -256,8 +260,8 @@ struct ReservationChanged {
     result: String,
 }
 
-/// Runs a command on the resource a visible reservation belongs to. The reservation read model
-/// only routes the command; the aggregate decides on its own, current state.
+/// Runs a command on the resource a reservation belongs to, found through the log (so a
+/// reservation a 201 just confirmed is found at once); the aggregate decides on its own state.
 async fn on_reservation(
     state: &Services,
     req: &HttpRequest,
@@ -266,16 +270,16 @@ async fn on_reservation(
     body: &[u8],
     command: ResourceCommand,
 ) -> Result<HttpResponse, ApiError> {
-    let view = match visible(state, user, id).await {
-        // A write just made may not be projected yet: wait for the caller's position and retry once.
-        Err(AppError::NotFound(_)) => {
-            state.caught_up(Some(state.store.head().await?.position)).await?;
-            visible(state, user, id).await?
-        }
-        other => other?,
-    };
-    let decided =
-        state.resources.execute(view.resource_id, user.actor(), command, command_meta(req, Some(user), body)?).await?;
+    let resource = addressing::resource_of(state, Address::Reservation(id), "reservation").await?;
+    let decided = addressing::hiding_others(
+        user,
+        "reservation",
+        state
+            .resources
+            .execute(resource, user.actor(), command, command_meta(req, Some(user), body)?)
+            .await
+            .map_err(AppError::from),
+    )?;
     let status = decided.events.first().map(|e| e.event_type()).unwrap_or("unchanged");
     Ok(written(StatusCode::OK, decided.position, ReservationChanged { id, result: status.to_string() }))
 }

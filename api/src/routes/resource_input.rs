@@ -25,7 +25,8 @@ fn one() -> u32 {
 }
 
 /// A new resource.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ResourceInput {
     /// 1 to 200 characters.
     #[schema(example = "Lab 3")]

@@ -209,6 +209,7 @@ async fn get(
 
 /// Fields to change; those left out stay.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 struct ResourcePatch {
     name: Option<String>,
     tags: Option<Vec<String>>,
@@ -337,6 +338,7 @@ async fn retire(
 
 /// `{"status": "maintenance"|"available"}` or `{"available": bool}`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 struct ResourceStatusInput {
     #[schema(value_type = Option<schemas::ResourceStatus>)]
     status: Option<ResourceStatus>,

@@ -80,6 +80,7 @@ async fn get_hours(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 struct BusinessHoursInput {
     /// `null` removes the hours: open around the clock.
     #[schema(value_type = Option<schemas::BusinessHours>)]
@@ -157,6 +158,7 @@ async fn list_blackouts(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 struct BlackoutInput {
     /// RFC 3339 with an offset.
     #[schema(value_type = chrono::DateTime<chrono::Utc>)]

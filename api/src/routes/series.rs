@@ -20,8 +20,10 @@ use crate::api_doc::{read_models, schemas};
 use crate::error::ApiError;
 use crate::extract::{command_meta, CurrentUser, MinPosition};
 use crate::routes::support::{json_body, written};
+use reserver_app::addressing;
 use reserver_app::AppError;
 use reserver_app::Services;
+use reserver_commands::addressing::Address;
 
 #[derive(OpenApi)]
 #[openapi(paths(book_series, series, cancel_series))]
@@ -37,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// A recurring booking.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 struct SeriesInput {
     resource_id: Uuid,
     /// RFC 5545 RRULE, e.g. `FREQ=WEEKLY;BYDAY=MO;COUNT=10`.
@@ -137,6 +140,7 @@ async fn series(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 struct CancelSeriesInput {
     /// Cancel this occurrence and all later ones; without it, the whole series.
     from_reservation_id: Option<Uuid>,
@@ -173,19 +177,21 @@ async fn cancel_series(
     let input: CancelSeriesInput =
         if body.is_empty() { CancelSeriesInput { from_reservation_id: None } } else { json_body(&body)? };
     let series_id = id.into_inner();
-    let detail = rm::get_series(&state.db(), series_id).await?.ok_or_else(|| AppError::NotFound("series".into()))?;
-    if detail.series.user_id != user.user_id && user.role != Role::Admin {
-        return Err(AppError::NotFound("series".into()).into());
-    }
+    let resource = addressing::resource_of(&state, Address::Series(series_id), "series").await?;
     let scope = match input.from_reservation_id {
         Some(reservation_id) => SeriesCancelScope::ThisAndFollowing { reservation_id },
         None => SeriesCancelScope::Whole,
     };
     let command = ResourceCommand::CancelSeries { series_id, scope };
-    let decided = state
-        .resources
-        .execute(detail.series.resource_id, user.actor(), command, command_meta(&req, Some(&user), &body)?)
-        .await?;
+    let decided = addressing::hiding_others(
+        &user,
+        "series",
+        state
+            .resources
+            .execute(resource, user.actor(), command, command_meta(&req, Some(&user), &body)?)
+            .await
+            .map_err(AppError::from),
+    )?;
     let cancelled = decided.events.iter().filter(|e| e.event_type() == "reservation_cancelled").count();
     Ok(written(StatusCode::OK, decided.position, SeriesCancelled { series_id, cancelled }))
 }

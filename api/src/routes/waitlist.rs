@@ -15,8 +15,10 @@ use crate::api_doc::read_models;
 use crate::error::ApiError;
 use crate::extract::{command_meta, CurrentUser, MinPosition};
 use crate::routes::support::{instant, json_body, written};
+use reserver_app::addressing;
 use reserver_app::AppError;
 use reserver_app::Services;
+use reserver_commands::addressing::Address;
 
 #[derive(OpenApi)]
 #[openapi(paths(my_waitlist, join, leave, accept_offer, decline_offer, resource_waitlist))]
@@ -31,6 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 struct WaitlistJoin {
     resource_id: Uuid,
     /// RFC 3339 with an offset.
@@ -170,16 +173,6 @@ async fn resource_waitlist(
     Ok(HttpResponse::Ok().json(rm::waitlist_for_resource(&state.db(), id.into_inner()).await?))
 }
 
-/// Finds the caller's waitlist entry to route a command to its resource.
-async fn entry_resource(state: &Services, user: &CurrentUser, entry_id: Uuid) -> Result<Uuid, AppError> {
-    let entries = rm::waitlist_for_user(&state.db(), user.user_id).await?;
-    entries
-        .iter()
-        .find(|e| e.entry_id == entry_id)
-        .map(|e| e.resource_id)
-        .ok_or_else(|| AppError::NotFound("waitlist entry".into()))
-}
-
 #[derive(Serialize, ToSchema)]
 struct WaitlistLeft {
     id: Uuid,
@@ -206,32 +199,22 @@ async fn leave(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let entry_id = id.into_inner();
-    let resource = entry_resource(&state, &user, entry_id).await?;
-    let decided = state
-        .resources
-        .execute(
-            resource,
-            user.actor(),
-            ResourceCommand::LeaveWaitlist { entry_id },
-            command_meta(&req, Some(&user), &[])?,
-        )
-        .await?;
+    let resource = addressing::resource_of(&state, Address::WaitlistEntry(entry_id), "waitlist entry").await?;
+    let decided = addressing::hiding_others(
+        &user,
+        "waitlist entry",
+        state
+            .resources
+            .execute(
+                resource,
+                user.actor(),
+                ResourceCommand::LeaveWaitlist { entry_id },
+                command_meta(&req, Some(&user), &[])?,
+            )
+            .await
+            .map_err(AppError::from),
+    )?;
     Ok(written(StatusCode::OK, decided.position, WaitlistLeft { id: entry_id, left: true }))
-}
-
-/// The offer made to a waitlist entry: a reservation in status `offered` holding the slot.
-async fn offer_for(state: &Services, user: &CurrentUser, id: Uuid) -> Result<rm::ReservationView, AppError> {
-    // `id` may name the offered reservation or the waitlist entry it was offered to.
-    if let Some(v) = rm::get_reservation(&state.db(), id).await? {
-        if v.user_id == user.user_id || user.is_admin() {
-            return Ok(v);
-        }
-    }
-    let offered = reserver_domain::resource::waitlist::offer_reservation_id(id);
-    match rm::get_reservation(&state.db(), offered).await? {
-        Some(v) if v.user_id == user.user_id || user.is_admin() => Ok(v),
-        _ => Err(AppError::NotFound("offer".into())),
-    }
 }
 
 /// The answer to a waitlist offer.
@@ -297,14 +280,20 @@ async fn answer_offer(
     accept: bool,
 ) -> Result<HttpResponse, ApiError> {
     state.caught_up(min.0).await?;
-    let offer = offer_for(state, user, id).await?;
-    let reservation_id = offer.reservation_id;
+    let (resource, reservation_id) = addressing::resource_of_offer(state, id).await?;
     let (command, status) = if accept {
         (ResourceCommand::AcceptOffer { reservation_id }, "confirmed")
     } else {
         (ResourceCommand::DeclineOffer { reservation_id }, "declined")
     };
-    let decided =
-        state.resources.execute(offer.resource_id, user.actor(), command, command_meta(req, Some(user), &[])?).await?;
+    let decided = addressing::hiding_others(
+        user,
+        "offer",
+        state
+            .resources
+            .execute(resource, user.actor(), command, command_meta(req, Some(user), &[])?)
+            .await
+            .map_err(AppError::from),
+    )?;
     Ok(written(StatusCode::OK, decided.position, OfferAnswered { reservation_id, status }))
 }

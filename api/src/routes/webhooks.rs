@@ -54,7 +54,7 @@ pub(crate) fn webhook_error(e: WebhookError) -> AppError {
     match e {
         WebhookError::Projection(p) => p.into(),
         WebhookError::Store(s) => s.into(),
-        WebhookError::Database(d) => AppError::Unavailable(d.to_string()),
+        WebhookError::Database(d) => AppError::Storage(d.to_string()),
         other => AppError::Internal(other.to_string()),
     }
 }
@@ -62,7 +62,7 @@ pub(crate) fn webhook_error(e: WebhookError) -> AppError {
 fn append_error(e: AppendError) -> AppError {
     match e {
         AppendError::WrongExpectedVersion { current, .. } => AppError::PreconditionFailed { current },
-        other => AppError::Unavailable(other.to_string()),
+        other => AppError::Storage(other.to_string()),
     }
 }
 

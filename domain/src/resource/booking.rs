@@ -1,7 +1,7 @@
 //! Booking-side commands: single bookings, series, cancellation and the
 //! waitlist. Authorization facts come from the decision context.
 
-use chrono::Duration;
+use chrono::{Duration, NaiveDateTime};
 use uuid::Uuid;
 
 use crate::availability::{free_slots, search_window};
@@ -15,10 +15,14 @@ use crate::resource::event::ResourceEvent;
 use crate::resource::rules::{check_slot, live_resource};
 use crate::resource::state::{ReservationStatus, Resource, ResourceState};
 use crate::resource::waitlist::offer_freed_units;
-use crate::time_range::{saturating_add, TimeRange};
+use crate::text::TextRule;
+use crate::time_range::{normalize_local, saturating_add, TimeRange};
 
 /// How many alternative slots a conflict rejection suggests.
 pub const SUGGESTED_SLOTS: usize = 3;
+
+/// `rrule` of a series: one line (an RFC 5545 RRULE value, optionally prefixed `RRULE:`).
+pub const RRULE: TextRule = TextRule::name("rrule", 1000);
 
 /// Longest accepted waitlist flexibility (one day either way).
 pub const MAX_FLEX_MINUTES: u32 = 24 * 60;
@@ -107,9 +111,12 @@ pub(crate) fn book_series(
     if *duration_minutes == 0 || *duration_minutes > MAX_POLICY_MINUTES {
         return Err(Rejection::invalid_input("duration_minutes out of range"));
     }
+    let rrule = RRULE.check(rrule)?;
+    let dtstart = normalize_local(*dtstart);
+    let exdates: Vec<NaiveDateTime> = exdates.iter().copied().map(normalize_local).collect();
     let duration = Duration::minutes(i64::from(*duration_minutes));
     let horizon_end = saturating_add(ctx.now, resource.policy.horizon());
-    let occurrences = expand_series(rrule, *dtstart, duration, exdates, resource.time_zone, horizon_end)?;
+    let occurrences = expand_series(&rrule, dtstart, duration, &exdates, resource.time_zone, horizon_end)?;
     if occurrences.is_empty() {
         return Err(Rejection::invalid_input("the rule yields no occurrences"));
     }
@@ -151,9 +158,13 @@ pub(crate) fn book_series(
     emitted.push(ResourceEvent::SeriesBooked {
         series_id: *series_id,
         user_id: user,
-        rrule: rrule.clone(),
+        rrule,
         policy: *policy,
         occurrences: reports,
+        dtstart: Some(dtstart),
+        duration_minutes: Some(*duration_minutes),
+        exdates,
+        time_zone: Some(resource.time_zone),
         at: ctx.now,
     });
     Ok(emitted.events)

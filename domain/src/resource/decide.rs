@@ -8,7 +8,7 @@ use crate::resource::command::ResourceCommand;
 use crate::resource::event::ResourceEvent;
 use crate::resource::rules::{live_resource, peak_units};
 use crate::resource::state::{Resource, ResourceState};
-use crate::resource::{booking, lifecycle};
+use crate::resource::{booking, details, lifecycle};
 use crate::schedule_rules::Blackout;
 
 /// Accumulates emitted events while keeping a scratch state up to date, so
@@ -42,17 +42,20 @@ pub fn decide(
         AddBlackout { .. } | RemoveBlackout { .. } | SetStatus { .. } => administer(state, command, ctx),
         Book { reservation_id, range } => booking::book(state, *reservation_id, range, ctx),
         BookSeries { .. } => booking::book_series(state, command, ctx),
-        CancelReservation { reservation_id, reason } => booking::cancel(state, *reservation_id, reason.clone(), ctx),
+        CancelReservation { reservation_id, reason } => {
+            let reason = details::REASON.check_optional(reason.as_deref())?;
+            booking::cancel(state, *reservation_id, reason, ctx)
+        }
         CancelSeries { series_id, scope } => booking::cancel_series(state, *series_id, scope, ctx),
         JoinWaitlist { entry_id, desired, flex_minutes } => {
             booking::join_waitlist(state, *entry_id, desired, *flex_minutes, ctx)
         }
         LeaveWaitlist { entry_id } => booking::leave_waitlist(state, *entry_id, ctx),
         Approve { reservation_id, comment } => {
-            lifecycle::answer_request(state, *reservation_id, Some(comment), true, ctx)
+            lifecycle::answer_request(state, *reservation_id, details::COMMENT.check(comment)?, true, ctx)
         }
         Reject { reservation_id, comment } => {
-            lifecycle::answer_request(state, *reservation_id, Some(comment), false, ctx)
+            lifecycle::answer_request(state, *reservation_id, details::COMMENT.check(comment)?, false, ctx)
         }
         ExpireApproval { reservation_id } => lifecycle::expire_approval(state, *reservation_id, ctx),
         AcceptOffer { reservation_id } => lifecycle::answer_offer(state, *reservation_id, true, ctx),
@@ -95,7 +98,7 @@ fn create(
     validate_settings(*capacity, policy)?;
     Ok(vec![ResourceEvent::ResourceCreated {
         resource_id: *resource_id,
-        details: details.clone(),
+        details: details.normalised()?,
         capacity: *capacity,
         time_zone: *time_zone,
         policy: policy.clone(),
@@ -126,7 +129,7 @@ fn administer(
                 )));
             }
             ResourceEvent::ResourceUpdated {
-                details: details.clone(),
+                details: details.normalised()?,
                 capacity: *capacity,
                 time_zone: *time_zone,
                 policy: policy.clone(),
@@ -134,14 +137,16 @@ fn administer(
                 at,
             }
         }
-        ResourceCommand::RetireResource { reason } => ResourceEvent::ResourceRetired { reason: reason.clone(), by, at },
+        ResourceCommand::RetireResource { reason } => {
+            ResourceEvent::ResourceRetired { reason: details::REASON.check(reason)?, by, at }
+        }
         ResourceCommand::SetBusinessHours { hours } => ResourceEvent::BusinessHoursSet { hours: hours.clone(), by, at },
         ResourceCommand::AddBlackout { blackout_id, range, reason } => {
             if resource.blackouts.iter().any(|b| b.id == *blackout_id) {
                 return Err(Rejection::invalid_state("blackout id already used"));
             }
             ResourceEvent::BlackoutAdded {
-                blackout: Blackout { id: *blackout_id, range: *range, reason: reason.clone() },
+                blackout: Blackout { id: *blackout_id, range: *range, reason: details::REASON.check(reason)? },
                 by,
                 at,
             }

@@ -1,7 +1,7 @@
 //! Facts recorded in a resource stream. Names are stable storage keys; each
 //! event carries what is needed to rebuild state and read models.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -65,13 +65,25 @@ pub enum ResourceEvent {
         at: DateTime<Utc>,
     },
     /// Summary of a recurring booking; each booked occurrence also has its
-    /// own confirmed/requested event.
+    /// own confirmed/requested event. With `rrule`, `dtstart`, `exdates`,
+    /// `duration_minutes` and `time_zone` the series can be expanded again
+    /// exactly as it was booked (e.g. for RFC 5545 `DTSTART;TZID=`, `RRULE`
+    /// and `EXDATE`), even after the resource's zone changes. Events recorded
+    /// before those four were added decode with `None` / empty.
     SeriesBooked {
         series_id: Uuid,
         user_id: Uuid,
         rrule: String,
         policy: SeriesPolicy,
         occurrences: Vec<OccurrenceReport>,
+        #[serde(default)]
+        dtstart: Option<NaiveDateTime>,
+        #[serde(default)]
+        duration_minutes: Option<u32>,
+        #[serde(default)]
+        exdates: Vec<NaiveDateTime>,
+        #[serde(default)]
+        time_zone: Option<Tz>,
         at: DateTime<Utc>,
     },
     /// Cancelled by owner or admin.

@@ -33,7 +33,7 @@ fn expect_status(reservation: &Reservation, wanted: ReservationStatus) -> Result
 pub(crate) fn answer_request(
     state: &ResourceState,
     id: Uuid,
-    comment: Option<&String>,
+    comment: String,
     approve: bool,
     ctx: &DecisionContext,
 ) -> Result<Vec<ResourceEvent>, Rejection> {
@@ -43,7 +43,12 @@ pub(crate) fn answer_request(
     let reservation = find(state, id)?;
     expect_status(reservation, ReservationStatus::PendingApproval)?;
     let (user_id, approver, at) = (reservation.user_id, ctx.actor.user_id, ctx.now);
-    let comment = comment.cloned().unwrap_or_default();
+    let self_approval_allowed = state.resource.as_ref().is_some_and(|r| r.policy.allow_self_approval);
+    if user_id == approver && !self_approval_allowed {
+        return Err(Rejection::forbidden(
+            "a request is answered by someone other than its requester (cancel it to withdraw it)",
+        ));
+    }
     if approve {
         return Ok(vec![ResourceEvent::ReservationApproved { reservation_id: id, user_id, approver, comment, at }]);
     }

@@ -5,6 +5,7 @@ mod booking;
 pub mod command;
 pub mod deadlines;
 mod decide;
+pub mod details;
 pub mod event;
 pub mod evolve;
 mod lifecycle;

@@ -85,6 +85,10 @@ pub(crate) fn fold_text(text: &str) -> String {
     text.to_lowercase()
 }
 
+/// The projector's name (its checkpoint): what a query of these tables passes to
+/// `ProjectionHandle::wait_for_projectors`, so it waits for this read model only.
+pub const PROJECTOR: &str = "catalog";
+
 /// Builds `rm_resources`, `rm_resource_tags` and `rm_groups`.
 pub struct CatalogProjector;
 
@@ -179,7 +183,7 @@ enum CatalogChange {
 #[async_trait]
 impl Projector for CatalogProjector {
     fn name(&self) -> &'static str {
-        "catalog"
+        PROJECTOR
     }
 
     fn tables(&self) -> &'static [&'static str] {

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{fold_text, kind_label, GroupView, ResourceView};
 use crate::error::ProjectionError;
-use crate::page::{into_page, CursorKey, Page, PageRequest, SortValue};
+use crate::page::{into_page, CursorKey, CursorList, KeyKind, Page, PageRequest, SortValue};
 use crate::sql::{fetch_all, SqlBuilder};
 
 /// How resource lists are ordered (ties broken by id).
@@ -115,15 +115,16 @@ pub async fn list_resources(
     if let Some(text) = query.text.as_deref().filter(|t| !t.is_empty()) {
         sql.push(" AND search_text LIKE ").bind(escape_like(text)).push(" ESCAPE '\\'");
     }
-    let column = match query.sort {
-        ResourceSort::Name => "name_key",
-        ResourceSort::Status => "status",
-        ResourceSort::Created => "created_at",
+    let (column, key) = match query.sort {
+        ResourceSort::Name => ("name_key", KeyKind::Text),
+        ResourceSort::Status => ("status", KeyKind::Text),
+        ResourceSort::Created => ("created_at", KeyKind::Int),
     };
-    if let Some(cursor) = page.decode()? {
+    let direction = if query.descending { "DESC" } else { "ASC" };
+    let list = CursorList::new(format!("resources/{column}/{direction}"), key);
+    if let Some(cursor) = page.decode_for(&list)? {
         cursor.push_after(&mut sql, column, "resource_id", query.descending);
     }
-    let direction = if query.descending { "DESC" } else { "ASC" };
     let limit = page.size();
     sql.push(&format!(" ORDER BY {column} {direction}, resource_id {direction} LIMIT {}", limit + 1));
     let rows = fetch_all(db, &sql.sql, &sql.args).await?;
@@ -132,7 +133,7 @@ pub async fn list_resources(
         .map(|row| Ok(serde_json::from_str::<ResourceView>(&row.text(0)?)?))
         .collect::<Result<Vec<_>, ProjectionError>>()?;
     let sort = query.sort;
-    Ok(into_page(views, limit, |v| CursorKey { key: sort_key(v, sort), id: v.resource_id.to_string() }))
+    Ok(into_page(views, limit, &list, |v| CursorKey { key: sort_key(v, sort), id: v.resource_id.to_string() }))
 }
 
 /// A group and its subgroups, children sorted by name then id.

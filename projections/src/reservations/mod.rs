@@ -11,7 +11,7 @@ use reserver_domain::{ResourceEvent, TimeRange};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-pub use projector::ReservationsProjector;
+pub use projector::{ReservationsProjector, PROJECTOR};
 pub use query::history_lengths;
 pub use query::{
     get_reservation, get_series, pending_approvals, reservation_history, reservations_for_resource,

@@ -22,6 +22,10 @@ use crate::error::ProjectionError;
 use crate::runtime::Projector;
 use crate::sql::{DbTx, Value};
 
+/// The projector's name (its checkpoint): what a query of these tables passes to
+/// `ProjectionHandle::wait_for_projectors`, so it waits for this read model only.
+pub const PROJECTOR: &str = "reservations";
+
 /// The reservations projector.
 pub struct ReservationsProjector;
 
@@ -35,7 +39,7 @@ struct Touched {
 #[async_trait]
 impl Projector for ReservationsProjector {
     fn name(&self) -> &'static str {
-        "reservations"
+        PROJECTOR
     }
 
     fn tables(&self) -> &'static [&'static str] {
@@ -102,7 +106,7 @@ impl Projector for ReservationsProjector {
                     Value::Text(recorded.payload.clone()),
                 ]);
             }
-            if let ResourceEvent::SeriesBooked { series_id, user_id, rrule, policy, occurrences, at } = event {
+            if let ResourceEvent::SeriesBooked { series_id, user_id, rrule, policy, occurrences, at, .. } = event {
                 let view = SeriesView {
                     series_id: *series_id,
                     resource_id: *resource_id,

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::{ReservationView, SeriesView, WaitlistView};
 use crate::decode::from_micros;
 use crate::error::ProjectionError;
-use crate::page::{into_page, CursorKey, Page, PageRequest, SortValue};
+use crate::page::{into_page, CursorKey, CursorList, KeyKind, Page, PageRequest, SortValue};
 use crate::sql::{fetch_all, placeholders, DbRow, SqlBuilder, Value};
 
 /// Which of a user's reservations.
@@ -32,14 +32,17 @@ fn parse_docs<T: serde::de::DeserializeOwned>(rows: &[DbRow]) -> Result<Vec<T>, 
     rows.iter().map(|row| Ok(serde_json::from_str(&row.text(0)?)?)).collect()
 }
 
-/// Runs `sql` (already filtered) ordered by start time with keyset pagination.
+/// Runs `sql` (already filtered) ordered by start time with keyset pagination; `list` names
+/// the query, so its cursors are accepted by it alone.
 async fn page_by_start(
     db: &Database,
+    list: &str,
     mut sql: SqlBuilder,
     descending: bool,
     page: &PageRequest,
 ) -> Result<Page<ReservationView>, ProjectionError> {
-    if let Some(cursor) = page.decode()? {
+    let list = CursorList::new(format!("{list}/{}", if descending { "desc" } else { "asc" }), KeyKind::Int);
+    if let Some(cursor) = page.decode_for(&list)? {
         cursor.push_after(&mut sql, "start_at", "reservation_id", descending);
     }
     let direction = if descending { "DESC" } else { "ASC" };
@@ -47,7 +50,7 @@ async fn page_by_start(
     sql.push(&format!(" ORDER BY start_at {direction}, reservation_id {direction} LIMIT {}", limit + 1));
     let rows = fetch_all(db, &sql.sql, &sql.args).await?;
     let views: Vec<ReservationView> = parse_docs(&rows)?;
-    Ok(into_page(views, limit, |v| CursorKey {
+    Ok(into_page(views, limit, &list, |v| CursorKey {
         key: SortValue::Int(v.range.start().timestamp_micros()),
         id: v.reservation_id.to_string(),
     }))
@@ -83,7 +86,12 @@ pub async fn reservations_for_user(
         }
         TimeScope::All => {}
     }
-    page_by_start(db, sql, scope == TimeScope::Past, page).await
+    let list = match scope {
+        TimeScope::Upcoming => "reservations/user/upcoming",
+        TimeScope::Past => "reservations/user/past",
+        TimeScope::All => "reservations/user/all",
+    };
+    page_by_start(db, list, sql, scope == TimeScope::Past, page).await
 }
 
 fn push_overlap(sql: &mut SqlBuilder, window: &TimeRange) {
@@ -103,7 +111,7 @@ pub async fn reservations_for_resource(
     if let Some(window) = window {
         push_overlap(&mut sql, &window);
     }
-    page_by_start(db, sql, false, page).await
+    page_by_start(db, "reservations/resource", sql, false, page).await
 }
 
 /// Every reservation overlapping `window`, across resources.
@@ -114,7 +122,7 @@ pub async fn reservations_in_range(
 ) -> Result<Page<ReservationView>, ProjectionError> {
     let mut sql = SqlBuilder::new("SELECT doc FROM rm_reservations WHERE 1 = 1");
     push_overlap(&mut sql, &window);
-    page_by_start(db, sql, false, page).await
+    page_by_start(db, "reservations/range", sql, false, page).await
 }
 
 /// Pending approvals (optionally of one resource), soonest start first: the approvers' queue.
@@ -127,7 +135,7 @@ pub async fn pending_approvals(
     if let Some(resource_id) = resource_id {
         sql.push(" AND resource_id = ").bind(resource_id.to_string());
     }
-    page_by_start(db, sql, false, page).await
+    page_by_start(db, "approvals/pending", sql, false, page).await
 }
 
 /// One event in a reservation's life.
@@ -136,7 +144,7 @@ pub struct HistoryEntry {
     pub position: u64,
     pub event_type: String,
     pub at: DateTime<Utc>,
-    /// The event as recorded.
+    /// The event as recorded, secrets redacted (`redaction`).
     pub event: serde_json::Value,
 }
 
@@ -150,11 +158,14 @@ pub async fn reservation_history(db: &Database, reservation_id: Uuid) -> Result<
     .await?;
     rows.iter()
         .map(|row| {
+            // Handed out as recorded, so through the redaction rule like every outward event.
+            let mut event = serde_json::from_str(&row.text(3)?)?;
+            crate::redaction::redact_value(&mut event);
             Ok(HistoryEntry {
                 position: row.int(0)?.max(0) as u64,
                 event_type: row.text(1)?,
                 at: from_micros(row.int(2)?)?,
-                event: serde_json::from_str(&row.text(3)?)?,
+                event,
             })
         })
         .collect()

@@ -35,7 +35,7 @@ pub enum ResourcesCommand {
     Create(ResourceCreateArgs),
     /// Change a resource (admins); only the given fields change.
     Update(ResourceUpdateArgs),
-    /// Create resources from a CSV file (admins): name,tags,available.
+    /// Create resources from a CSV file (admins): name,tags,available,capacity,kind,time_zone,description,location.
     #[command(
         after_help = "Example:\n  reserver resources import desks.csv --dry-run && reserver resources import desks.csv"
     )]
@@ -46,7 +46,7 @@ pub enum ResourcesCommand {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Every resource as CSV in the import format (name,tags,available).
+    /// Every resource as CSV in the import format (name,tags,available,capacity,kind,…).
     Export {
         /// Write here instead of standard output.
         #[arg(long)]

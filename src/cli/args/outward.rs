@@ -14,6 +14,9 @@ pub struct LiveArgs {
     /// Milliseconds one WebSocket frame may wait for a client that does not read.
     #[arg(long, env = "WS_SEND_TIMEOUT_MS", default_value_t = 10_000)]
     ws_send_timeout_ms: u64,
+    /// Live connections one user may hold at once.
+    #[arg(long, env = "WS_MAX_CONNECTIONS_PER_USER", default_value_t = 16)]
+    ws_max_connections_per_user: usize,
 }
 
 impl LiveArgs {
@@ -22,6 +25,7 @@ impl LiveArgs {
             buffer_events: self.ws_buffer_events.clamp(1, 1 << 20),
             heartbeat: std::time::Duration::from_millis(self.ws_heartbeat_ms.max(10)),
             send_timeout: std::time::Duration::from_millis(self.ws_send_timeout_ms.max(10)),
+            max_per_user: self.ws_max_connections_per_user.max(1),
         }
     }
 }

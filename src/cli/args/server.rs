@@ -68,6 +68,14 @@ pub struct ServeArgs {
     /// feed links; by default the scheme and host of each request.
     #[arg(long, env = "API_URL")]
     public_url: Option<String>,
+    /// Proxies whose Forwarded / X-Forwarded-For headers are believed (comma-separated IPs or
+    /// CIDR blocks, e.g. 10.0.0.0/8); from anyone else those headers are ignored.
+    #[arg(long, env = "TRUSTED_PROXIES", default_value = "", value_parser = trusted_proxies)]
+    trusted_proxies: reserver_app::client_ip::TrustedProxies,
+}
+
+fn trusted_proxies(text: &str) -> Result<reserver_app::client_ip::TrustedProxies, String> {
+    reserver_app::client_ip::TrustedProxies::parse(text)
 }
 
 /// `N` or `N/minute` (the seed's notation).
@@ -99,6 +107,7 @@ impl ServeArgs {
             mail: self.mail.settings(),
             webhooks: self.webhooks.settings(),
             public_url: self.public_url.filter(|u| !u.trim().is_empty()),
+            trusted_proxies: self.trusted_proxies,
             ..Settings::default()
         }
     }

@@ -219,6 +219,10 @@ async fn import(ctx: &Ctx, path: &std::path::Path, dry_run: bool) -> Result<(), 
     ctx.out.list(&report, table)
 }
 
+/// The columns `POST /resources/upload` reads, so an export imports again.
+const EXPORT_COLUMNS: [&str; 8] =
+    ["name", "tags", "available", "capacity", "kind", "time_zone", "description", "location"];
+
 async fn export(ctx: &Ctx, file: Option<&std::path::Path>) -> Result<(), Failure> {
     let client = ctx.client()?;
     let all = crate::cli::args::PageArgs { limit: 500, cursor: None, all: true };
@@ -230,10 +234,21 @@ async fn export(ctx: &Ctx, file: Option<&std::path::Path>) -> Result<(), Failure
         .await?;
     let mut writer = csv::Writer::from_writer(Vec::new());
     let fail = |e: csv::Error| Failure::Other(format!("cannot write CSV: {e}"));
-    writer.write_record(["name", "tags", "available"]).map_err(fail)?;
+    writer.write_record(EXPORT_COLUMNS).map_err(fail)?;
     for r in resources.iter().filter(|r| r.status != "retired") {
         let available = if r.status == "available" { "true" } else { "false" };
-        writer.write_record([r.name.as_str(), &r.tags.join(";"), available]).map_err(fail)?;
+        let capacity = r.capacity.to_string();
+        let row = [
+            r.name.as_str(),
+            &r.tags.join(";"),
+            available,
+            &capacity,
+            &r.kind,
+            &r.time_zone,
+            &r.description,
+            &r.location,
+        ];
+        writer.write_record(row).map_err(fail)?;
     }
     let bytes = writer.into_inner().map_err(|e| Failure::Other(e.to_string()))?;
     match file {

@@ -4,8 +4,12 @@
 //! Expansion runs on *floating* local times (the naive wall clock is handed
 //! to `rrule` as if it were UTC), so "every Monday 09:00" stays 09:00 local
 //! across DST changes; each local occurrence is then converted to UTC with
-//! the crate's DST policy ([`crate::schedule_rules::resolve_local`]). As a
-//! consequence an `UNTIL` value is compared against local wall-clock times.
+//! the crate's DST policy ([`crate::schedule_rules::resolve_local`]).
+//! `UNTIL` is taken out of the rule and applied here ([`until`]): a `Z` value
+//! bounds the occurrences' real start instants, a floating value or a DATE
+//! their wall-clock starts in the series' zone.
+
+pub mod until;
 
 use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -15,7 +19,8 @@ use uuid::Uuid;
 
 use crate::rejection::{ConflictingInterval, Rejection};
 use crate::schedule_rules::resolve_local;
-use crate::time_range::{saturating_add, TimeRange};
+use crate::time_range::{normalize_local, saturating_add, TimeRange};
+pub use until::Until;
 
 /// Most occurrences one series command may produce.
 pub const MAX_OCCURRENCES: usize = 500;
@@ -122,7 +127,9 @@ fn floating(local: NaiveDateTime) -> DateTime<rrule::Tz> {
 /// Expands a series in zone `tz`. Unbounded rules (no COUNT/UNTIL) stop at
 /// `horizon_end`; bounded ones are expanded fully so occurrences past the
 /// horizon are reported rather than silently dropped. More than
-/// [`MAX_OCCURRENCES`] occurrences is refused.
+/// [`MAX_OCCURRENCES`] occurrences is refused. `dtstart` and `exdates` are
+/// wall-clock times in `tz` (leap seconds normalised); see [`until`] for how
+/// each form of `UNTIL` bounds the series.
 pub fn expand_series(
     rrule_text: &str,
     dtstart: NaiveDateTime,
@@ -135,26 +142,45 @@ pub fn expand_series(
         return Err(Rejection::invalid_input("occurrence duration must be positive"));
     }
     let text = rrule_text.trim();
-    let text = text.strip_prefix("RRULE:").unwrap_or(text);
-    let rule: RRule<Unvalidated> = text.parse().map_err(|e| Rejection::invalid_input(format!("invalid RRULE: {e}")))?;
-    let bounded = rule.get_count().is_some() || rule.get_until().is_some();
-    let mut set = rule.build(floating(dtstart)).map_err(|e| Rejection::invalid_input(format!("invalid RRULE: {e}")))?;
+    let text = text.strip_prefix("RRULE:").or_else(|| text.strip_prefix("rrule:")).unwrap_or(text);
+    let (text, until) = until::split_until(text)?;
+    let mut rule: RRule<Unvalidated> =
+        text.parse().map_err(|e| Rejection::invalid_input(format!("invalid RRULE: {e}")))?;
+    if until.is_some() && rule.get_count().is_some() {
+        return Err(Rejection::invalid_input("invalid RRULE: COUNT and UNTIL must not both be given (RFC 5545)"));
+    }
+    let bounded = rule.get_count().is_some() || until.is_some();
+    let dtstart = normalize_local(dtstart);
+    if let Some(until) = until {
+        let bound = until.local_bound(tz);
+        if bound < dtstart {
+            return Ok(Vec::new());
+        }
+        rule = rule.until(floating(bound));
+    }
+    let mut set =
+        rule.build(floating(dtstart)).map_err(|e| Rejection::invalid_input(format!("invalid RRULE: {e}")))?.limit();
     for exdate in exdates {
-        set = set.exdate(floating(*exdate));
+        set = set.exdate(floating(normalize_local(*exdate)));
     }
-    if !bounded {
-        let local_horizon = horizon_end.with_timezone(&tz).naive_local();
-        set = set.before(floating(local_horizon));
-    }
-    let limit = u16::try_from(MAX_OCCURRENCES + 1).unwrap_or(u16::MAX);
-    let dates = set.all(limit).dates;
-    if bounded && dates.len() > MAX_OCCURRENCES {
-        return Err(Rejection::invalid_input(format!("series has more than {MAX_OCCURRENCES} occurrences")));
-    }
-    let mut occurrences = Vec::with_capacity(dates.len().min(MAX_OCCURRENCES));
-    for date in dates.into_iter().take(MAX_OCCURRENCES) {
+    let local_horizon = horizon_end.with_timezone(&tz).naive_local();
+    let mut occurrences = Vec::new();
+    for date in &set {
         let local_start = date.naive_utc();
+        if !bounded && local_start > local_horizon {
+            break;
+        }
         let start = resolve_local(tz, local_start);
+        // Not a stop: inside a DST gap a later wall-clock time can be an earlier instant.
+        if until.is_some_and(|u| !u.admits(local_start, start)) {
+            continue;
+        }
+        if occurrences.len() == MAX_OCCURRENCES {
+            if bounded {
+                return Err(Rejection::invalid_input(format!("series has more than {MAX_OCCURRENCES} occurrences")));
+            }
+            break;
+        }
         let range = TimeRange::new(start, saturating_add(start, duration))
             .map_err(|_| Rejection::invalid_input("occurrence out of representable range"))?;
         occurrences.push(Occurrence { local_start, range });
@@ -163,5 +189,4 @@ pub fn expand_series(
 }
 
 #[cfg(test)]
-#[path = "recurrence_tests.rs"]
 mod tests;
