@@ -1,0 +1,127 @@
+//! Login, token storage, refresh with the refresh token, logout, and scripts without a terminal.
+
+use serde_json::json;
+
+use crate::common::*;
+use crate::support::*;
+
+pub async fn login_refresh_logout(backend: Backend) {
+    let w = World::start(backend).await;
+    w.admin();
+    let whoami = w.run(&["whoami", "-o", "json"]);
+    assert_eq!(whoami.json()["username"], "admin", "{}", whoami.stderr);
+    assert_eq!(whoami.json()["role"], "admin");
+
+    // Tokens are kept for the user's eyes only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(w.config.path().join("credentials.json")).expect("stored").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let first = w.credentials();
+    assert!(first["refresh_token"].as_str().is_some_and(|t| !t.is_empty()), "{first}");
+
+    // An access token about to expire is refreshed before the call, and the new pair stored.
+    let mut expiring = first.clone();
+    expiring["expires_at"] = json!("2000-01-01T00:00:00Z");
+    w.write_credentials(&expiring);
+    w.run(&["whoami"]).ok();
+    let second = w.credentials();
+    assert_ne!(second["refresh_token"], first["refresh_token"], "the refresh token rotated");
+    assert_ne!(second["access_token"], first["access_token"]);
+
+    // A token the server refuses (401) is refreshed once and the call sent again.
+    let mut refused = second.clone();
+    refused["access_token"] = json!("not-a-jwt");
+    w.write_credentials(&refused);
+    w.run(&["whoami"]).ok();
+    let third = w.credentials();
+    assert_ne!(third["refresh_token"], second["refresh_token"]);
+
+    // Several runs at once with an expiring token refresh once between them: a refresh token
+    // presented twice would end the session for all.
+    let mut expiring = third.clone();
+    expiring["expires_at"] = json!("2000-01-01T00:00:00Z");
+    w.write_credentials(&expiring);
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            w.command(&["whoami"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().expect("wait");
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    w.run(&["whoami"]).ok();
+    let third = w.credentials();
+
+    // RESERVER_TOKEN overrides the stored session (CI).
+    let token = third["access_token"].as_str().expect("token").to_string();
+    let other = tempfile::tempdir().expect("dir");
+    let ci = w
+        .command(&["whoami", "-o", "json"])
+        .env("CLI_CONFIG_DIR", other.path())
+        .env("RESERVER_TOKEN", &token)
+        .output()
+        .expect("run");
+    assert!(ci.status.success(), "{}", stderr(&ci));
+
+    // Logout revokes the session and forgets it; what was stored no longer works.
+    w.run(&["logout"]).ok();
+    assert_eq!(w.credentials(), serde_json::Value::Null);
+    let after = w.run(&["whoami"]);
+    assert_eq!(after.code, 5, "{}", after.stderr);
+    assert!(after.stderr.contains("reserver login"), "{}", after.stderr);
+    let mut revoked = third.clone();
+    revoked["expires_at"] = json!("2000-01-01T00:00:00Z");
+    w.write_credentials(&revoked);
+    let stale = w.run(&["whoami"]);
+    assert_eq!(stale.code, 5, "a revoked refresh token: {}", stale.stderr);
+    assert_eq!(w.credentials(), serde_json::Value::Null, "a dead session is forgotten");
+
+    // A wrong password is an authentication failure, with the server's sentence.
+    let wrong = w.run_with_input(&["login", "-u", "admin", "--password-stdin"], "Wrong-Password-1!\n");
+    assert_eq!(wrong.code, 5, "{}", wrong.stderr);
+    assert!(wrong.stderr.starts_with("error: "), "{}", wrong.stderr);
+
+    // Another profile has its own login.
+    let elsewhere = w.run(&["--profile", "staging", "whoami"]);
+    assert_eq!(elsewhere.code, 5, "{}", elsewhere.stderr);
+    assert!(elsewhere.stderr.contains("profile staging"), "{}", elsewhere.stderr);
+}
+
+pub async fn scripts_are_never_prompted(backend: Backend) {
+    let w = World::start(backend).await;
+    w.admin();
+    // No terminal and no --password-stdin: a usage error naming the flag, never a hang.
+    let login = w.run(&["login", "-u", "admin"]);
+    assert_eq!(login.code, 2, "{}", login.stderr);
+    assert!(login.stderr.contains("--password-stdin"), "{}", login.stderr);
+    let nameless = w.run(&["login"]);
+    assert_eq!(nameless.code, 2);
+    assert!(nameless.stderr.contains("--username"), "{}", nameless.stderr);
+
+    // Without CLI_CONFIG_DIR the tokens go to $XDG_CONFIG_HOME/reserver.
+    let xdg = tempfile::tempdir().expect("dir");
+    let mut login = w.command(&["login", "-u", "admin", "--password-stdin"]);
+    login.env_remove("CLI_CONFIG_DIR").env("XDG_CONFIG_HOME", xdg.path()).stdin(std::process::Stdio::piped());
+    let mut child =
+        login.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().expect("spawn");
+    std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), format!("{PASSWORD}\n").as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(xdg.path().join("reserver").join("credentials.json").exists());
+
+    // A refused registration shows the server's sentence and its field errors.
+    let weak = w.run_with_input(&["register", "-u", "bob", "--password-stdin"], "short\n");
+    assert_eq!(weak.code, 1, "{}", weak.stderr);
+    assert!(weak.stderr.starts_with("error: Invalid request.\n  password: "), "{}", weak.stderr);
+    let ok = w.run_with_input(&["register", "-u", "bob", "--password-stdin"], &format!("{PASSWORD}\n"));
+    assert_eq!(ok.rows()[0][1], "bob", "{}", ok.stderr);
+}
