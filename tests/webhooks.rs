@@ -451,7 +451,7 @@ async fn admin_only_validation_and_the_private_address_guard(backend: Backend) {
         (json!({ "url": "not a url", "event_types": ["*"] }), "url"),
         (json!({ "url": "https://example.com/", "event_types": [] }), "event_types"),
         (json!({ "url": "https://example.com/", "event_types": ["reservation.exploded"] }), "event_types"),
-        (json!({ "url": "https://example.com/" }), "body"),
+        (json!({ "url": "https://example.com/" }), "event_types"),
     ] {
         let (status, problem) = body(create(&admin, input.clone()).await.expect("create")).await;
         assert_eq!((status, problem_type(&problem)), (422, "validation-error"), "{input}: {problem}");

@@ -187,13 +187,18 @@ async fn feed_owner(state: &Services, token: &str) -> Result<Uuid, AppError> {
     tag = "calendar",
     operation_id = "user_calendar_feed",
     summary = "The token owner's reservations as iCalendar",
-    params(("token" = String, Path, description = "The feed token from subscription-url")),
+    params(("token" = String, Path, description = "The feed token from subscription-url"), MinPosition),
     responses(
         (status = 200, description = "An RFC 5545 calendar", body = String, content_type = "text/calendar"),
         NotFound, RateLimited, Lagging
     )
 )]
-async fn user_feed(state: web::Data<Services>, token: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn user_feed(
+    state: web::Data<Services>,
+    min: MinPosition,
+    token: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    state.caught_up(min.0).await?;
     let user_id = feed_owner(&state, &token).await?;
     let db = state.db();
     let now = state.clock.now();
@@ -216,14 +221,20 @@ async fn user_feed(state: web::Data<Services>, token: web::Path<String>) -> Resu
     summary = "A resource's bookings as iCalendar (others' as \"Booked\")",
     params(
         ("token" = String, Path, description = "The feed token from subscription-url"),
-        ("id" = Uuid, Path, description = "The resource")
+        ("id" = Uuid, Path, description = "The resource"),
+        MinPosition
     ),
     responses(
         (status = 200, description = "An RFC 5545 calendar", body = String, content_type = "text/calendar"),
         NotFound, Invalid, RateLimited, Lagging
     )
 )]
-async fn resource_feed(state: web::Data<Services>, path: web::Path<(String, Uuid)>) -> Result<HttpResponse, ApiError> {
+async fn resource_feed(
+    state: web::Data<Services>,
+    min: MinPosition,
+    path: web::Path<(String, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    state.caught_up(min.0).await?;
     let (token, resource_id) = path.into_inner();
     let user_id = feed_owner(&state, &token).await?;
     let db = state.db();
