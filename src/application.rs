@@ -1,5 +1,6 @@
 //! Startup, shared by `main` and the tests: open the store, start the read side, the command
-//! pipelines and the deadline scheduler, then bind one HTTP server that mounts the API.
+//! pipelines and the deadline scheduler, then bind one HTTP server that mounts the API and the
+//! web app.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -96,6 +97,11 @@ impl Application {
             bound_origin: bound_origin(bound),
             trusted_proxies: settings.trusted_proxies.clone(),
         });
+        let web_keys = web::Data::new(reserver_web::WebKeys::new(
+            secret.as_bytes(),
+            settings.public_url.as_deref().is_some_and(|u| u.starts_with("https://")),
+            settings.refresh_token_days,
+        ));
         let api_state = web::Data::new(ApiState::new(live_hub, settings.live, settings.read_cache_ttl));
         let port = bound.port();
         let body_limit = settings.max_body_bytes;
@@ -121,6 +127,7 @@ impl Application {
                 .app_data(services.clone())
                 .app_data(api_state.clone())
                 .app_data(webhooks_data.clone())
+                .app_data(web_keys.clone())
                 .configure(|cfg| reserver_api::extractor_configs(cfg, body_limit))
                 .wrap(middleware::from_fn(reserver_api::rate_limit::limit))
                 .wrap(middleware::from_fn(reserver_api::metrics::track))
@@ -129,6 +136,7 @@ impl Application {
                 .wrap(reserver_api::access_log::logger())
                 .wrap(middleware::from_fn(reserver_api::request_id::request_id))
                 .configure(reserver_api::configure)
+                .configure(reserver_web::configure)
                 .default_service(web::to(reserver_api::not_found))
         })
         .listen(listener)?;

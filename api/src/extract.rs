@@ -107,7 +107,13 @@ impl FromRequest for MinPosition {
 /// Metadata for a command sent on behalf of `user`: ids for tracing, the client's address, and
 /// the idempotency key (scoped to the caller, fingerprinted by method, path and body).
 pub fn command_meta(req: &HttpRequest, user: Option<&CurrentUser>, body: &[u8]) -> Result<CommandMeta, AppError> {
-    let info = RequestInfo {
+    reserver_app::command_meta(&request_info(req), user.map(|u| &u.0), body)
+}
+
+/// What a command records of this request: the client's address, correlation id, idempotency
+/// key, method and path.
+pub fn request_info(req: &HttpRequest) -> RequestInfo<'_> {
+    RequestInfo {
         client_ip: client_ip(req).map(|ip| ip.to_string()),
         correlation_id: req
             .headers()
@@ -118,6 +124,5 @@ pub fn command_meta(req: &HttpRequest, user: Option<&CurrentUser>, body: &[u8]) 
         idempotency_key: req.headers().get("Idempotency-Key").map(|v| v.as_bytes()),
         method: req.method().as_str(),
         path: req.path(),
-    };
-    reserver_app::command_meta(&info, user.map(|u| &u.0), body)
+    }
 }

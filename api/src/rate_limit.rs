@@ -15,10 +15,16 @@ use reserver_app::AppError;
 use reserver_app::Services;
 
 const AUTH_PATHS: [&str; 4] = ["/api/v1/token", "/api/v1/register", "/api/v1/setup/", "/api/v1/logout"];
+/// The web app's forms that take a password count in the same tier as the API's.
+const WEB_AUTH_FORMS: [&str; 4] = ["/login", "/register", "/setup", "/password"];
+
+fn is_web_auth_form(req: &ServiceRequest) -> bool {
+    req.method() == actix_web::http::Method::POST && WEB_AUTH_FORMS.contains(&req.path())
+}
 
 fn tier_and_key(req: &ServiceRequest) -> (Tier, String) {
     let address = client_ip(req.request()).map(|ip| ip.to_string()).unwrap_or_else(|| "unknown".into());
-    if AUTH_PATHS.iter().any(|p| req.path().starts_with(p)) {
+    if AUTH_PATHS.iter().any(|p| req.path().starts_with(p)) || is_web_auth_form(req) {
         return (Tier::AuthEndpoint, address);
     }
     match authenticate(req.request(), None) {
@@ -46,7 +52,7 @@ pub async fn limit(
         return Ok(next.call(req).await?.map_into_left_body());
     };
     // The upgrade to a live connection counts like any API request: it is not free to open.
-    if !req.path().starts_with("/api/") && req.path() != "/ws" {
+    if !req.path().starts_with("/api/") && req.path() != "/ws" && !is_web_auth_form(&req) {
         return Ok(next.call(req).await?.map_into_left_body());
     }
     let (tier, key) = tier_and_key(&req);

@@ -3,6 +3,7 @@
 //! asking ([`Caller`]), parsing what clients send, and the request logic itself, so that a
 //! booking made from a form and one made over JSON run the same code. Knows nothing of HTTP.
 
+pub mod accounts;
 pub mod addressing;
 pub mod calendar_data;
 pub mod caller;
@@ -11,6 +12,7 @@ pub mod csv_table;
 pub mod error;
 pub mod feed_tokens;
 pub mod input;
+pub mod preferences;
 pub mod revocations;
 pub mod services;
 

@@ -6,9 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use reserver_domain::user::UserCommand;
 use reserver_domain::Role;
-use reserver_store::{AppendRequest, ExpectedVersion, NewEvent};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
@@ -18,15 +16,16 @@ use crate::error::ApiError;
 use crate::extract::{command_meta, CurrentUser, MinPosition};
 use crate::routes::support::written;
 use reserver_app::AppError;
-use reserver_app::Services;
+use reserver_app::{preferences, Services};
 
 #[derive(OpenApi)]
-#[openapi(paths(me, set_preferences, list_users, grant_role))]
+#[openapi(paths(me, set_preferences, change_password, list_users, grant_role))]
 pub(super) struct Api;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/users/me", web::get().to(me))
         .route("/users/me/preferences", web::patch().to(set_preferences))
+        .route("/users/me/password", web::post().to(change_password))
         .route("/users", web::get().to(list_users))
         .route("/users/{id}/role", web::put().to(grant_role));
 }
@@ -102,10 +101,6 @@ async fn grant_role(
     Ok(written(StatusCode::OK, decided.position, RoleGranted { id, role: input.role }))
 }
 
-fn preferences_stream(user_id: Uuid) -> String {
-    format!("preferences-{user_id}")
-}
-
 /// Settings the service acts on; other keys are kept as given.
 #[derive(Serialize, ToSchema)]
 #[allow(dead_code)]
@@ -155,18 +150,7 @@ struct PreferencesBody {
 async fn me(state: web::Data<Services>, user: CurrentUser) -> Result<HttpResponse, ApiError> {
     let (_, s) = state.users.load(user.user_id).await?;
     let account = s.user.ok_or_else(|| AppError::NotFound("user".into()))?;
-    let stream = preferences_stream(user.user_id);
-    let version = state.store.stream_version(&stream).await?;
-    let preferences = match version {
-        0 => json!({}),
-        v => state
-            .store
-            .read_stream(&stream, v, 1)
-            .await?
-            .first()
-            .and_then(|e| serde_json::from_str(&e.payload).ok())
-            .unwrap_or(json!({})),
-    };
+    let preferences = serde_json::Value::Object(preferences::get(&state, user.user_id).await?);
     Ok(HttpResponse::Ok().json(Me {
         id: account.id,
         username: account.username,
@@ -175,65 +159,6 @@ async fn me(state: web::Data<Services>, user: CurrentUser) -> Result<HttpRespons
         preferences,
     }))
 }
-
-/// Preferences are a typed, bounded set: every key is one the service knows, with a value of its
-/// type. Unknown keys and wrong types are refused naming the key (`null` clears a key).
-fn check_preferences(patch: &serde_json::Map<String, serde_json::Value>) -> Result<(), AppError> {
-    use serde_json::Value;
-    let one_of = |key: &str, allowed: &[&str]| -> Result<(), AppError> {
-        match patch.get(key) {
-            None | Some(Value::Null) => Ok(()),
-            Some(Value::String(v)) if allowed.contains(&v.as_str()) => Ok(()),
-            Some(_) => Err(AppError::validation(key, format!("expected one of {}", allowed.join(", ")))),
-        }
-    };
-    for key in patch.keys() {
-        if !PREFERENCE_KEYS.contains(&key.as_str()) {
-            return Err(AppError::validation(
-                key,
-                format!("not a preference; the preferences are {}", PREFERENCE_KEYS.join(", ")),
-            ));
-        }
-    }
-    one_of("language", &["en", "es", "fr"])?;
-    one_of("theme", &["light", "dark", "system"])?;
-    one_of("time_zone_display", &["resource", "local"])?;
-    if let Some(zone) = patch.get("time_zone") {
-        let valid =
-            zone.is_null() || zone.as_str().is_some_and(|z| z.len() <= 64 && z.parse::<chrono_tz::Tz>().is_ok());
-        if !valid {
-            return Err(AppError::validation("time_zone", "expected an IANA time zone such as Europe/Paris, or null"));
-        }
-    }
-    if let Some(email) = patch.get("email") {
-        let valid = match email {
-            Value::Null => true,
-            Value::String(e) => {
-                let e = e.trim();
-                e.len() <= 254 && e.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.'))
-            }
-            _ => false,
-        };
-        if !valid {
-            return Err(AppError::validation("email", "expected an email address like name@example.org, or null"));
-        }
-    }
-    if let Some(flag) = patch.get("email_notifications") {
-        if !flag.is_boolean() {
-            return Err(AppError::validation("email_notifications", "expected true or false"));
-        }
-    }
-    if let Some(minutes) = patch.get("reminder_minutes") {
-        if !minutes.as_i64().is_some_and(|m| (0..=7 * 24 * 60).contains(&m)) {
-            return Err(AppError::validation("reminder_minutes", "expected whole minutes from 0 (off) to 10080"));
-        }
-    }
-    Ok(())
-}
-
-/// The preferences an account may set.
-const PREFERENCE_KEYS: [&str; 7] =
-    ["email", "email_notifications", "reminder_minutes", "language", "theme", "time_zone", "time_zone_display"];
 
 /// Merges the given preferences.
 ///
@@ -258,35 +183,58 @@ async fn set_preferences(
     user: CurrentUser,
     body: web::Json<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let patch = body.into_inner();
-    let serde_json::Value::Object(patch) = patch else {
+    let serde_json::Value::Object(patch) = body.into_inner() else {
         return Err(AppError::validation("body", "preferences must be a JSON object").into());
     };
-    check_preferences(&patch)?;
-    let stream = preferences_stream(user.user_id);
-    let version = state.store.stream_version(&stream).await?;
-    let mut current = match version {
-        0 => serde_json::Map::new(),
-        v => state
-            .store
-            .read_stream(&stream, v, 1)
-            .await?
-            .first()
-            .and_then(|e| serde_json::from_str(&e.payload).ok())
-            .unwrap_or_default(),
-    };
-    current.extend(patch);
-    let event =
-        NewEvent::new(Uuid::new_v4(), "preferences_set", serde_json::Value::Object(current.clone()).to_string());
-    let outcome = state
-        .store
-        .append(AppendRequest::single(&stream, ExpectedVersion::Exact(version), vec![event]))
-        .await
-        .map_err(|e| match e {
-            reserver_store::AppendError::WrongExpectedVersion { .. } => {
-                AppError::Conflict { slug: "concurrent-update", detail: "preferences changed meanwhile; retry".into() }
-            }
-            other => AppError::Storage(other.to_string()),
-        })?;
-    Ok(written(StatusCode::OK, outcome.last_position(), PreferencesBody { preferences: current }))
+    let (current, position) = preferences::merge(&state, user.user_id, patch).await?;
+    Ok(written(StatusCode::OK, position, PreferencesBody { preferences: current }))
+}
+
+/// A password change: the current password, and the new one (checked against the policy).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct PasswordChange {
+    current_password: String,
+    #[schema(example = "N3w-Str0ng-Passw0rd!")]
+    new_password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+struct PasswordChanged {
+    password_changed: bool,
+}
+
+/// Changes the caller's password.
+///
+/// A wrong current password is `422` on `current_password`; a new one that breaks the password
+/// policy is `422` on `password` listing every rule it breaks. Sessions stay logged in.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/me/password",
+    tag = "auth",
+    operation_id = "change_password",
+    summary = "Change the caller's password",
+    request_body = PasswordChange,
+    responses(
+        (status = 200, description = "The password is changed", body = PasswordChanged),
+        Unauthenticated, Invalid, RateLimited
+    ),
+    security(("bearer" = []))
+)]
+async fn change_password(
+    state: web::Data<Services>,
+    req: HttpRequest,
+    user: CurrentUser,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let input: PasswordChange = crate::routes::support::json_body(&body)?;
+    let position = reserver_app::accounts::change_password(
+        &state,
+        &crate::extract::request_info(&req),
+        &user,
+        &input.current_password,
+        &input.new_password,
+    )
+    .await?;
+    Ok(written(StatusCode::OK, position, PasswordChanged { password_changed: true }))
 }

@@ -6,9 +6,8 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use reserver_auth::SessionCommand;
-use reserver_auth::{check_password_policy, hash_password, new_refresh_token, parse_refresh_token, reuse_detected};
+use reserver_auth::{new_refresh_token, parse_refresh_token, reuse_detected};
 use reserver_commands::CommandError;
-use reserver_domain::user::UserCommand;
 use reserver_domain::{Actor, Role};
 use reserver_store::{AppendRequest, ExpectedVersion, NewEvent};
 use serde::{Deserialize, Serialize};
@@ -19,7 +18,7 @@ use uuid::Uuid;
 use crate::api_doc::problems::{Forbidden, Invalid, RateLimited, StateConflict, Unauthenticated};
 use crate::api_doc::schemas;
 use crate::error::ApiError;
-use crate::extract::{command_meta, CurrentUser};
+use crate::extract::{command_meta, request_info, CurrentUser};
 use crate::routes::support::written;
 use reserver_app::AppError;
 use reserver_app::Services;
@@ -39,18 +38,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// Reopening setup bumps the epoch; setup is complete when the current epoch's claim exists.
-const SETUP_REOPENED_STREAM: &str = "setup-reopened";
+use reserver_app::accounts;
 
-async fn setup_epoch(state: &Services) -> Result<u64, AppError> {
-    Ok(state.store.stream_version(SETUP_REOPENED_STREAM).await?)
-}
-
-async fn setup_complete(state: &Services) -> Result<bool, AppError> {
-    let epoch = setup_epoch(state).await?;
-    Ok(state.store.stream_version(&format!("setup-{epoch}")).await? > 0)
-}
-
-/// Whether the first administrator exists.
 #[derive(Serialize, ToSchema)]
 struct SetupStatus {
     setup_complete: bool,
@@ -65,7 +54,7 @@ struct SetupStatus {
     responses((status = 200, description = "Setup state", body = SetupStatus), RateLimited)
 )]
 async fn setup_status(state: web::Data<Services>) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(SetupStatus { setup_complete: setup_complete(&state).await? }))
+    Ok(HttpResponse::Ok().json(SetupStatus { setup_complete: accounts::setup_complete(&state).await? }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -92,53 +81,6 @@ struct Registered {
     setup_complete: Option<bool>,
 }
 
-fn username_claim(username: &str) -> String {
-    format!("username-{}", username.trim().to_lowercase())
-}
-
-fn validate_credentials(c: &Credentials) -> Result<String, AppError> {
-    let username = c.username.trim();
-    if username.len() < 3
-        || username.len() > 64
-        || !username.chars().all(|ch| ch.is_alphanumeric() || "._-@".contains(ch))
-    {
-        return Err(AppError::validation("username", "3 to 64 letters, digits or . _ - @"));
-    }
-    if let Err(violations) = check_password_policy(username, &c.password) {
-        let message = violations.iter().map(|v| format!("{}: {}", v.rule, v.message)).collect::<Vec<_>>().join("; ");
-        return Err(AppError::validation("password", message));
-    }
-    Ok(username.to_string())
-}
-
-/// Registers an account (the password already checked), claiming its username atomically.
-async fn register_user(
-    state: &Services,
-    req: &HttpRequest,
-    username: &str,
-    password: &str,
-    role: Role,
-    extra_claims: Vec<String>,
-) -> Result<(Uuid, u64), AppError> {
-    let hash = hash_password(password).map_err(|e| AppError::Internal(e.to_string()))?;
-    let user_id = Uuid::new_v4();
-    let command = UserCommand::Register { user_id, username: username.to_string(), password_hash: hash, role };
-    let mut meta = command_meta(req, None, &[])?;
-    meta.claims = std::iter::once(username_claim(username)).chain(extra_claims).collect();
-    // The registrant acts for itself; setup's first admin is registered by the system.
-    let actor = Actor { user_id, role: if role == Role::Admin { Role::Admin } else { Role::User } };
-    let decided = state.users.execute(user_id, actor, command, meta).await.map_err(|e| match e {
-        CommandError::ClaimTaken(claim) if claim.starts_with("username-") => {
-            AppError::Conflict { slug: "username-taken", detail: format!("username {username} is already taken") }
-        }
-        CommandError::ClaimTaken(_) => {
-            AppError::Conflict { slug: "setup-complete", detail: "setup is already complete".into() }
-        }
-        other => other.into(),
-    })?;
-    Ok((user_id, decided.position))
-}
-
 #[utoipa::path(
     post,
     path = "/api/v1/setup/initialize",
@@ -156,17 +98,11 @@ async fn setup_initialize(
     req: HttpRequest,
     body: web::Json<Credentials>,
 ) -> Result<HttpResponse, ApiError> {
-    if setup_complete(&state).await? {
-        return Err(AppError::Conflict { slug: "setup-complete", detail: "setup is already complete".into() }.into());
-    }
-    let username = validate_credentials(&body)?;
-    let epoch = setup_epoch(&state).await?;
-    let (id, position) =
-        register_user(&state, &req, &username, &body.password, Role::Admin, vec![format!("setup-{epoch}")]).await?;
+    let done = accounts::initialize(&state, &request_info(&req), &body.username, &body.password).await?;
     Ok(written(
         StatusCode::CREATED,
-        position,
-        Registered { id, username, role: Role::Admin, setup_complete: Some(true) },
+        done.position,
+        Registered { id: done.user_id, username: done.username, role: done.role, setup_complete: Some(true) },
     ))
 }
 
@@ -196,7 +132,7 @@ async fn setup_unlock(state: web::Data<Services>, req: HttpRequest) -> Result<Ht
     let event = NewEvent::new(Uuid::new_v4(), "setup_reopened", json!({ "at": Utc::now() }).to_string());
     let outcome = state
         .store
-        .append(AppendRequest::single(SETUP_REOPENED_STREAM, ExpectedVersion::Any, vec![event]))
+        .append(AppendRequest::single(accounts::setup_reopened_stream(), ExpectedVersion::Any, vec![event]))
         .await
         .map_err(|e| AppError::Storage(e.to_string()))?;
     Ok(written(StatusCode::OK, outcome.last_position(), SetupStatus { setup_complete: false }))
@@ -219,9 +155,12 @@ async fn register(
     req: HttpRequest,
     body: web::Json<Credentials>,
 ) -> Result<HttpResponse, ApiError> {
-    let username = validate_credentials(&body)?;
-    let (id, position) = register_user(&state, &req, &username, &body.password, Role::User, vec![]).await?;
-    Ok(written(StatusCode::CREATED, position, Registered { id, username, role: Role::User, setup_complete: None }))
+    let done = accounts::register(&state, &request_info(&req), &body.username, &body.password).await?;
+    Ok(written(
+        StatusCode::CREATED,
+        done.position,
+        Registered { id: done.user_id, username: done.username, role: done.role, setup_complete: None },
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -245,18 +184,6 @@ struct TokenPair {
 }
 
 /// The user id a username's claim points at.
-async fn user_id_for(state: &Services, username: &str) -> Result<Option<Uuid>, AppError> {
-    let claim = state.store.read_stream(&username_claim(username), 1, 1).await?;
-    Ok(claim.first().and_then(|e| {
-        let payload: serde_json::Value = serde_json::from_str(&e.payload).ok()?;
-        payload["claimed_by"].as_str()?.strip_prefix("user-").and_then(|id| Uuid::parse_str(id).ok())
-    }))
-}
-
-fn invalid_login() -> ApiError {
-    AppError::Unauthorized("incorrect username or password".into()).into()
-}
-
 async fn tokens_for(
     state: &Services,
     user_id: Uuid,
@@ -299,40 +226,10 @@ async fn login(
     req: HttpRequest,
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, ApiError> {
-    reserver_app::input::single_line("username", &form.username)?;
-    let now = state.clock.now();
-    // Throttled per name, per source and per pair before any password is checked, the same way
-    // whether or not the name exists.
     let source = crate::extract::client_ip(&req).unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into());
-    let attempt = state
-        .login_throttle
-        .begin(&form.username, source, now)
-        .map_err(|t| AppError::LoginThrottled { retry_after: t.retry_after_seconds })?;
-    let account = match user_id_for(&state, &form.username).await? {
-        Some(user_id) => state.users.load(user_id).await?.1.user.map(|user| (user_id, user)),
-        None => None,
-    };
-    // An unknown name costs the same argon2id verification as a known one.
-    let succeeded =
-        reserver_auth::password::verify_login(account.as_ref().map(|(_, u)| u.password_hash.as_str()), &form.password);
-    let Some((user_id, user)) = account else {
-        state.login_throttle.failed(attempt);
-        return Err(invalid_login());
-    };
-    let actor = Actor { user_id, role: user.role };
-    state.users.execute(user_id, actor, UserCommand::RecordLogin { succeeded }, command_meta(&req, None, &[])?).await?;
-    if !succeeded {
-        state.login_throttle.failed(attempt);
-        return Err(invalid_login());
-    }
-    state.login_throttle.succeeded(attempt, now);
-    let session_id = Uuid::new_v4();
-    let (refresh_token, hash) = new_refresh_token(session_id).map_err(|e| AppError::Internal(e.to_string()))?;
-    let absolute_expires_at = now + reserver_auth::session::DEFAULT_ABSOLUTE_LIFETIME;
-    let start =
-        SessionCommand::Start { user_id, token_hash: hash, expires_at: now + state.refresh_ttl, absolute_expires_at };
-    state.sessions.execute(session_id, actor, start, command_meta(&req, None, &[])?).await?;
-    tokens_for(&state, user_id, &user.username, user.role, session_id, refresh_token).await
+    let session = accounts::login(&state, &request_info(&req), source, &form.username, &form.password).await?;
+    tokens_for(&state, session.user_id, &session.username, session.role, session.session_id, session.refresh_token)
+        .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -401,9 +298,6 @@ struct LoggedOut {
     security(("bearer" = []))
 )]
 async fn logout(state: web::Data<Services>, req: HttpRequest, user: CurrentUser) -> Result<HttpResponse, ApiError> {
-    let command = SessionCommand::Revoke { reason: "logout".into() };
-    let decided =
-        state.sessions.execute(user.session_id, user.actor(), command, command_meta(&req, Some(&user), &[])?).await?;
-    state.revocations.end(user.session_id);
-    Ok(written(StatusCode::OK, decided.position, LoggedOut { logged_out: true }))
+    let position = accounts::logout(&state, &request_info(&req), &user).await?;
+    Ok(written(StatusCode::OK, position, LoggedOut { logged_out: true }))
 }

@@ -1,0 +1,33 @@
+//! The web app, page by page and form by form, against the real `reserver serve` binary on a
+//! fresh database, on both backends. (The browser end-to-end test is `tests/browser.rs`.)
+
+mod common;
+
+#[path = "web/accounts.rs"]
+mod accounts;
+#[path = "web/support.rs"]
+mod support;
+
+use common::Backend;
+
+macro_rules! on_both_backends {
+    ($($module:ident :: $check:ident),* $(,)?) => {
+        mod sqlite { use super::*; $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() { $module::$check(Backend::Sqlite).await; }
+        )* }
+        mod postgres { use super::*; $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() { $module::$check(Backend::Postgres).await; }
+        )* }
+    };
+}
+
+on_both_backends!(
+    accounts::first_run_then_dashboard,
+    accounts::forms_need_their_csrf_token,
+    accounts::logout_ends_the_session_everywhere,
+    accounts::errors_speak_the_readers_language,
+    accounts::registration_and_password_change,
+    accounts::static_parts_of_the_app,
+);

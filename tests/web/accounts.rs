@@ -1,0 +1,229 @@
+//! First run, login, registration, logout, password change, CSRF, languages and the shell's
+//! static parts, through the web app's forms.
+
+use reqwest::StatusCode;
+
+use crate::common::{Backend, ScratchDatabase, Server, PASSWORD};
+use crate::support::{csrf_of, Browser};
+
+pub async fn first_run_then_dashboard(backend: Backend) {
+    let db = ScratchDatabase::new(backend).await;
+    let server = Server::start(db.url()).await;
+    let browser = Browser::new(&server);
+    // Nobody signed in: pages send to login, and login to setup while there is no admin.
+    let r = browser.client.get(server.url("/")).send().await.expect("GET /");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(Browser::location(&r), "/login?next=/");
+    let r = browser.client.get(server.url("/login")).send().await.expect("GET /login");
+    assert_eq!(Browser::location(&r), "/setup");
+    // A weak password is refused next to the field, naming every missing rule, and the
+    // username typed is kept.
+    let r = browser.submit("/setup", "/setup", &[("username", "admin"), ("password", "short")]).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap_or_default();
+    assert!(html.contains("id=\"password-error\""), "{html}");
+    assert!(html.contains("at least 10 characters") && html.contains("an uppercase letter"), "{html}");
+    assert!(html.contains("value=\"admin\""), "the username is kept: {html}");
+    browser.setup_admin().await;
+    let (status, html) = browser.get("/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Hello, admin"), "{html}");
+    // Setup is done: its page sends to login, and the form is refused.
+    let r = Browser::new(&server).client.get(server.url("/setup")).send().await.expect("GET /setup");
+    assert_eq!(Browser::location(&r), "/login");
+    let other = Browser::new(&server);
+    let (_, login_page) = other.get("/login").await;
+    let token = csrf_of(&login_page);
+    let r = other
+        .client
+        .post(server.url("/setup"))
+        .form(&[("csrf", token.as_str()), ("username", "intruder"), ("password", PASSWORD)])
+        .send()
+        .await
+        .expect("POST /setup");
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert!(r.text().await.unwrap_or_default().contains("Setup is already complete"));
+}
+
+pub async fn forms_need_their_csrf_token(backend: Backend) {
+    let db = ScratchDatabase::new(backend).await;
+    let server = Server::start(db.url()).await;
+    server.setup_admin().await;
+    let browser = Browser::new(&server);
+    let r = browser.post_raw("/login", &[("username", "admin"), ("password", PASSWORD)]).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(r.text().await.unwrap_or_default().contains("This form has expired"));
+    // Another visitor's token is not this visitor's.
+    let (_, page) = Browser::new(&server).get("/login").await;
+    let foreign = csrf_of(&page);
+    let r = browser.post_raw("/login", &[("csrf", &foreign), ("username", "admin"), ("password", PASSWORD)]).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // A form posted from another site is refused even with a valid token.
+    let (_, page) = browser.get("/login").await;
+    let token = csrf_of(&page);
+    let r = browser
+        .client
+        .post(server.url("/login"))
+        .header("Origin", "https://evil.example")
+        .form(&[("csrf", token.as_str()), ("username", "admin"), ("password", PASSWORD)])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // Signed in, the token changes with the session: the anonymous one no longer works.
+    assert_eq!(browser.login("admin", PASSWORD).await.status(), StatusCode::SEE_OTHER);
+    let r = browser.post_raw("/logout", &[("csrf", &token)]).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(browser.get("/").await.0, StatusCode::OK, "a refused logout changes nothing");
+}
+
+pub async fn logout_ends_the_session_everywhere(backend: Backend) {
+    let db = ScratchDatabase::new(backend).await;
+    let server = Server::start(db.url()).await;
+    server.setup_admin().await;
+    let browser = Browser::new(&server);
+    let r = browser.login("admin", PASSWORD).await;
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("rr_session="))
+        .expect("session cookie")
+        .to_string();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    let stolen = cookie.split(';').next().unwrap_or_default().to_string();
+    let other = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let with_copy = |path: &str| other.get(server.url(path)).header("Cookie", stolen.clone()).send();
+    assert_eq!(with_copy("/").await.expect("GET").status(), StatusCode::OK);
+    let r = browser.submit("/", "/logout", &[]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(Browser::location(&r), "/login");
+    // The copy of the cookie is dead too: the session ended in the log.
+    let r = with_copy("/").await.expect("GET");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(browser.get("/").await.0, StatusCode::SEE_OTHER);
+}
+
+pub async fn errors_speak_the_readers_language(backend: Backend) {
+    let db = ScratchDatabase::new(backend).await;
+    let server = Server::start(db.url()).await;
+    server.setup_admin().await;
+    let french = Browser::with_language(&server, "fr-CH, fr;q=0.9, en;q=0.5");
+    let r = french.login("admin", "wrong-password").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let html = r.text().await.unwrap_or_default();
+    assert!(html.contains("<html lang=\"fr\""), "{html}");
+    assert!(html.contains("Nom d’utilisateur ou mot de passe incorrect."), "{html}");
+    assert!(html.contains("value=\"admin\""), "the username is kept");
+    // A visitor's language choice is kept in a cookie, and becomes the account's preference.
+    let spanish = Browser::new(&server);
+    let r = spanish.submit("/login", "/language", &[("language", "es"), ("next", "/login")]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, html) = spanish.get("/login").await;
+    assert!(html.contains("Iniciar sesión"), "{html}");
+    assert_eq!(spanish.login("admin", PASSWORD).await.status(), StatusCode::SEE_OTHER);
+    let (_, html) = spanish.get("/").await;
+    assert!(html.contains("Hola, admin"), "{html}");
+    let token = server.login("admin", PASSWORD).await;
+    let me: serde_json::Value =
+        server.get(&token, "/api/v1/users/me").send().await.expect("me").json().await.expect("json");
+    assert_eq!(me["preferences"]["language"], "es");
+}
+
+pub async fn registration_and_password_change(backend: Backend) {
+    let db = ScratchDatabase::new(backend).await;
+    let server = Server::start(db.url()).await;
+    server.setup_admin().await;
+    let browser = Browser::new(&server);
+    // A taken name is said next to the username field.
+    let r = browser.submit("/register", "/register", &[("username", "admin"), ("password", PASSWORD)]).await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let html = r.text().await.unwrap_or_default();
+    assert!(html.contains("id=\"username-error\"") && html.contains("That username is already taken."), "{html}");
+    let r = browser.submit("/register", "/register", &[("username", "dana"), ("password", PASSWORD)]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(browser.get("/").await.1.contains("Hello, dana"));
+    // Password change: the current password is checked, then the policy.
+    let r = browser
+        .submit("/password", "/password", &[("current_password", "not-it"), ("password", "N3w-Passw0rd-Long")])
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap_or_default().contains("That is not your current password."));
+    let r = browser.submit("/password", "/password", &[("current_password", PASSWORD), ("password", "weak")]).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = browser
+        .submit("/password", "/password", &[("current_password", PASSWORD), ("password", "N3w-Passw0rd-Long")])
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap_or_default().contains("Your password has been changed."));
+    assert_eq!(server.login_response("dana", PASSWORD).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(server.login_response("dana", "N3w-Passw0rd-Long").await.status(), StatusCode::OK);
+    // The same change over the API.
+    let token = server.login("dana", "N3w-Passw0rd-Long").await;
+    let r = server
+        .post(
+            &token,
+            "/api/v1/users/me/password",
+            serde_json::json!({ "current_password": "wrong", "new_password": PASSWORD }),
+        )
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(problem["errors"][0]["field"], "current_password");
+    let r = server
+        .post(
+            &token,
+            "/api/v1/users/me/password",
+            serde_json::json!({ "current_password": "N3w-Passw0rd-Long", "new_password": PASSWORD }),
+        )
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(server.login_response("dana", PASSWORD).await.status(), StatusCode::OK);
+}
+
+pub async fn static_parts_of_the_app(backend: Backend) {
+    let db = ScratchDatabase::new(backend).await;
+    let server = Server::start(db.url()).await;
+    let browser = Browser::new(&server);
+    let (_, html) = browser.get("/setup").await;
+    let css = html.split("href=\"/assets/app.").nth(1).and_then(|s| s.split('"').next()).expect("hashed stylesheet");
+    let r = server
+        .client
+        .get(server.url(&format!("/assets/app.{css}")))
+        .header("Accept-Encoding", "gzip")
+        .send()
+        .await
+        .expect("GET css");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["cache-control"], "public, max-age=31536000, immutable");
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    let manifest: serde_json::Value = server
+        .client
+        .get(server.url("/manifest.webmanifest"))
+        .send()
+        .await
+        .expect("manifest")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(manifest["start_url"], "/");
+    assert!(manifest["icons"].as_array().is_some_and(|i| i.len() >= 2));
+    let sw = server.client.get(server.url("/sw.js")).send().await.expect("sw").text().await.unwrap_or_default();
+    assert!(sw.contains(&format!("/assets/app.{css}")) && sw.contains("/offline"), "{sw}");
+    let (status, html) = Browser::with_language(&server, "es").get("/offline").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Sin conexión"));
+    // Pages are never cached by shared caches and may not be framed.
+    let r = server.client.get(server.url("/setup")).send().await.expect("GET");
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    assert!(r.headers()["content-security-policy"].to_str().unwrap_or_default().contains("frame-ancestors 'none'"));
+    // The API is untouched: an unknown API path is still a problem+json 404.
+    let r = server.client.get(server.url("/api/v1/nope")).send().await.expect("GET");
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+}
