@@ -4,4 +4,5 @@
 
 pub mod append;
 pub mod http;
+pub mod pages;
 mod server;

@@ -85,6 +85,7 @@ pub async fn bench(command: BenchCommand) -> Result<(), Failure> {
     match command {
         BenchCommand::Append(args) => bench::run_append(args).await?,
         BenchCommand::Http(args) => reserver_loadgen::http::run(args).await?,
+        BenchCommand::Pages(args) => reserver_loadgen::pages::run(args).await?,
     }
     Ok(())
 }

@@ -137,6 +137,8 @@ pub enum BenchCommand {
     Append(AppendBenchArgs),
     /// HTTP load: bookings under contention, overlap check, list and availability reads.
     Http(reserver_loadgen::http::HttpBenchArgs),
+    /// Web pages: server time of each page, signed in, schedule of a resource with 1,000 bookings.
+    Pages(reserver_loadgen::pages::PagesBenchArgs),
 }
 
 #[cfg(test)]
