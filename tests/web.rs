@@ -30,4 +30,5 @@ on_both_backends!(
     accounts::errors_speak_the_readers_language,
     accounts::registration_and_password_change,
     accounts::static_parts_of_the_app,
+    accounts::sessions_are_listed_and_ended,
 );

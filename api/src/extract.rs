@@ -124,5 +124,6 @@ pub fn request_info(req: &HttpRequest) -> RequestInfo<'_> {
         idempotency_key: req.headers().get("Idempotency-Key").map(|v| v.as_bytes()),
         method: req.method().as_str(),
         path: req.path(),
+        user_agent: req.headers().get(actix_web::http::header::USER_AGENT).and_then(|v| v.to_str().ok()),
     }
 }

@@ -192,6 +192,7 @@ pub async fn login(
         token_hash: hash,
         expires_at: now + services.refresh_ttl,
         absolute_expires_at,
+        user_agent: info.user_agent.map(str::to_string),
     };
     services.sessions.execute(session_id, actor, start, command_meta(info, None, &[])?).await?;
     Ok(StartedSession { user_id, username: user.username, role: user.role, session_id, refresh_token })
@@ -230,14 +231,16 @@ pub async fn session_caller(services: &Services, cookie: &str) -> Result<Caller,
     Ok(Caller { user_id, role: user.role, session_id, expires_at })
 }
 
-/// Replaces the caller's password after checking the current one and the password policy.
-/// Errors: `Validation` on `current_password` (wrong) or `password` (policy).
+/// Replaces the caller's password after checking the current one and the password policy, and
+/// with `end_other_sessions` ends every other session of the account (a password change after a
+/// suspected leak). Errors: `Validation` on `current_password` (wrong) or `password` (policy).
 pub async fn change_password(
     services: &Services,
     info: &RequestInfo<'_>,
     caller: &Caller,
     current_password: &str,
     new_password: &str,
+    end_other_sessions: bool,
 ) -> Result<u64, AppError> {
     let (_, state) = services.users.load(caller.user_id).await?;
     let user = state.user.ok_or_else(|| AppError::not_found("user"))?;
@@ -258,7 +261,13 @@ pub async fn change_password(
             command_meta(info, Some(caller), &[])?,
         )
         .await?;
-    Ok(decided.position)
+    let mut position = decided.position;
+    if end_other_sessions {
+        // The read model lists the sessions: let it see every login up to now.
+        services.caught_up(Some(position)).await?;
+        position = position.max(crate::sessions::revoke_others(services, info, caller).await?.1);
+    }
+    Ok(position)
 }
 
 /// The username of a user, for greetings and headers.

@@ -70,6 +70,8 @@ pub struct RequestInfo<'a> {
     /// Method and path, part of the idempotency fingerprint.
     pub method: &'a str,
     pub path: &'a str,
+    /// `User-Agent`, recorded when a session starts so its user can tell sessions apart.
+    pub user_agent: Option<&'a str>,
 }
 
 /// Metadata for a command sent on behalf of `caller`: the idempotency key is scoped to the caller

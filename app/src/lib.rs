@@ -15,6 +15,7 @@ pub mod input;
 pub mod preferences;
 pub mod revocations;
 pub mod services;
+pub mod sessions;
 
 pub use caller::{authenticate, command_meta, Caller, RequestInfo};
 pub use error::{AppError, AppResult};

@@ -65,6 +65,7 @@ impl SessionLifetimes {
             token_hash,
             expires_at: later(now, self.idle),
             absolute_expires_at: later(now, self.absolute),
+            user_agent: None,
         }
     }
 
@@ -86,7 +87,14 @@ pub enum SessionCommand {
     /// A login: the first token of a new family. The actor is the user (or an admin).
     /// `expires_at` is the idle expiry of the first token, `absolute_expires_at` the end of the
     /// session whatever happens ([`SessionLifetimes::start`] computes both).
-    Start { user_id: Uuid, token_hash: String, expires_at: DateTime<Utc>, absolute_expires_at: DateTime<Utc> },
+    Start {
+        user_id: Uuid,
+        token_hash: String,
+        expires_at: DateTime<Utc>,
+        absolute_expires_at: DateTime<Utc>,
+        /// The client's `User-Agent`, printable and at most 200 characters, to tell sessions apart.
+        user_agent: Option<String>,
+    },
     /// A refresh: `presented_hash` is exchanged for `new_hash`. The token is the credential,
     /// so any actor may ask. `expires_at` is the new token's idle expiry; it is cut to the
     /// session's absolute expiry.
@@ -107,6 +115,9 @@ pub enum SessionEvent {
         /// [`DEFAULT_ABSOLUTE_LIFETIME`] after `at`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         absolute_expires_at: Option<DateTime<Utc>>,
+        /// The client that logged in (absent in older sessions).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user_agent: Option<String>,
         at: DateTime<Utc>,
     },
     SessionRotated {
@@ -158,7 +169,7 @@ pub fn decide_session(
     ctx: &DecisionContext,
 ) -> Result<Vec<SessionEvent>, Rejection> {
     let at = ctx.now;
-    if let SessionCommand::Start { user_id, token_hash, expires_at, absolute_expires_at } = command {
+    if let SessionCommand::Start { user_id, token_hash, expires_at, absolute_expires_at, user_agent } = command {
         if state.user_id.is_some() {
             return Err(invalid_state("session already started"));
         }
@@ -172,7 +183,19 @@ pub fn decide_session(
         let (user_id, token_hash) = (*user_id, token_hash.clone());
         let expires_at = (*expires_at).min(*absolute_expires_at);
         let absolute_expires_at = Some(*absolute_expires_at);
-        return Ok(vec![SessionEvent::SessionStarted { user_id, token_hash, expires_at, absolute_expires_at, at }]);
+        // Shown back to its user only: kept printable and short rather than refused.
+        let user_agent = user_agent
+            .as_deref()
+            .map(|ua| ua.chars().filter(|c| !c.is_control()).take(200).collect::<String>())
+            .filter(|ua| !ua.trim().is_empty());
+        return Ok(vec![SessionEvent::SessionStarted {
+            user_id,
+            token_hash,
+            expires_at,
+            absolute_expires_at,
+            user_agent,
+            at,
+        }]);
     }
     let Some(user_id) = state.user_id else {
         return Err(Rejection::NotFound { what: "session".into() });
@@ -230,7 +253,7 @@ pub fn decide_session(
 /// Returns the session state after `event`.
 pub fn evolve_session(mut state: SessionState, event: &SessionEvent) -> SessionState {
     match event {
-        SessionEvent::SessionStarted { user_id, token_hash, expires_at, absolute_expires_at, at } => {
+        SessionEvent::SessionStarted { user_id, token_hash, expires_at, absolute_expires_at, at, .. } => {
             state.user_id = Some(*user_id);
             state.current_hash = Some(token_hash.clone());
             state.expires_at = Some(*expires_at);

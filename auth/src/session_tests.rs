@@ -160,6 +160,7 @@ fn token_hashes_and_reasons_are_checked_text() {
         token_hash: "h\u{0}".into(),
         expires_at: now() + Duration::days(1),
         absolute_expires_at: now() + Duration::days(2),
+        user_agent: None,
     };
     let refused = decide_session(&SessionState::default(), &bad, &as_user());
     assert!(matches!(refused, Err(Rejection::InvalidField { ref field, .. }) if field == "token_hash"), "{refused:?}");

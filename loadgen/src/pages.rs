@@ -165,4 +165,3 @@ fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
         .and_then(|c| c.split(';').next())
         .map(str::to_string)
 }
-

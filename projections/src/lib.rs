@@ -26,6 +26,7 @@ pub mod public_events;
 pub mod redaction;
 pub mod reservations;
 pub mod runtime;
+pub mod sessions;
 pub mod sql;
 pub mod time_travel;
 pub mod users;

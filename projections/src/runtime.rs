@@ -48,6 +48,7 @@ pub fn all_projectors() -> Vec<Arc<dyn Projector>> {
         Arc::new(crate::catalog::CatalogProjector),
         Arc::new(crate::reservations::ReservationsProjector),
         Arc::new(crate::users::UsersProjector),
+        Arc::new(crate::sessions::SessionsProjector),
         Arc::new(crate::notifications::NotificationsProjector),
         Arc::new(crate::audit::AuditProjector),
     ]

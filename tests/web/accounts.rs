@@ -227,3 +227,95 @@ pub async fn static_parts_of_the_app(backend: Backend) {
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     assert_eq!(r.headers()["content-type"], "application/problem+json");
 }
+
+async fn my_sessions(server: &Server, token: &str) -> Vec<serde_json::Value> {
+    let body: serde_json::Value =
+        server.get(token, "/api/v1/users/me/sessions").send().await.expect("GET sessions").json().await.expect("json");
+    body["sessions"].as_array().cloned().unwrap_or_default()
+}
+
+async fn sessions_settle(server: &Server, token: &str, count: usize) -> Vec<serde_json::Value> {
+    for _ in 0..100 {
+        let sessions = my_sessions(server, token).await;
+        if sessions.len() == count {
+            return sessions;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("expected {count} sessions, have {:?}", my_sessions(server, token).await);
+}
+
+pub async fn sessions_are_listed_and_ended(backend: Backend) {
+    let db = ScratchDatabase::new(backend).await;
+    let server = Server::start(db.url()).await;
+    let admin = server.setup_admin().await;
+    let api_login = |agent: &'static str| {
+        server
+            .client
+            .post(server.url("/api/v1/token"))
+            .header("User-Agent", agent)
+            .form(&[("username", "alice"), ("password", PASSWORD)])
+            .send()
+    };
+    server.user("alice").await;
+    let phone: serde_json::Value = api_login("PhoneApp/2.1").await.expect("login").json().await.expect("json");
+    let phone = phone["access_token"].as_str().expect("token").to_string();
+    let browser = Browser::new(&server);
+    assert_eq!(browser.login("alice", PASSWORD).await.status(), StatusCode::SEE_OTHER);
+    // Three logins: the API one of `user()`, the phone, the browser.
+    let sessions = sessions_settle(&server, &phone, 3).await;
+    assert_eq!(sessions.iter().filter(|s| s["current"] == true).count(), 1);
+    assert!(sessions.iter().any(|s| s["user_agent"] == "PhoneApp/2.1" && s["current"] == true), "{sessions:?}");
+    let (status, html) = browser.get("/sessions").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("PhoneApp/2.1") && html.contains("This session"), "{html}");
+    // Someone else cannot see or end them.
+    let bob = server.user("bob").await;
+    let alices = sessions[0]["id"].as_str().expect("id");
+    let r = server
+        .client
+        .delete(server.url(&format!("/api/v1/users/me/sessions/{alices}")))
+        .bearer_auth(&bob)
+        .send()
+        .await
+        .expect("DELETE");
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let alice_id = server
+        .get(&phone, "/api/v1/users/me")
+        .send()
+        .await
+        .expect("me")
+        .json::<serde_json::Value>()
+        .await
+        .expect("json")["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let r = server.get(&bob, &format!("/api/v1/users/{alice_id}/sessions")).send().await.expect("GET");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = server.get(&admin, &format!("/api/v1/users/{alice_id}/sessions")).send().await.expect("GET");
+    assert_eq!(r.json::<serde_json::Value>().await.expect("json")["sessions"].as_array().map(Vec::len), Some(3));
+    // The browser ends every other session: the phone's token stops working at once.
+    let r = browser.submit("/sessions", "/sessions/revoke-others", &[]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, html) = browser.get(&Browser::location(&r)).await;
+    assert!(html.contains("2 sessions ended."), "{html}");
+    assert_eq!(server.get(&phone, "/api/v1/users/me").send().await.expect("me").status(), StatusCode::UNAUTHORIZED);
+    // A password change that ends the other sessions logs the browser out.
+    let tablet: serde_json::Value = api_login("Tablet").await.expect("login").json().await.expect("json");
+    let tablet = tablet["access_token"].as_str().expect("token").to_string();
+    let r = server
+        .post(
+            &tablet,
+            "/api/v1/users/me/password",
+            serde_json::json!({
+                "current_password": PASSWORD, "new_password": "An0ther-Passw0rd!", "revoke_other_sessions": true
+            }),
+        )
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(browser.get("/").await.0, StatusCode::SEE_OTHER, "the browser's session ended");
+    assert_eq!(server.get(&tablet, "/api/v1/users/me").send().await.expect("me").status(), StatusCode::OK);
+}

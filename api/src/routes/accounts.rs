@@ -19,13 +19,29 @@ use reserver_app::AppError;
 use reserver_app::{preferences, Services};
 
 #[derive(OpenApi)]
-#[openapi(paths(me, set_preferences, change_password, list_users, grant_role))]
+#[openapi(paths(
+    me,
+    set_preferences,
+    change_password,
+    my_sessions,
+    revoke_my_session,
+    revoke_other_sessions,
+    user_sessions,
+    revoke_user_session,
+    list_users,
+    grant_role
+))]
 pub(super) struct Api;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/users/me", web::get().to(me))
         .route("/users/me/preferences", web::patch().to(set_preferences))
         .route("/users/me/password", web::post().to(change_password))
+        .route("/users/me/sessions", web::get().to(my_sessions))
+        .route("/users/me/sessions/revoke-others", web::post().to(revoke_other_sessions))
+        .route("/users/me/sessions/{id}", web::delete().to(revoke_my_session))
+        .route("/users/{id}/sessions", web::get().to(user_sessions))
+        .route("/users/{id}/sessions/{session_id}", web::delete().to(revoke_user_session))
         .route("/users", web::get().to(list_users))
         .route("/users/{id}/role", web::put().to(grant_role));
 }
@@ -197,6 +213,9 @@ struct PasswordChange {
     current_password: String,
     #[schema(example = "N3w-Str0ng-Passw0rd!")]
     new_password: String,
+    /// Also end every other session of the account (default false).
+    #[serde(default)]
+    revoke_other_sessions: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -207,7 +226,8 @@ struct PasswordChanged {
 /// Changes the caller's password.
 ///
 /// A wrong current password is `422` on `current_password`; a new one that breaks the password
-/// policy is `422` on `password` listing every rule it breaks. Sessions stay logged in.
+/// policy is `422` on `password` listing every rule it breaks. Other sessions stay logged in
+/// unless `revoke_other_sessions` is true.
 #[utoipa::path(
     post,
     path = "/api/v1/users/me/password",
@@ -234,7 +254,160 @@ async fn change_password(
         &user,
         &input.current_password,
         &input.new_password,
+        input.revoke_other_sessions,
     )
     .await?;
     Ok(written(StatusCode::OK, position, PasswordChanged { password_changed: true }))
+}
+
+/// A live login session.
+#[derive(Serialize, ToSchema)]
+struct SessionBody {
+    id: Uuid,
+    created_at: chrono::DateTime<Utc>,
+    /// The last refresh-token exchange, else the login.
+    last_used_at: chrono::DateTime<Utc>,
+    /// Idle expiry (pushed back by each refresh).
+    expires_at: chrono::DateTime<Utc>,
+    ip_address: Option<String>,
+    user_agent: Option<String>,
+    /// Whether this is the session of the token asking.
+    current: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+struct SessionList {
+    sessions: Vec<SessionBody>,
+}
+
+fn session_list(listed: Vec<reserver_app::sessions::ListedSession>) -> SessionList {
+    SessionList {
+        sessions: listed
+            .into_iter()
+            .map(|s| SessionBody {
+                id: s.view.session_id,
+                created_at: s.view.started_at,
+                last_used_at: s.view.last_used_at,
+                expires_at: s.view.expires_at,
+                ip_address: s.view.client_ip,
+                user_agent: s.view.user_agent,
+                current: s.current,
+            })
+            .collect(),
+    }
+}
+
+/// The caller's live sessions, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/me/sessions",
+    tag = "auth",
+    operation_id = "my_sessions",
+    summary = "The caller's live sessions",
+    params(MinPosition),
+    responses((status = 200, description = "Live sessions", body = SessionList), Unauthenticated, RateLimited, Lagging),
+    security(("bearer" = []))
+)]
+async fn my_sessions(
+    state: web::Data<Services>,
+    user: CurrentUser,
+    min: MinPosition,
+) -> Result<HttpResponse, ApiError> {
+    state.caught_up(min.0).await?;
+    let listed = reserver_app::sessions::list(&state, &user, user.user_id).await?;
+    Ok(HttpResponse::Ok().json(session_list(listed)))
+}
+
+/// Ends one of the caller's sessions (its tokens and live connections stop at once).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/me/sessions/{id}",
+    tag = "auth",
+    operation_id = "revoke_my_session",
+    summary = "End one of the caller's sessions",
+    params(("id" = Uuid, Path, description = "The session")),
+    responses((status = 204, description = "Ended (or already ended)"), Unauthenticated, NotFound, RateLimited),
+    security(("bearer" = []))
+)]
+async fn revoke_my_session(
+    state: web::Data<Services>,
+    req: HttpRequest,
+    user: CurrentUser,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let info = crate::extract::request_info(&req);
+    let position = reserver_app::sessions::revoke(&state, &info, &user, user.user_id, id.into_inner()).await?;
+    Ok(HttpResponse::NoContent().insert_header((crate::extract::LOG_POSITION_HEADER, position.to_string())).finish())
+}
+
+#[derive(Serialize, ToSchema)]
+struct Revoked {
+    revoked: usize,
+}
+
+/// Ends every session of the caller but the one asking.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/me/sessions/revoke-others",
+    tag = "auth",
+    operation_id = "revoke_other_sessions",
+    summary = "End every other session of the caller",
+    responses((status = 200, description = "How many ended", body = Revoked), Unauthenticated, RateLimited),
+    security(("bearer" = []))
+)]
+async fn revoke_other_sessions(
+    state: web::Data<Services>,
+    req: HttpRequest,
+    user: CurrentUser,
+) -> Result<HttpResponse, ApiError> {
+    let info = crate::extract::request_info(&req);
+    let (revoked, position) = reserver_app::sessions::revoke_others(&state, &info, &user).await?;
+    Ok(written(StatusCode::OK, position, Revoked { revoked }))
+}
+
+/// An account's live sessions (admins).
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}/sessions",
+    tag = "auth",
+    operation_id = "user_sessions",
+    summary = "An account's live sessions (admin)",
+    params(("id" = Uuid, Path, description = "The account"), MinPosition),
+    responses((status = 200, description = "Live sessions", body = SessionList), Unauthenticated, Forbidden, RateLimited, Lagging),
+    security(("bearer" = []))
+)]
+async fn user_sessions(
+    state: web::Data<Services>,
+    user: CurrentUser,
+    min: MinPosition,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(&[Role::Admin])?;
+    state.caught_up(min.0).await?;
+    let listed = reserver_app::sessions::list(&state, &user, id.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(session_list(listed)))
+}
+
+/// Ends a session of an account (admins).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{id}/sessions/{session_id}",
+    tag = "auth",
+    operation_id = "revoke_user_session",
+    summary = "End an account's session (admin)",
+    params(("id" = Uuid, Path, description = "The account"), ("session_id" = Uuid, Path, description = "The session")),
+    responses((status = 204, description = "Ended (or already ended)"), Unauthenticated, Forbidden, NotFound, RateLimited),
+    security(("bearer" = []))
+)]
+async fn revoke_user_session(
+    state: web::Data<Services>,
+    req: HttpRequest,
+    user: CurrentUser,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(&[Role::Admin])?;
+    let (owner, session_id) = path.into_inner();
+    let info = crate::extract::request_info(&req);
+    let position = reserver_app::sessions::revoke(&state, &info, &user, owner, session_id).await?;
+    Ok(HttpResponse::NoContent().insert_header((crate::extract::LOG_POSITION_HEADER, position.to_string())).finish())
 }

@@ -252,6 +252,8 @@ struct PasswordForm {
     csrf: String,
     current_password: String,
     password: String,
+    /// A checkbox: present ("on") when ticked.
+    end_other_sessions: Option<String>,
 }
 
 async fn change_password(
@@ -264,7 +266,16 @@ async fn change_password(
     ctx.check_csrf(&req, &keys, Some(&form.csrf))?;
     let caller = ctx.caller().clone();
     let info = request_info(&req, &services);
-    match accounts::change_password(&services, &info, &caller, &form.current_password, &form.password).await {
+    match accounts::change_password(
+        &services,
+        &info,
+        &caller,
+        &form.current_password,
+        &form.password,
+        form.end_other_sessions.is_some(),
+    )
+    .await
+    {
         Ok(_) => Ok(respond(PasswordPage { ctx, errors: FormErrors::default(), done: true }, StatusCode::OK)),
         Err(error) => {
             let errors = FormErrors::from_error(ctx.lang, &error, &["current_password", "password"]);

@@ -3,6 +3,7 @@
 mod auth;
 mod dashboard;
 mod live;
+mod sessions;
 
 use std::net::IpAddr;
 
@@ -14,6 +15,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     auth::configure(cfg);
     dashboard::configure(cfg);
     live::configure(cfg);
+    sessions::configure(cfg);
 }
 
 /// The client's address, through trusted proxies as for the API.
@@ -36,6 +38,7 @@ pub fn request_info<'a>(req: &'a HttpRequest, services: &Services) -> RequestInf
         idempotency_key: None,
         method: req.method().as_str(),
         path: req.path(),
+        user_agent: req.headers().get(actix_web::http::header::USER_AGENT).and_then(|v| v.to_str().ok()),
     }
 }
 

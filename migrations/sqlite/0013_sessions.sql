@@ -1,0 +1,8 @@
+-- Login sessions per account, for "your sessions" and admins: when and from where each started,
+-- when its refresh token was last exchanged, and whether it has ended. The doc is JSON.
+CREATE TABLE rm_sessions (
+    session_id TEXT PRIMARY KEY,
+    user_id    TEXT NOT NULL,
+    doc        TEXT NOT NULL
+);
+CREATE INDEX rm_sessions_user_idx ON rm_sessions (user_id);
