@@ -3,6 +3,7 @@
 mod auth;
 mod dashboard;
 mod live;
+mod resources;
 
 use std::net::IpAddr;
 
@@ -14,6 +15,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     auth::configure(cfg);
     dashboard::configure(cfg);
     live::configure(cfg);
+    resources::configure(cfg);
 }
 
 /// The client's address, through trusted proxies as for the API.
