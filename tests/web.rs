@@ -5,6 +5,8 @@ mod common;
 
 #[path = "web/accounts.rs"]
 mod accounts;
+#[path = "web/resources.rs"]
+mod resources;
 #[path = "web/support.rs"]
 mod support;
 
@@ -30,4 +32,8 @@ on_both_backends!(
     accounts::errors_speak_the_readers_language,
     accounts::registration_and_password_change,
     accounts::static_parts_of_the_app,
+    resources::list_search_filters_and_pages,
+    resources::schedule_in_the_resource_zone,
+    resources::book_from_the_grid_with_alternatives,
+    resources::booking_errors_next_to_their_fields,
 );
