@@ -369,6 +369,34 @@ pub async fn booking_errors_next_to_their_fields(backend: Backend) {
     );
     assert!(html.contains(&format!("value=\"{day}T20:00\"")) && html.contains(&format!("value=\"{day}T21:00\"")));
 
+    // A closure is visible on the grid and refuses bookings, next to the start.
+    let (noon, one) = (at_local(zone, day, 12, 0), at_local(zone, day, 13, 0));
+    let r = server
+        .post(
+            &admin,
+            &format!("/api/v1/resources/{room}/blackout-dates"),
+            json!({ "start_time": noon.to_rfc3339(), "end_time": one.to_rfc3339(), "reason": "Nettoyage" }),
+        )
+        .send()
+        .await
+        .expect("blackout");
+    assert_eq!(r.status(), 201);
+    let position = r.headers()["x-log-position"].to_str().unwrap_or_default().to_string();
+    let (_, page) = claire.get(&format!("/resources/{room}?date={day}&min_position={position}")).await;
+    assert_eq!(page.matches("Fermeture · Nettoyage").count(), 2, "{page}");
+    let r = claire
+        .submit(&form, &form, &[("start_time", &format!("{day}T12:00")), ("end_time", &format!("{day}T12:30"))])
+        .await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert!(element(&r.text().await.unwrap_or_default(), "start_time-error").contains("fermée à ce moment-là"));
+    // Beyond the booking horizon (90 days by default).
+    let far = day + Duration::days(200);
+    let r = claire
+        .submit(&form, &form, &[("start_time", &format!("{far}T10:00")), ("end_time", &format!("{far}T11:00"))])
+        .await;
+    assert!(r.status().is_client_error());
+    assert!(element(&r.text().await.unwrap_or_default(), "start_time-error").contains("trop loin pour réserver"));
+
     // The end before the start: next to the end.
     let r = claire
         .submit(&form, &form, &[("start_time", &format!("{day}T11:00")), ("end_time", &format!("{day}T10:00"))])

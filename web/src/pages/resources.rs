@@ -834,7 +834,12 @@ async fn book(
             Ok(ctx.redirect(&req, &to))
         }
         Err(error) => {
-            let errors = FormErrors::from_error(ctx.lang, &error, &["start_time", "end_time"]);
+            let mut errors = FormErrors::from_error(ctx.lang, &error, &["start_time", "end_time"]);
+            // Every booking rule concerns the time asked for: say it next to the start.
+            if let (AppError::Rejected(_), Some(sentence)) = (&error, errors.general.clone()) {
+                errors.general = None;
+                errors.fields.push(("start_time".into(), sentence));
+            }
             let conflict = match &error {
                 AppError::Rejected(Rejection::Conflict { conflicts, next_free }) => Some(ConflictInfo {
                     taken: conflicts
