@@ -363,10 +363,7 @@ pub async fn booking_errors_next_to_their_fields(backend: Backend) {
     assert_eq!(r.status(), StatusCode::CONFLICT);
     let html = r.text().await.unwrap_or_default();
     assert!(html.contains("<html lang=\"fr\""));
-    assert!(
-        element(&html, "start_time-error").contains("en dehors des heures d’ouverture de la ressource"),
-        "{html}"
-    );
+    assert!(element(&html, "start_time-error").contains("en dehors des heures d’ouverture de la ressource"), "{html}");
     assert!(html.contains(&format!("value=\"{day}T20:00\"")) && html.contains(&format!("value=\"{day}T21:00\"")));
 
     // A closure is visible on the grid and refuses bookings, next to the start.

@@ -400,7 +400,8 @@ async fn resource_page(
     let zone = view.time_zone;
     let mut booked = None;
     if let Ok(reservation_id) = query.booked.parse::<Uuid>() {
-        let found = rm::get_reservation(&services.db(), reservation_id).await.map_err(|e| PageError::of(&ctx, e.into()))?;
+        let found =
+            rm::get_reservation(&services.db(), reservation_id).await.map_err(|e| PageError::of(&ctx, e.into()))?;
         if let Some(r) = found.filter(|r| r.user_id == ctx.caller().user_id && r.resource_id == view.resource_id) {
             let when = format!("{} ({})", format::range(ctx.lang, r.range.start(), r.range.end(), zone), zone.name());
             let pending = rm::status_label(r.status) == "pending_approval";
@@ -513,7 +514,13 @@ fn local_label(lang: Lang, at: DateTime<Utc>, zone: Tz, marked: bool) -> String 
     }
 }
 
-fn build_grid(ctx: &Ctx, view: &ResourceView, state: &ResourceState, query: &ScheduleQuery, now: DateTime<Utc>) -> Grid {
+fn build_grid(
+    ctx: &Ctx,
+    view: &ResourceView,
+    state: &ResourceState,
+    query: &ScheduleQuery,
+    now: DateTime<Utc>,
+) -> Grid {
     let zone = view.time_zone;
     let today = now.with_timezone(&zone).date_naive();
     let date = NaiveDate::parse_from_str(query.date.trim(), "%Y-%m-%d").unwrap_or(today);
@@ -602,7 +609,15 @@ fn gap(ctx: &Ctx) -> Cell {
 }
 
 /// What a slot is: judged by the same rules a booking command applies.
-fn judge(ctx: &Ctx, state: &ResourceState, slot: TimeRange, now: DateTime<Utc>, user: Uuid, zone: Tz, id: Uuid) -> Cell {
+fn judge(
+    ctx: &Ctx,
+    state: &ResourceState,
+    slot: TimeRange,
+    now: DateTime<Utc>,
+    user: Uuid,
+    zone: Tz,
+    id: Uuid,
+) -> Cell {
     let plain = |state: &'static str, key: &str| Cell {
         state,
         text: ctx.t(key),
@@ -739,10 +754,9 @@ fn parse_local(ctx: &Ctx, zone: Tz, text: &str, offset: &str) -> Result<DateTime
     let shown = naive.format("%H:%M").to_string();
     match zone.from_local_datetime(&naive) {
         LocalResult::Single(t) => Ok(t.with_timezone(&Utc)),
-        LocalResult::None => Err(ctx.lang.t_with(
-            "resources-error-dst-gap",
-            &[("time", shown.into()), ("zone", zone.name().to_string().into())],
-        )),
+        LocalResult::None => Err(ctx
+            .lang
+            .t_with("resources-error-dst-gap", &[("time", shown.into()), ("zone", zone.name().to_string().into())])),
         LocalResult::Ambiguous(a, b) => {
             let chosen = [a, b].into_iter().find(|t| t.offset().fix().to_string() == offset.trim());
             chosen.map(|t| t.with_timezone(&Utc)).ok_or_else(|| {
@@ -778,8 +792,14 @@ async fn book_form(
         let end = instant_of(&query.end, zone).unwrap_or(start + Duration::minutes(30));
         (form.end_time, form.end_offset) = local_input(end, zone);
     }
-    let page =
-        BookPage { ctx, zone: zone.name().to_string(), resource: view, form, errors: FormErrors::default(), conflict: None };
+    let page = BookPage {
+        ctx,
+        zone: zone.name().to_string(),
+        resource: view,
+        form,
+        errors: FormErrors::default(),
+        conflict: None,
+    };
     Ok(respond(page, StatusCode::OK))
 }
 
