@@ -746,21 +746,22 @@ fn local_input(at: DateTime<Utc>, zone: Tz) -> (String, String) {
 
 /// A `datetime-local` value read in `zone`. A time the clocks skip, or one that occurs twice
 /// without an offset choosing one of them, is a field error — never a guess.
-fn parse_local(ctx: &Ctx, zone: Tz, text: &str, offset: &str) -> Result<DateTime<Utc>, String> {
+fn parse_local(lang: Lang, zone: Tz, text: &str, offset: &str) -> Result<DateTime<Utc>, String> {
     let text = text.trim();
     let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
         .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
-        .map_err(|_| ctx.t("resources-error-time"))?;
+        .map_err(|_| lang.t("resources-error-time"))?;
     let shown = naive.format("%H:%M").to_string();
     match zone.from_local_datetime(&naive) {
         LocalResult::Single(t) => Ok(t.with_timezone(&Utc)),
-        LocalResult::None => Err(ctx
-            .lang
-            .t_with("resources-error-dst-gap", &[("time", shown.into()), ("zone", zone.name().to_string().into())])),
+        LocalResult::None => {
+            Err(lang
+                .t_with("resources-error-dst-gap", &[("time", shown.into()), ("zone", zone.name().to_string().into())]))
+        }
         LocalResult::Ambiguous(a, b) => {
             let chosen = [a, b].into_iter().find(|t| t.offset().fix().to_string() == offset.trim());
             chosen.map(|t| t.with_timezone(&Utc)).ok_or_else(|| {
-                ctx.lang.t_with(
+                lang.t_with(
                     "resources-error-dst-ambiguous",
                     &[("time", shown.into()), ("zone", zone.name().to_string().into())],
                 )
@@ -820,10 +821,10 @@ async fn book(
         respond(BookPage { ctx, zone: zone_name.clone(), resource: view, form, errors, conflict }, status)
     };
     let mut errors = FormErrors::default();
-    let start = parse_local(&ctx, zone, &form.start_time, &form.start_offset)
+    let start = parse_local(ctx.lang, zone, &form.start_time, &form.start_offset)
         .map_err(|e| errors.fields.push(("start_time".into(), e)))
         .ok();
-    let end = parse_local(&ctx, zone, &form.end_time, &form.end_offset)
+    let end = parse_local(ctx.lang, zone, &form.end_time, &form.end_offset)
         .map_err(|e| errors.fields.push(("end_time".into(), e)))
         .ok();
     let range = match (start, end) {
@@ -892,5 +893,42 @@ async fn book(
             let status = crate::errors::Problem::of(&error).status;
             Ok(failed(ctx, view, form, errors, conflict, status))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_york() -> Tz {
+        "America/New_York".parse().unwrap_or(Tz::UTC)
+    }
+
+    #[test]
+    fn local_times_are_read_in_the_resource_zone() {
+        let at = parse_local(Lang::En, new_york(), "2031-07-01T09:00", "");
+        assert_eq!(at.map(|t| t.to_rfc3339()), Ok("2031-07-01T13:00:00+00:00".to_string()));
+        assert!(parse_local(Lang::En, new_york(), "tomorrow", "").is_err_and(|e| e.contains("Enter a date")));
+    }
+
+    #[test]
+    fn skipped_and_repeated_times_are_errors_unless_an_offset_chooses() {
+        let gap = parse_local(Lang::En, new_york(), "2031-03-09T02:30", "");
+        assert!(gap.is_err_and(|e| e.contains("02:30 does not exist") && e.contains("America/New_York")));
+        let twice = parse_local(Lang::Fr, new_york(), "2031-11-02T01:30", "");
+        assert!(twice.is_err_and(|e| e.contains("01:30 existe deux fois")));
+        let first = parse_local(Lang::En, new_york(), "2031-11-02T01:30", "-04:00");
+        assert_eq!(first.map(|t| t.to_rfc3339()), Ok("2031-11-02T05:30:00+00:00".to_string()));
+        let second = parse_local(Lang::En, new_york(), "2031-11-02T01:30", "-05:00");
+        assert_eq!(second.map(|t| t.to_rfc3339()), Ok("2031-11-02T06:30:00+00:00".to_string()));
+        // An offset settles only a repeated time; elsewhere the zone decides.
+        let plain = parse_local(Lang::En, new_york(), "2031-11-03T09:00", "-04:00");
+        assert_eq!(plain.map(|t| t.to_rfc3339()), Ok("2031-11-03T14:00:00+00:00".to_string()));
+    }
+
+    #[test]
+    fn prefilled_values_carry_their_offset() {
+        let at = Utc.with_ymd_and_hms(2031, 11, 2, 6, 30, 0).single().unwrap_or_default();
+        assert_eq!(local_input(at, new_york()), ("2031-11-02T01:30".to_string(), "-05:00".to_string()));
     }
 }
