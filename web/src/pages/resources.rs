@@ -541,7 +541,7 @@ fn build_grid(
             .collect::<Vec<_>>();
         let rows = (0..24u32)
             .map(|hour| GridRow {
-                label: format!("{hour:02}:00"),
+                label: hour_label(ctx.lang, hour),
                 cells: days
                     .iter()
                     .map(|day| {
@@ -595,6 +595,15 @@ fn build_grid(
         today_url: url(view_name, today),
         day_url: url("day", date),
         week_url: url("week", date),
+    }
+}
+
+/// A wall-clock hour as the reader's language writes it: `9:00 AM` / `09:00`.
+fn hour_label(lang: Lang, hour: u32) -> String {
+    let time = chrono::NaiveTime::from_hms_opt(hour, 0, 0).unwrap_or_default();
+    match lang {
+        Lang::En => time.format("%-I:%M %p").to_string(),
+        _ => time.format("%H:%M").to_string(),
     }
 }
 
