@@ -242,6 +242,20 @@ pub async fn schedule_in_the_resource_zone(backend: Backend) {
     assert!(fragment.trim_start().starts_with("<section id=\"schedule\"") && !fragment.contains("<html"), "{fragment}");
     assert_eq!(fragment.matches("Your booking").count(), 2);
 
+    // htmx moving between days gets the grid alone; a date out of range is today.
+    let r = alice
+        .client
+        .get(server.url(&format!("/resources/{room}?view=week&date={day}")))
+        .header("HX-Request", "true")
+        .send()
+        .await
+        .expect("GET");
+    let fragment = r.text().await.unwrap_or_default();
+    assert!(fragment.trim_start().starts_with("<section id=\"schedule\"") && fragment.contains("Week of"));
+    assert_eq!(rows(&fragment), 24);
+    let (status, html) = alice.get(&format!("/resources/{room}?date=99999-01-01")).await;
+    assert_eq!((status, rows(&html) >= 23), (StatusCode::OK, true));
+
     // Unknown resources are a 404 page.
     let (status, html) = alice.get(&format!("/resources/{}", uuid_like())).await;
     assert_eq!(status, StatusCode::NOT_FOUND);

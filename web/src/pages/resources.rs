@@ -523,7 +523,12 @@ fn build_grid(
 ) -> Grid {
     let zone = view.time_zone;
     let today = now.with_timezone(&zone).date_naive();
-    let date = NaiveDate::parse_from_str(query.date.trim(), "%Y-%m-%d").unwrap_or(today);
+    // Dates far from now are read as today: nothing is bookable there, and date arithmetic
+    // stays far from the ends of the calendar.
+    let date = NaiveDate::parse_from_str(query.date.trim(), "%Y-%m-%d")
+        .ok()
+        .filter(|d| (1900..=2400).contains(&d.year()))
+        .unwrap_or(today);
     let week = query.view == "week";
     let id = view.resource_id;
     let base = format!("/resources/{id}");
