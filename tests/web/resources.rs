@@ -253,6 +253,7 @@ pub async fn schedule_in_the_resource_zone(backend: Backend) {
     let fragment = r.text().await.unwrap_or_default();
     assert!(fragment.trim_start().starts_with("<section id=\"schedule\"") && fragment.contains("Week of"));
     assert_eq!(rows(&fragment), 24);
+    assert!(fragment.contains("Book 10:00 AM–11:00 AM: </span>1 of 2 free"), "hour slots in the week: {fragment}");
     let (status, html) = alice.get(&format!("/resources/{room}?date=99999-01-01")).await;
     assert_eq!((status, rows(&html) >= 23), (StatusCode::OK, true));
 
