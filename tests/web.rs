@@ -5,6 +5,8 @@ mod common;
 
 #[path = "web/accounts.rs"]
 mod accounts;
+#[path = "web/resources.rs"]
+mod resources;
 #[path = "web/support.rs"]
 mod support;
 
@@ -31,4 +33,8 @@ on_both_backends!(
     accounts::registration_and_password_change,
     accounts::static_parts_of_the_app,
     accounts::sessions_are_listed_and_ended,
+    resources::list_search_filters_and_pages,
+    resources::schedule_in_the_resource_zone,
+    resources::book_from_the_grid_with_alternatives,
+    resources::booking_errors_next_to_their_fields,
 );

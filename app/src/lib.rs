@@ -13,6 +13,7 @@ pub mod error;
 pub mod feed_tokens;
 pub mod input;
 pub mod preferences;
+pub mod reservations;
 pub mod revocations;
 pub mod services;
 pub mod sessions;

@@ -17,10 +17,11 @@ use crate::api_doc::problems::{
 };
 use crate::api_doc::read_models;
 use crate::error::ApiError;
-use crate::extract::{command_meta, CurrentUser, MinPosition};
+use crate::extract::{command_meta, request_info, CurrentUser, MinPosition};
 use crate::routes::support::{instant, json_body, page_json, written, PageParams};
 use crate::views::{self, ReservationBody};
 use reserver_app::addressing;
+use reserver_app::reservations;
 use reserver_app::AppError;
 use reserver_app::Services;
 use reserver_commands::addressing::Address;
@@ -132,21 +133,17 @@ async fn book(
     let input: BookInput = json_body(&body)?;
     let range = TimeRange::new(instant("start_time", &input.start_time)?, instant("end_time", &input.end_time)?)
         .map_err(|_| AppError::validation("end_time", "must be after start_time"))?;
-    let reservation_id = Uuid::new_v4();
-    let meta = command_meta(&req, Some(&user), &body)?;
-    let decided = state
-        .resources
-        .execute(input.resource_id, user.actor(), ResourceCommand::Book { reservation_id, range }, meta)
+    let booked = reservations::book(&state, &request_info(&req), &user, input.resource_id, range, &body)
         .await
         .inspect_err(|e| {
-            if let reserver_commands::CommandError::Rejected(r) = e {
+            if let AppError::Rejected(r) = e {
                 crate::metrics::booking(r.code());
             }
         })?;
     crate::metrics::booking("accepted");
-    let view = views::reservation_from_events(input.resource_id, &decided.events)
+    let view = views::reservation_from_events(input.resource_id, &booked.events)
         .ok_or_else(|| AppError::Internal("booking produced no reservation".into()))?;
-    Ok(written(StatusCode::CREATED, decided.position, view))
+    Ok(written(StatusCode::CREATED, booked.position, view))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -4,6 +4,7 @@ mod auth;
 mod dashboard;
 mod live;
 mod sessions;
+mod resources;
 
 use std::net::IpAddr;
 
@@ -16,6 +17,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     dashboard::configure(cfg);
     live::configure(cfg);
     sessions::configure(cfg);
+    resources::configure(cfg);
 }
 
 /// The client's address, through trusted proxies as for the API.
