@@ -7,14 +7,17 @@ pub mod accounts;
 pub mod addressing;
 pub mod calendar_data;
 pub mod caller;
+pub mod check_in;
 pub mod client_ip;
 pub mod csv_table;
 pub mod error;
 pub mod feed_tokens;
 pub mod input;
+pub mod notifications;
 pub mod preferences;
 pub mod revocations;
 pub mod services;
+pub mod waitlist;
 
 pub use caller::{authenticate, command_meta, Caller, RequestInfo};
 pub use error::{AppError, AppResult};

@@ -17,7 +17,7 @@ use crate::api_doc::problems::{
 };
 use crate::api_doc::read_models;
 use crate::error::ApiError;
-use crate::extract::{command_meta, CurrentUser, MinPosition};
+use crate::extract::{command_meta, request_info, CurrentUser, MinPosition};
 use crate::routes::support::{instant, json_body, page_json, written, PageParams};
 use crate::views::{self, ReservationBody};
 use reserver_app::addressing;
@@ -332,5 +332,6 @@ async fn check_in(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    on_reservation(&state, &req, &user, id, &[], ResourceCommand::CheckIn { reservation_id: id }).await
+    let done = reserver_app::check_in::check_in(&state, &request_info(&req), &user, id).await?;
+    Ok(written(StatusCode::OK, done.position, ReservationChanged { id, result: done.result }))
 }
