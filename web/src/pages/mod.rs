@@ -3,6 +3,9 @@
 mod auth;
 mod dashboard;
 mod live;
+mod notifications;
+mod preferences;
+mod waitlist;
 
 use std::net::IpAddr;
 
@@ -14,6 +17,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     auth::configure(cfg);
     dashboard::configure(cfg);
     live::configure(cfg);
+    notifications::configure(cfg);
+    preferences::configure(cfg);
+    waitlist::configure(cfg);
 }
 
 /// The client's address, through trusted proxies as for the API.
