@@ -5,8 +5,16 @@ mod common;
 
 #[path = "web/accounts.rs"]
 mod accounts;
+#[path = "web/dashboard.rs"]
+mod dashboard;
+#[path = "web/notifications.rs"]
+mod notifications;
+#[path = "web/preferences.rs"]
+mod preferences;
 #[path = "web/support.rs"]
 mod support;
+#[path = "web/waitlist.rs"]
+mod waitlist;
 
 use common::Backend;
 
@@ -30,4 +38,10 @@ on_both_backends!(
     accounts::errors_speak_the_readers_language,
     accounts::registration_and_password_change,
     accounts::static_parts_of_the_app,
+    waitlist::join_wait_and_accept_an_offer,
+    waitlist::decline_leave_and_errors,
+    notifications::list_and_mark_read,
+    notifications::notifications_page_in_pages,
+    preferences::preferences_saved_and_refused,
+    dashboard::available_now_and_check_in,
 );

@@ -331,7 +331,8 @@ async fn join(
             match result {
                 Ok(joined) => {
                     let done = if joined.offered { "offered" } else { "joined" };
-                    return Ok(ctx.redirect(&req, &format!("/waitlist?done={done}")));
+                    let to = format!("/waitlist?done={done}&min_position={}", joined.position);
+                    return Ok(ctx.redirect(&req, &to));
                 }
                 Err(error) => {
                     errors = FormErrors::from_error(ctx.lang, &error, &JOIN_FIELDS);
