@@ -40,6 +40,7 @@ on_both_backends!(
     accounts::static_parts_of_the_app,
     waitlist::join_wait_and_accept_an_offer,
     waitlist::decline_leave_and_errors,
+    waitlist::accept_where_approval_is_required,
     notifications::list_and_mark_read,
     notifications::notifications_page_in_pages,
     preferences::preferences_saved_and_refused,

@@ -223,3 +223,35 @@ pub async fn decline_leave_and_errors(backend: Backend) {
     let (_, view, _) = api(server.client.get(server.url(&format!("/api/v1/reservations/{offer}"))).bearer_auth(&bob_token)).await;
     assert_eq!(view["status"], "offer_declined", "{view}");
 }
+
+pub async fn accept_where_approval_is_required(backend: Backend) {
+    let db = ScratchDatabase::new(backend).await;
+    let server = Server::start(db.url()).await;
+    let admin = server.setup_admin().await;
+    let body = json!({ "name": "Studio", "time_zone": "Europe/Paris", "policy": { "requires_approval": true } });
+    let (status, studio, _) = api(server.post(&admin, "/api/v1/resources", body)).await;
+    assert_eq!(status, 201, "{studio}");
+    let studio = studio["id"].as_str().expect("id").to_string();
+    let (start, end) = (hours(50), hours(51));
+    let alice = server.user("alice").await;
+    let (requested, _) = book(&server, &alice, &studio, start, end).await;
+    let (bob, bob_token) = person(&server, "bob", "fr").await;
+    let body = json!({ "resource_id": studio, "desired_start": rfc(start), "desired_end": rfc(end) });
+    assert_eq!(api(server.post(&bob_token, "/api/v1/waitlist", body)).await.0, 201);
+    let (_, _, freed) = api(server.post(&alice, &format!("/api/v1/reservations/{requested}/cancel"), json!({}))).await;
+    let (_, html) = bob.get(&format!("/waitlist?min_position={freed}")).await;
+    let marker = "action=\"/waitlist/offers/";
+    let offer = html[html.find(marker).expect("an offer") + marker.len()..].split('/').next().unwrap_or_default().to_string();
+    assert!(html.contains("Accepter") && html.contains("Offres qui vous attendent"), "{html}");
+    let r = bob.submit("/waitlist", &format!("/waitlist/offers/{offer}/accept"), &[]).await;
+    let location = Browser::location(&r);
+    let html = follow(&bob, r).await;
+    assert!(html.contains("Offre acceptée"), "{html}");
+    let position = location.rsplit('=').next().unwrap_or("0");
+    let (_, view, _) = api(
+        server.client.get(server.url(&format!("/api/v1/reservations/{offer}?min_position={position}"))).bearer_auth(&bob_token),
+    )
+    .await;
+    // The offer already went through the resource's rules: accepting it confirms it, as the API does.
+    assert_eq!(view["status"], "confirmed", "{view}");
+}
