@@ -49,8 +49,10 @@ pub async fn join(
     }
     let entry_id = Uuid::new_v4();
     let command = ResourceCommand::JoinWaitlist { entry_id, desired, flex_minutes: flexible_minutes };
-    let decided =
-        services.resources.execute(resource_id, caller.actor(), command, command_meta(info, Some(caller), body)?).await?;
+    let decided = services
+        .resources
+        .execute(resource_id, caller.actor(), command, command_meta(info, Some(caller), body)?)
+        .await?;
     let offered = decided.events.iter().any(|e| e.event_type() == "waitlist_offer_made");
     Ok(Joined { entry_id, resource_id, desired, flexible_minutes, offered, position: decided.position })
 }

@@ -16,7 +16,8 @@ pub async fn available_now_and_check_in(backend: Backend) {
     let desk = room(&server, &admin, "Desk").await;
     let booth = room(&server, &admin, "Booth").await;
     let kiln = room(&server, &admin, "Kiln").await;
-    let (status, _, _) = api(server.post(&admin, &format!("/api/v1/resources/{kiln}/status"), json!({ "status": "maintenance" }))).await;
+    let (status, _, _) =
+        api(server.post(&admin, &format!("/api/v1/resources/{kiln}/status"), json!({ "status": "maintenance" }))).await;
     assert_eq!(status, 200);
     let (alice, alice_token) = person(&server, "alice", "en").await;
     let (bob, bob_token) = person(&server, "bob", "en").await;
@@ -69,9 +70,10 @@ pub async fn available_now_and_check_in(backend: Backend) {
     assert!(html.contains("You are checked in") && html.contains(">Checked in</span>"), "{html}");
     assert!(!html.contains(&action), "{html}");
     let position = location.rsplit('=').next().unwrap_or("0");
-    let (_, view, _) = api(
-        server.client.get(server.url(&format!("/api/v1/reservations/{id}?min_position={position}"))).bearer_auth(&alice_token),
-    )
+    let (_, view, _) = api(server
+        .client
+        .get(server.url(&format!("/api/v1/reservations/{id}?min_position={position}")))
+        .bearer_auth(&alice_token))
     .await;
     assert!(view["checked_in_at"].is_string(), "{view}");
 }

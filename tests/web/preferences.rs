@@ -34,7 +34,10 @@ pub async fn preferences_saved_and_refused(backend: Backend) {
     ] {
         let error = format!("<p class=\"field-error\" id=\"{field}-error\">{sentence}");
         assert!(html.contains(&error), "{field}: {html}");
-        assert!(html.contains(&format!("{field}-error\" aria-invalid=\"true\"")) || html.contains("aria-invalid"), "{html}");
+        assert!(
+            html.contains(&format!("{field}-error\" aria-invalid=\"true\"")) || html.contains("aria-invalid"),
+            "{html}"
+        );
     }
     assert!(html.contains("value=\"not-an-address\"") && html.contains("value=\"99999\""), "{html}");
     assert!(html.contains("value=\"Mars/Olympus_Mons\""), "{html}");
@@ -66,7 +69,12 @@ pub async fn preferences_saved_and_refused(backend: Backend) {
     let (_, me, _) = api(server.client.get(server.url("/api/v1/users/me")).bearer_auth(&token)).await;
     let p = &me["preferences"];
     assert_eq!(
-        (p["email"].as_str(), p["reminder_minutes"].as_i64(), p["email_notifications"].as_bool(), p["language"].as_str()),
+        (
+            p["email"].as_str(),
+            p["reminder_minutes"].as_i64(),
+            p["email_notifications"].as_bool(),
+            p["language"].as_str()
+        ),
         (Some("ana@example.org"), Some(30), Some(false), Some("fr")),
         "{me}"
     );

@@ -20,12 +20,8 @@ pub fn rfc(at: DateTime<Utc>) -> String {
 pub async fn api(r: reqwest::RequestBuilder) -> (u16, Value, u64) {
     let r = r.send().await.expect("request");
     let status = r.status().as_u16();
-    let position = r
-        .headers()
-        .get("x-log-position")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    let position =
+        r.headers().get("x-log-position").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(0);
     (status, r.json().await.unwrap_or(Value::Null), position)
 }
 
@@ -107,12 +103,13 @@ pub async fn join_wait_and_accept_an_offer(backend: Backend) {
     assert!(fragment.starts_with("<div id=\"waitlist-lists\"") && fragment.contains("1st in line"), "{fragment}");
 
     // Alice cancels: the slot is held for Bob, with a countdown and the expiry time.
-    let (status, _, freed) =
-        api(server.post(&alice, &format!("/api/v1/reservations/{taken}/cancel"), json!({}))).await;
+    let (status, _, freed) = api(server.post(&alice, &format!("/api/v1/reservations/{taken}/cancel"), json!({}))).await;
     assert_eq!(status, 200);
-    let (_, mine, _) =
-        api(server.client.get(server.url(&format!("/api/v1/reservations/my?min_position={freed}"))).bearer_auth(&bob_token))
-            .await;
+    let (_, mine, _) = api(server
+        .client
+        .get(server.url(&format!("/api/v1/reservations/my?min_position={freed}")))
+        .bearer_auth(&bob_token))
+    .await;
     assert_eq!(mine["data"][0]["status"], "offered", "{mine}");
     let offer = mine["data"][0]["id"].as_str().expect("offer id").to_string();
     let (_, html) = bob.get(&format!("/waitlist?min_position={freed}")).await;
@@ -128,7 +125,8 @@ pub async fn join_wait_and_accept_an_offer(backend: Backend) {
     let r = carol.submit("/waitlist", &accept, &[]).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     assert_eq!(bob.post_raw(&accept, &[("csrf", "nope")]).await.status(), StatusCode::FORBIDDEN);
-    let (_, view, _) = api(server.client.get(server.url(&format!("/api/v1/reservations/{offer}"))).bearer_auth(&bob_token)).await;
+    let (_, view, _) =
+        api(server.client.get(server.url(&format!("/api/v1/reservations/{offer}"))).bearer_auth(&bob_token)).await;
     assert_eq!(view["status"], "offered");
 
     // Bob accepts: the reservation is his, confirmed.
@@ -138,9 +136,10 @@ pub async fn join_wait_and_accept_an_offer(backend: Backend) {
     assert!(html.contains("Offer accepted"), "{html}");
     assert!(!html.contains(&format!("id=\"offer-{offer}\"")), "{html}");
     let position = location.rsplit('=').next().unwrap_or("0");
-    let (_, view, _) = api(
-        server.client.get(server.url(&format!("/api/v1/reservations/{offer}?min_position={position}"))).bearer_auth(&bob_token),
-    )
+    let (_, view, _) = api(server
+        .client
+        .get(server.url(&format!("/api/v1/reservations/{offer}?min_position={position}")))
+        .bearer_auth(&bob_token))
     .await;
     assert_eq!(view["status"], "confirmed", "{view}");
     // Answering twice is refused plainly, on the waitlist page.
@@ -182,7 +181,11 @@ pub async fn decline_leave_and_errors(backend: Backend) {
         .submit(
             &join,
             "/waitlist/join",
-            &[("resource_id", kiln.as_str()), ("desired_start", "2031-03-04T10:00"), ("desired_end", "2031-03-04T09:00")],
+            &[
+                ("resource_id", kiln.as_str()),
+                ("desired_start", "2031-03-04T10:00"),
+                ("desired_end", "2031-03-04T09:00"),
+            ],
         )
         .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -193,7 +196,11 @@ pub async fn decline_leave_and_errors(backend: Backend) {
         .submit(
             &join,
             "/waitlist/join",
-            &[("resource_id", kiln.as_str()), ("desired_start", "2031-03-30T02:30"), ("desired_end", "2031-03-30T04:00")],
+            &[
+                ("resource_id", kiln.as_str()),
+                ("desired_start", "2031-03-30T02:30"),
+                ("desired_end", "2031-03-30T04:00"),
+            ],
         )
         .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -217,10 +224,12 @@ pub async fn decline_leave_and_errors(backend: Backend) {
     let (_, _, freed) = api(server.post(&alice, &format!("/api/v1/reservations/{taken}/cancel"), json!({}))).await;
     let (_, html) = bob.get(&format!("/waitlist?min_position={freed}")).await;
     let marker = "action=\"/waitlist/offers/";
-    let offer = html[html.find(marker).expect("an offer") + marker.len()..].split('/').next().unwrap_or_default().to_string();
+    let offer =
+        html[html.find(marker).expect("an offer") + marker.len()..].split('/').next().unwrap_or_default().to_string();
     let html = follow(&bob, bob.submit("/waitlist", &format!("/waitlist/offers/{offer}/decline"), &[]).await).await;
     assert!(html.contains("Oferta rechazada"), "{html}");
-    let (_, view, _) = api(server.client.get(server.url(&format!("/api/v1/reservations/{offer}"))).bearer_auth(&bob_token)).await;
+    let (_, view, _) =
+        api(server.client.get(server.url(&format!("/api/v1/reservations/{offer}"))).bearer_auth(&bob_token)).await;
     assert_eq!(view["status"], "offer_declined", "{view}");
 }
 
@@ -241,16 +250,18 @@ pub async fn accept_where_approval_is_required(backend: Backend) {
     let (_, _, freed) = api(server.post(&alice, &format!("/api/v1/reservations/{requested}/cancel"), json!({}))).await;
     let (_, html) = bob.get(&format!("/waitlist?min_position={freed}")).await;
     let marker = "action=\"/waitlist/offers/";
-    let offer = html[html.find(marker).expect("an offer") + marker.len()..].split('/').next().unwrap_or_default().to_string();
+    let offer =
+        html[html.find(marker).expect("an offer") + marker.len()..].split('/').next().unwrap_or_default().to_string();
     assert!(html.contains("Accepter") && html.contains("Offres qui vous attendent"), "{html}");
     let r = bob.submit("/waitlist", &format!("/waitlist/offers/{offer}/accept"), &[]).await;
     let location = Browser::location(&r);
     let html = follow(&bob, r).await;
     assert!(html.contains("Offre acceptée"), "{html}");
     let position = location.rsplit('=').next().unwrap_or("0");
-    let (_, view, _) = api(
-        server.client.get(server.url(&format!("/api/v1/reservations/{offer}?min_position={position}"))).bearer_auth(&bob_token),
-    )
+    let (_, view, _) = api(server
+        .client
+        .get(server.url(&format!("/api/v1/reservations/{offer}?min_position={position}")))
+        .bearer_auth(&bob_token))
     .await;
     // The offer already went through the resource's rules: accepting it confirms it, as the API does.
     assert_eq!(view["status"], "confirmed", "{view}");

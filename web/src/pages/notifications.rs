@@ -4,10 +4,10 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use fluent_templates::fluent_bundle::FluentValue;
 use reserver_app::{notifications, AppError, Services};
 use reserver_projections::notifications::NotificationView;
 use reserver_projections::page::PageRequest;
-use fluent_templates::fluent_bundle::FluentValue;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -104,15 +104,16 @@ fn title(ctx: &Ctx, n: &NotificationView) -> String {
 
 async fn load_list(ctx: &Ctx, services: &Services, cursor: &str) -> Result<ListState, AppError> {
     let user_id = ctx.caller().user_id;
-    let request =
-        PageRequest { limit: Some(PAGE_SIZE), cursor: Some(cursor.to_string()).filter(|c| !c.is_empty()) };
+    let request = PageRequest { limit: Some(PAGE_SIZE), cursor: Some(cursor.to_string()).filter(|c| !c.is_empty()) };
     let (page, unread) = notifications::list(services, user_id, false, &request).await?;
     let mut resources = Resources::new();
     let mut rows = Vec::with_capacity(page.data.len());
     for n in &page.data {
         let (resource, zone, link) = match resources.get(services, n.resource_id).await? {
             Some(view) => (view.name.clone(), view.time_zone, format!("/resources/{}", view.resource_id)),
-            None => (String::new(), ctx.reader.as_ref().and_then(|r| r.time_zone).unwrap_or(chrono_tz::UTC), String::new()),
+            None => {
+                (String::new(), ctx.reader.as_ref().and_then(|r| r.time_zone).unwrap_or(chrono_tz::UTC), String::new())
+            }
         };
         let link = if n.kind == "waitlist_offer" { "/waitlist".to_string() } else { link };
         rows.push(NotificationRow {
@@ -129,7 +130,13 @@ async fn load_list(ctx: &Ctx, services: &Services, cursor: &str) -> Result<ListS
         });
     }
     let heading = ctx.lang.t_with("notifications-unread-count", &[("count", FluentValue::from(unread))]);
-    Ok(ListState { heading, rows, unread, cursor: cursor.to_string(), older: page.next_cursor.filter(|_| page.has_more) })
+    Ok(ListState {
+        heading,
+        rows,
+        unread,
+        cursor: cursor.to_string(),
+        older: page.next_cursor.filter(|_| page.has_more),
+    })
 }
 
 #[derive(Debug, Default, Deserialize)]

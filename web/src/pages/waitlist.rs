@@ -120,9 +120,8 @@ impl Resources {
     }
 
     pub(crate) async fn get(&mut self, services: &Services, id: Uuid) -> Result<Option<&ResourceView>, AppError> {
-        if !self.known.contains_key(&id) {
-            let view = catalog::get_resource(&services.db(), id).await?;
-            self.known.insert(id, view);
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.known.entry(id) {
+            slot.insert(catalog::get_resource(&services.db(), id).await?);
         }
         Ok(self.known.get(&id).and_then(Option::as_ref))
     }
@@ -381,13 +380,18 @@ async fn act(
     let ctx = Ctx::signed_in(&req, &services, &keys).await?;
     ctx.check_csrf(&req, &keys, Some(&form.csrf))?;
     let Ok(id) = Uuid::parse_str(id) else {
-        return Err(PageError::of(&ctx, AppError::not_found(if action == "left" { "waitlist entry" } else { "offer" })));
+        return Err(PageError::of(
+            &ctx,
+            AppError::not_found(if action == "left" { "waitlist entry" } else { "offer" }),
+        ));
     };
     let info = request_info(&req, &services);
     let caller = ctx.caller().clone();
     let result = match action {
         "left" => waitlist::leave(&services, &info, &caller, id).await,
-        accepted => waitlist::answer_offer(&services, &info, &caller, id, accepted == "accepted").await.map(|a| a.position),
+        accepted => {
+            waitlist::answer_offer(&services, &info, &caller, id, accepted == "accepted").await.map(|a| a.position)
+        }
     };
     match result {
         Ok(position) => Ok(ctx.redirect(&req, &format!("/waitlist?done={action}&min_position={position}"))),
