@@ -4,13 +4,15 @@
 use reqwest::StatusCode;
 
 use crate::common::{Backend, ScratchDatabase, Server};
-use crate::waitlist::{api, person};
+use crate::waitlist::{api, book, hours, person, room};
 
 pub async fn preferences_saved_and_refused(backend: Backend) {
     let db = ScratchDatabase::new(backend).await;
     let server = Server::start(db.url()).await;
-    server.setup_admin().await;
+    let admin = server.setup_admin().await;
     let (ana, token) = person(&server, "ana", "es").await;
+    let booth = room(&server, &admin, "Booth").await;
+    let (_, booked) = book(&server, &token, &booth, hours(24), hours(25)).await;
     let (status, html) = ana.get("/preferences").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("<h1>Preferencias</h1>") && html.contains("name=\"reminder_minutes\""), "{html}");
@@ -79,4 +81,7 @@ pub async fn preferences_saved_and_refused(backend: Backend) {
         "{me}"
     );
     assert_eq!(p["time_zone"], "America/Mexico_City");
+    // "In my time zone": the times of a resource are shown in the reader's zone, named.
+    let (_, html) = ana.get(&format!("/notifications?min_position={booked}")).await;
+    assert!(html.contains("(America/Mexico_City)") && !html.contains("(Europe/Paris)"), "{html}");
 }

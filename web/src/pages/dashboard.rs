@@ -17,6 +17,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::request_info;
+use super::waitlist::shown_zone;
 use crate::errors::Problem;
 use crate::page::{pages, respond, respond_failed, Ctx, PageError};
 use crate::session::WebKeys;
@@ -110,7 +111,7 @@ async fn cards(ctx: &Ctx, services: &Services) -> Result<Cards, AppError> {
     let find = |id: Uuid| resources.iter().find(|v| v.resource_id == id);
     let row = |r: &rm::ReservationView| {
         let resource = find(r.resource_id);
-        let zone = resource.map(|v| v.time_zone).unwrap_or(chrono_tz::UTC);
+        let zone = shown_zone(ctx, resource.map(|v| v.time_zone).unwrap_or(chrono_tz::UTC));
         ReservationRow {
             id: r.reservation_id.to_string(),
             resource_id: r.resource_id.to_string(),
@@ -122,7 +123,7 @@ async fn cards(ctx: &Ctx, services: &Services) -> Result<Cards, AppError> {
     };
     let next = active.first().map(|r| {
         let resource = find(r.resource_id);
-        let zone = resource.map(|v| v.time_zone).unwrap_or(chrono_tz::UTC);
+        let zone = shown_zone(ctx, resource.map(|v| v.time_zone).unwrap_or(chrono_tz::UTC));
         let policy = resource.map(|v| v.policy.clone()).unwrap_or_default();
         let (_, closes) = check_in::window(&policy, r.range.start());
         NextBooking {

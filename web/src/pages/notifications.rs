@@ -115,6 +115,7 @@ async fn load_list(ctx: &Ctx, services: &Services, cursor: &str) -> Result<ListS
                 (String::new(), ctx.reader.as_ref().and_then(|r| r.time_zone).unwrap_or(chrono_tz::UTC), String::new())
             }
         };
+        let zone = super::waitlist::shown_zone(ctx, zone);
         let link = if n.kind == "waitlist_offer" { "/waitlist".to_string() } else { link };
         rows.push(NotificationRow {
             id: n.notification_id.to_string(),

@@ -109,6 +109,15 @@ pub fn ordinal(lang: Lang, n: usize) -> String {
     }
 }
 
+/// The zone times of a resource are shown in: the resource's own, or the reader's when they
+/// chose "my time zone" in their preferences (always named on screen either way).
+pub(crate) fn shown_zone(ctx: &Ctx, resource_zone: Tz) -> Tz {
+    match &ctx.reader {
+        Some(reader) if reader.time_zone_display == "local" => reader.time_zone.unwrap_or(resource_zone),
+        _ => resource_zone,
+    }
+}
+
 /// Resources by id, read once per page.
 pub(crate) struct Resources {
     known: HashMap<Uuid, Option<ResourceView>>,
@@ -143,6 +152,7 @@ async fn lists(ctx: &Ctx, services: &Services) -> Result<(Vec<OfferRow>, Vec<Ent
     let mut offers = Vec::new();
     for offer in waitlist::open_offers(services, user_id, now).await? {
         let (resource, zone) = resources.name_and_zone(services, offer.resource_id).await?;
+        let zone = shown_zone(ctx, zone);
         let expires = offer.offer_expires_at.unwrap_or(offer.range.start());
         let left = (expires - now).num_seconds().max(0);
         offers.push(OfferRow {
@@ -159,6 +169,7 @@ async fn lists(ctx: &Ctx, services: &Services) -> Result<(Vec<OfferRow>, Vec<Ent
     let mut entries = Vec::new();
     for (entry, place) in waitlist::my_entries(services, user_id).await? {
         let (resource, zone) = resources.name_and_zone(services, entry.resource_id).await?;
+        let zone = shown_zone(ctx, zone);
         entries.push(EntryRow {
             id: entry.entry_id.to_string(),
             resource_id: entry.resource_id.to_string(),
