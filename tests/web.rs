@@ -7,8 +7,16 @@ mod common;
 mod accounts;
 #[path = "web/resources.rs"]
 mod resources;
+#[path = "web/dashboard.rs"]
+mod dashboard;
+#[path = "web/notifications.rs"]
+mod notifications;
+#[path = "web/preferences.rs"]
+mod preferences;
 #[path = "web/support.rs"]
 mod support;
+#[path = "web/waitlist.rs"]
+mod waitlist;
 
 use common::Backend;
 
@@ -37,4 +45,11 @@ on_both_backends!(
     resources::schedule_in_the_resource_zone,
     resources::book_from_the_grid_with_alternatives,
     resources::booking_errors_next_to_their_fields,
+    waitlist::join_wait_and_accept_an_offer,
+    waitlist::decline_leave_and_errors,
+    waitlist::accept_where_approval_is_required,
+    notifications::list_and_mark_read,
+    notifications::notifications_page_in_pages,
+    preferences::preferences_saved_and_refused,
+    dashboard::available_now_and_check_in,
 );

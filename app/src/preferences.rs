@@ -66,7 +66,7 @@ pub async fn merge(
 
 /// Preferences are a typed, bounded set: every key is one the service knows, with a value of its
 /// type. Unknown keys and wrong types are refused naming the key (`null` clears a key).
-fn check_preferences(patch: &Map<String, Value>) -> Result<(), AppError> {
+pub fn check_preferences(patch: &Map<String, Value>) -> Result<(), AppError> {
     let one_of = |key: &str, allowed: &[&str]| -> Result<(), AppError> {
         match patch.get(key) {
             None | Some(Value::Null) => Ok(()),

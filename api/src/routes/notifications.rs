@@ -1,8 +1,6 @@
 //! The caller's notifications: a page at a time with the unread count, and read marks.
 
 use actix_web::{web, HttpResponse};
-use chrono::Utc;
-use reserver_projections::notifications;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -13,7 +11,7 @@ use crate::api_doc::read_models;
 use crate::error::ApiError;
 use crate::extract::{CurrentUser, MinPosition};
 use crate::routes::support::{page_json, PageParams};
-use reserver_app::Services;
+use reserver_app::{notifications, Services};
 
 #[derive(OpenApi)]
 #[openapi(paths(list_notifications, read_one, read_all))]
@@ -58,8 +56,7 @@ async fn list_notifications(
 ) -> Result<HttpResponse, ApiError> {
     state.caught_up(min.0).await?;
     let page = PageParams { limit: p.limit, cursor: p.cursor.clone() }.request()?;
-    let result = notifications::notifications_for_user(&state.db(), user.user_id, p.unread_only, &page).await?;
-    let unread = notifications::unread_count(&state.db(), user.user_id).await?;
+    let (result, unread) = notifications::list(&state, user.user_id, p.unread_only, &page).await?;
     let mut body = page_json(result, |n| serde_json::to_value(n).unwrap_or_default());
     body["unread_count"] = json!(unread);
     Ok(HttpResponse::Ok().json(body))
@@ -89,7 +86,7 @@ async fn read_one(
     user: CurrentUser,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let changed = notifications::mark_read(&state.db(), user.user_id, &[id.into_inner()], Utc::now()).await?;
+    let changed = notifications::mark_read(&state, user.user_id, id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(MarkedRead { marked_read: changed }))
 }
 
@@ -106,6 +103,6 @@ async fn read_one(
     security(("bearer" = []))
 )]
 async fn read_all(state: web::Data<Services>, user: CurrentUser) -> Result<HttpResponse, ApiError> {
-    let changed = notifications::mark_all_read(&state.db(), user.user_id, Utc::now()).await?;
+    let changed = notifications::mark_all_read(&state, user.user_id).await?;
     Ok(HttpResponse::Ok().json(MarkedRead { marked_read: changed }))
 }

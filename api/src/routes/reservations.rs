@@ -329,5 +329,6 @@ async fn check_in(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    on_reservation(&state, &req, &user, id, &[], ResourceCommand::CheckIn { reservation_id: id }).await
+    let done = reserver_app::check_in::check_in(&state, &request_info(&req), &user, id).await?;
+    Ok(written(StatusCode::OK, done.position, ReservationChanged { id, result: done.result }))
 }

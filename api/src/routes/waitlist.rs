@@ -3,7 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use reserver_domain::{ResourceCommand, Role, TimeRange};
+use reserver_domain::Role;
 use reserver_projections::reservations::{self as rm};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
@@ -13,12 +13,10 @@ use crate::api_doc::params::IdempotencyKey;
 use crate::api_doc::problems::{Forbidden, Invalid, Lagging, NotFound, RateLimited, StateConflict, Unauthenticated};
 use crate::api_doc::read_models;
 use crate::error::ApiError;
-use crate::extract::{command_meta, CurrentUser, MinPosition};
+use crate::extract::{request_info, CurrentUser, MinPosition};
 use crate::routes::support::{instant, json_body, written};
-use reserver_app::addressing;
-use reserver_app::AppError;
+use reserver_app::waitlist;
 use reserver_app::Services;
-use reserver_commands::addressing::Address;
 
 #[derive(OpenApi)]
 #[openapi(paths(my_waitlist, join, leave, accept_offer, decline_offer, resource_waitlist))]
@@ -83,29 +81,20 @@ async fn join(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let input: WaitlistJoin = json_body(&body)?;
-    let desired =
-        TimeRange::new(instant("desired_start", &input.desired_start)?, instant("desired_end", &input.desired_end)?)
-            .map_err(|_| AppError::validation("desired_end", "must be after desired_start"))?;
-    if input.flexible_minutes > 7 * 24 * 60 {
-        return Err(AppError::validation("flexible_minutes", "at most one week").into());
-    }
-    let entry_id = Uuid::new_v4();
-    let command = ResourceCommand::JoinWaitlist { entry_id, desired, flex_minutes: input.flexible_minutes };
-    let decided = state
-        .resources
-        .execute(input.resource_id, user.actor(), command, command_meta(&req, Some(&user), &body)?)
-        .await?;
-    let offered = decided.events.iter().any(|e| e.event_type() == "waitlist_offer_made");
+    let desired = (instant("desired_start", &input.desired_start)?, instant("desired_end", &input.desired_end)?);
+    let joined =
+        waitlist::join(&state, &request_info(&req), &user, input.resource_id, desired, input.flexible_minutes, &body)
+            .await?;
     Ok(written(
         StatusCode::CREATED,
-        decided.position,
+        joined.position,
         WaitlistJoined {
-            id: entry_id,
-            resource_id: input.resource_id,
-            desired_start: desired.start(),
-            desired_end: desired.end(),
-            flexible_minutes: input.flexible_minutes,
-            offered,
+            id: joined.entry_id,
+            resource_id: joined.resource_id,
+            desired_start: joined.desired.start(),
+            desired_end: joined.desired.end(),
+            flexible_minutes: joined.flexible_minutes,
+            offered: joined.offered,
         },
     ))
 }
@@ -138,14 +127,11 @@ async fn my_waitlist(
     min: MinPosition,
 ) -> Result<HttpResponse, ApiError> {
     state.caught_up(min.0).await?;
-    let entries = rm::waitlist_for_user(&state.db(), user.user_id).await?;
-    let mut out = Vec::with_capacity(entries.len());
-    for e in entries {
-        // The entry's place in its resource's FIFO queue.
-        let queue = rm::waitlist_for_resource(&state.db(), e.resource_id).await?;
-        let position = queue.iter().position(|q| q.entry_id == e.entry_id).map(|p| p + 1);
-        out.push(MyWaitlistEntry { entry: e, position });
-    }
+    let out: Vec<MyWaitlistEntry> = waitlist::my_entries(&state, user.user_id)
+        .await?
+        .into_iter()
+        .map(|(entry, position)| MyWaitlistEntry { entry, position })
+        .collect();
     Ok(HttpResponse::Ok().json(out))
 }
 
@@ -199,22 +185,8 @@ async fn leave(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let entry_id = id.into_inner();
-    let resource = addressing::resource_of(&state, Address::WaitlistEntry(entry_id), "waitlist entry").await?;
-    let decided = addressing::hiding_others(
-        &user,
-        "waitlist entry",
-        state
-            .resources
-            .execute(
-                resource,
-                user.actor(),
-                ResourceCommand::LeaveWaitlist { entry_id },
-                command_meta(&req, Some(&user), &[])?,
-            )
-            .await
-            .map_err(AppError::from),
-    )?;
-    Ok(written(StatusCode::OK, decided.position, WaitlistLeft { id: entry_id, left: true }))
+    let position = waitlist::leave(&state, &request_info(&req), &user, entry_id).await?;
+    Ok(written(StatusCode::OK, position, WaitlistLeft { id: entry_id, left: true }))
 }
 
 /// The answer to a waitlist offer.
@@ -280,20 +252,10 @@ async fn answer_offer(
     accept: bool,
 ) -> Result<HttpResponse, ApiError> {
     state.caught_up(min.0).await?;
-    let (resource, reservation_id) = addressing::resource_of_offer(state, id).await?;
-    let (command, status) = if accept {
-        (ResourceCommand::AcceptOffer { reservation_id }, "confirmed")
-    } else {
-        (ResourceCommand::DeclineOffer { reservation_id }, "declined")
-    };
-    let decided = addressing::hiding_others(
-        user,
-        "offer",
-        state
-            .resources
-            .execute(resource, user.actor(), command, command_meta(req, Some(user), &[])?)
-            .await
-            .map_err(AppError::from),
-    )?;
-    Ok(written(StatusCode::OK, decided.position, OfferAnswered { reservation_id, status }))
+    let answered = waitlist::answer_offer(state, &request_info(req), user, id, accept).await?;
+    Ok(written(
+        StatusCode::OK,
+        answered.position,
+        OfferAnswered { reservation_id: answered.reservation_id, status: answered.status },
+    ))
 }

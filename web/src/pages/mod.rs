@@ -5,6 +5,9 @@ mod dashboard;
 mod live;
 mod sessions;
 mod resources;
+mod notifications;
+mod preferences;
+mod waitlist;
 
 use std::net::IpAddr;
 
@@ -18,6 +21,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     live::configure(cfg);
     sessions::configure(cfg);
     resources::configure(cfg);
+    notifications::configure(cfg);
+    preferences::configure(cfg);
+    waitlist::configure(cfg);
 }
 
 /// The client's address, through trusted proxies as for the API.

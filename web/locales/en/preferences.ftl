@@ -1,0 +1,21 @@
+# Preferences.
+preferences-title = Preferences
+preferences-saved = Your preferences have been saved.
+preferences-fix-errors = Some values need your attention; nothing was saved.
+preferences-notifications = Notifications
+preferences-display = Display
+preferences-reminder-help = Minutes before a booking starts; 0 turns reminders off (at most 10080, one week).
+preferences-theme-system = Follow the system
+preferences-tzd-resource = In each resource's time zone
+preferences-tzd-local = In my time zone
+preferences-zone-help = An IANA time zone such as Europe/Paris or America/New_York; leave empty to use the resource's.
+preferences-submit = Save preferences
+preferences-error-email = Enter an email address like name@example.org, or leave it empty.
+preferences-error-reminder = Enter whole minutes from 0 (off) to 10080 (one week).
+preferences-error-zone = Enter an IANA time zone such as Europe/Paris, or leave it empty.
+field-email = Email address
+field-email-notifications = Send me notifications by email
+field-reminder-minutes = Reminder before a booking (minutes)
+field-theme = Theme
+field-time-zone-display = Show times
+field-time-zone = My time zone

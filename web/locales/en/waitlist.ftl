@@ -1,0 +1,35 @@
+# The waitlist: entries, offers, joining.
+waitlist-title = Waitlist
+waitlist-offers = Offers waiting for you
+waitlist-no-offers = No offers right now. When a slot you wait for frees up, it is held for you here.
+waitlist-time-left = Time left to answer:
+waitlist-expires-at = expires { $time }
+waitlist-accept = Accept
+waitlist-decline = Decline
+waitlist-entries = Your waitlist entries
+waitlist-no-entries = You are not waiting for any slot.
+waitlist-col-resource = Resource
+waitlist-col-desired = Desired time
+waitlist-col-flexible = Flexible by
+waitlist-col-place = Place in line
+waitlist-col-actions = Actions
+waitlist-leave = Leave
+waitlist-flex-none = Exact time only
+waitlist-flex = ± { $minutes } min
+waitlist-place = { $place } in line
+waitlist-joined = You are on the waitlist. We will hold the slot for you as soon as it frees up.
+waitlist-joined-offered = The slot was free: it is held for you below. Accept it before the offer expires.
+waitlist-left = You have left the waitlist.
+waitlist-accepted = Offer accepted: the reservation is yours.
+waitlist-declined = Offer declined: the slot goes to the next person in line.
+waitlist-join-title = Join the waitlist
+waitlist-join-intro = Wait for a slot of { $resource }. When it frees up, it is held for you for a short time.
+waitlist-times-in = Times are in { $zone }, the resource's time zone.
+waitlist-flexible-help = How far the slot may move earlier or later and still suit you (0 = exactly this time; up to 10080, one week).
+waitlist-join-submit = Join the waitlist
+waitlist-back = Back to my waitlist
+waitlist-error-skipped-time = That time does not exist in { $zone }: the clocks skip it. Choose another time.
+waitlist-error-repeated-time = That time happens twice in { $zone } (the clocks go back). Choose another time.
+field-desired-start = Desired start
+field-desired-end = Desired end
+field-flexible-minutes = Flexible window (minutes)

@@ -1,0 +1,21 @@
+# Preferencias.
+preferences-title = Preferencias
+preferences-saved = Tus preferencias se han guardado.
+preferences-fix-errors = Algunos valores necesitan tu atención; no se ha guardado nada.
+preferences-notifications = Notificaciones
+preferences-display = Visualización
+preferences-reminder-help = Minutos antes del inicio de una reserva; 0 desactiva los recordatorios (como máximo 10080, una semana).
+preferences-theme-system = Según el sistema
+preferences-tzd-resource = En la zona horaria de cada recurso
+preferences-tzd-local = En mi zona horaria
+preferences-zone-help = Una zona horaria IANA como Europe/Madrid o America/Mexico_City; déjala vacía para usar la del recurso.
+preferences-submit = Guardar preferencias
+preferences-error-email = Escribe una dirección de correo como nombre@ejemplo.org, o déjala vacía.
+preferences-error-reminder = Escribe minutos enteros de 0 (desactivado) a 10080 (una semana).
+preferences-error-zone = Escribe una zona horaria IANA como Europe/Madrid, o déjala vacía.
+field-email = Correo electrónico
+field-email-notifications = Enviarme las notificaciones por correo
+field-reminder-minutes = Recordatorio antes de una reserva (minutos)
+field-theme = Tema
+field-time-zone-display = Mostrar las horas
+field-time-zone = Mi zona horaria

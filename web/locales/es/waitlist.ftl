@@ -1,0 +1,35 @@
+# La lista de espera: entradas, ofertas, apuntarse.
+waitlist-title = Lista de espera
+waitlist-offers = Ofertas para ti
+waitlist-no-offers = No hay ofertas ahora. Cuando se libere un hueco que esperas, te lo reservamos aquí.
+waitlist-time-left = Tiempo para responder:
+waitlist-expires-at = caduca { $time }
+waitlist-accept = Aceptar
+waitlist-decline = Rechazar
+waitlist-entries = Tus entradas en la lista de espera
+waitlist-no-entries = No estás esperando ningún hueco.
+waitlist-col-resource = Recurso
+waitlist-col-desired = Horario deseado
+waitlist-col-flexible = Flexibilidad
+waitlist-col-place = Puesto en la cola
+waitlist-col-actions = Acciones
+waitlist-leave = Salir
+waitlist-flex-none = Solo esa hora exacta
+waitlist-flex = ± { $minutes } min
+waitlist-place = { $place } en la cola
+waitlist-joined = Estás en la lista de espera. Te reservaremos el hueco en cuanto se libere.
+waitlist-joined-offered = El hueco estaba libre: te lo reservamos abajo. Acéptalo antes de que caduque la oferta.
+waitlist-left = Has salido de la lista de espera.
+waitlist-accepted = Oferta aceptada: la reserva es tuya.
+waitlist-declined = Oferta rechazada: el hueco pasa a la siguiente persona de la cola.
+waitlist-join-title = Apuntarse a la lista de espera
+waitlist-join-intro = Espera un hueco de { $resource }. Cuando se libere, te lo reservamos durante un rato.
+waitlist-times-in = Las horas están en { $zone }, la zona horaria del recurso.
+waitlist-flexible-help = Cuánto puede adelantarse o retrasarse el hueco y seguir sirviéndote (0 = exactamente esa hora; hasta 10080, una semana).
+waitlist-join-submit = Apuntarme
+waitlist-back = Volver a mi lista de espera
+waitlist-error-skipped-time = Esa hora no existe en { $zone }: el reloj se la salta. Elige otra hora.
+waitlist-error-repeated-time = Esa hora ocurre dos veces en { $zone } (el reloj se atrasa). Elige otra hora.
+field-desired-start = Inicio deseado
+field-desired-end = Fin deseado
+field-flexible-minutes = Margen flexible (minutos)

@@ -1,0 +1,21 @@
+# Préférences.
+preferences-title = Préférences
+preferences-saved = Vos préférences ont été enregistrées.
+preferences-fix-errors = Certaines valeurs sont à corriger ; rien n'a été enregistré.
+preferences-notifications = Notifications
+preferences-display = Affichage
+preferences-reminder-help = Minutes avant le début d'une réservation ; 0 désactive les rappels (au plus 10080, une semaine).
+preferences-theme-system = Suivre le système
+preferences-tzd-resource = Dans le fuseau horaire de chaque ressource
+preferences-tzd-local = Dans mon fuseau horaire
+preferences-zone-help = Un fuseau horaire IANA comme Europe/Paris ou America/Montreal ; laissez vide pour utiliser celui de la ressource.
+preferences-submit = Enregistrer les préférences
+preferences-error-email = Saisissez une adresse e-mail comme nom@exemple.org, ou laissez vide.
+preferences-error-reminder = Saisissez un nombre entier de minutes de 0 (désactivé) à 10080 (une semaine).
+preferences-error-zone = Saisissez un fuseau horaire IANA comme Europe/Paris, ou laissez vide.
+field-email = Adresse e-mail
+field-email-notifications = M'envoyer les notifications par e-mail
+field-reminder-minutes = Rappel avant une réservation (minutes)
+field-theme = Thème
+field-time-zone-display = Afficher les heures
+field-time-zone = Mon fuseau horaire

@@ -1,0 +1,35 @@
+# La liste d'attente : inscriptions, offres, inscription.
+waitlist-title = Liste d'attente
+waitlist-offers = Offres qui vous attendent
+waitlist-no-offers = Aucune offre pour le moment. Quand un créneau que vous attendez se libère, il vous est réservé ici.
+waitlist-time-left = Temps restant pour répondre :
+waitlist-expires-at = expire { $time }
+waitlist-accept = Accepter
+waitlist-decline = Refuser
+waitlist-entries = Vos inscriptions en liste d'attente
+waitlist-no-entries = Vous n'attendez aucun créneau.
+waitlist-col-resource = Ressource
+waitlist-col-desired = Horaire souhaité
+waitlist-col-flexible = Souplesse
+waitlist-col-place = Place dans la file
+waitlist-col-actions = Actions
+waitlist-leave = Quitter
+waitlist-flex-none = Horaire exact uniquement
+waitlist-flex = ± { $minutes } min
+waitlist-place = { $place } dans la file
+waitlist-joined = Vous êtes sur la liste d'attente. Le créneau vous sera réservé dès qu'il se libère.
+waitlist-joined-offered = Le créneau était libre : il vous est réservé ci-dessous. Acceptez-le avant que l'offre n'expire.
+waitlist-left = Vous avez quitté la liste d'attente.
+waitlist-accepted = Offre acceptée : la réservation est à vous.
+waitlist-declined = Offre refusée : le créneau passe à la personne suivante.
+waitlist-join-title = S'inscrire sur la liste d'attente
+waitlist-join-intro = Attendre un créneau de { $resource }. Quand il se libère, il vous est réservé pendant un court moment.
+waitlist-times-in = Les heures sont en { $zone }, le fuseau horaire de la ressource.
+waitlist-flexible-help = De combien le créneau peut être avancé ou retardé tout en vous convenant (0 = exactement cet horaire ; jusqu'à 10080, une semaine).
+waitlist-join-submit = M'inscrire
+waitlist-back = Retour à ma liste d'attente
+waitlist-error-skipped-time = Cette heure n'existe pas en { $zone } : l'horloge la saute. Choisissez une autre heure.
+waitlist-error-repeated-time = Cette heure a lieu deux fois en { $zone } (l'horloge recule). Choisissez une autre heure.
+field-desired-start = Début souhaité
+field-desired-end = Fin souhaitée
+field-flexible-minutes = Marge de souplesse (minutes)
