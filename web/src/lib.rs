@@ -8,9 +8,6 @@
 //! log ([`session`]), so logout and revocation behave as they do for API clients; every
 //! state-changing form carries a CSRF token bound to that session.
 
-// Screens still being added use the rest of the shared helpers.
-#![allow(dead_code)]
-
 mod assets;
 mod errors;
 mod format;

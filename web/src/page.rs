@@ -6,7 +6,6 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use askama::Template;
 use reserver_app::{accounts, preferences, AppError, Caller, Services};
-use reserver_domain::Role;
 
 use crate::errors::Problem;
 use crate::i18n::Lang;
@@ -181,10 +180,6 @@ impl Ctx {
 
     pub fn username(&self) -> &str {
         self.reader.as_ref().map(|r| r.username.as_str()).unwrap_or_default()
-    }
-
-    pub fn is_admin(&self) -> bool {
-        self.reader.as_ref().is_some_and(|r| r.caller.role == Role::Admin)
     }
 
     pub fn signed_in_now(&self) -> bool {

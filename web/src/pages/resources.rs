@@ -349,7 +349,6 @@ pub struct Grid {
 /// The reader's booking just made, shown on top of the page.
 pub struct BookedNotice {
     pub text: String,
-    pub pending: bool,
 }
 
 #[derive(Template)]
@@ -406,7 +405,7 @@ async fn resource_page(
             let when = format!("{} ({})", format::range(ctx.lang, r.range.start(), r.range.end(), zone), zone.name());
             let pending = rm::status_label(r.status) == "pending_approval";
             let key = if pending { "resources-requested-notice" } else { "resources-booked-notice" };
-            booked = Some(BookedNotice { text: ctx.t1(key, "when", when), pending });
+            booked = Some(BookedNotice { text: ctx.t1(key, "when", when) });
         }
     }
     let hours = business_hours_lines(ctx.lang, &view);
