@@ -10,6 +10,7 @@ mod harness;
 
 use common::{Backend, ScratchDatabase, Server, PASSWORD};
 use harness::{assert_accessible, body_text, click, eventually, fill, screenshot, ChromeDriver};
+use serde_json::json;
 use thirtyfour::prelude::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -52,6 +53,158 @@ async fn a_person_uses_the_web_app() {
     assert_accessible(&desk, "dashboard (dark)").await;
     screenshot(&desk, "12_dark_dashboard_desktop").await;
 
+    // The catalogue, and two people who book.
+    let admin = server.login("admin", PASSWORD).await;
+    let lab = create_resource(&server, &admin, "Lab 3", 1).await;
+    create_resource(&server, &admin, "Desk 12", 1).await;
+    let bob = server.user("bob").await;
+    server.user("alice").await;
+    let zone: chrono_tz::Tz = "Europe/Paris".parse().expect("zone");
+    let tomorrow = (chrono::Utc::now().with_timezone(&zone) + chrono::Duration::days(1)).date_naive();
+    let at = |hour: u32| {
+        use chrono::TimeZone;
+        zone.from_local_datetime(&tomorrow.and_hms_opt(hour, 0, 0).expect("time"))
+            .single()
+            .expect("an unambiguous hour")
+            .with_timezone(&chrono::Utc)
+    };
+    let day_page = server.url(&format!("/resources/{lab}?view=day&date={tomorrow}"));
+
+    // Alice logs in and finds the lab.
+    let alice = chrome.session(1280, 900, "en").await;
+    log_in(&alice, &server, "alice").await;
+    alice.goto(server.url("/resources")).await.expect("open /resources");
+    fill(&alice, "q", "Lab").await;
+    click(&alice, "form button.primary").await;
+    eventually(10, "the search result", || async {
+        let text = body_text(&alice).await;
+        text.contains("Lab 3") && !text.contains("Desk 12")
+    })
+    .await;
+    assert_accessible(&alice, "resources").await;
+    screenshot(&alice, "03_resources_list_desktop").await;
+    alice.find(By::LinkText("Lab 3")).await.expect("the lab's link").click().await.expect("open the lab");
+    eventually(10, "the schedule", || async { alice.find(By::Id("schedule")).await.is_ok() }).await;
+    alice.goto(&day_page).await.expect("tomorrow's schedule");
+    assert_accessible(&alice, "resource schedule").await;
+    screenshot(&alice, "04_resource_schedule_desktop").await;
+
+    // The admin watches the same schedule; it must change without a reload.
+    desk.goto(&day_page).await.expect("the admin's schedule");
+    desk.execute("window.__notReloaded = true", vec![]).await.expect("mark the page");
+    let ten = "//a[contains(@class,'slot-link')][contains(., 'Book 10:00 AM')]";
+    assert!(desk.find(By::XPath(ten)).await.is_ok(), "10:00 is free");
+
+    // Alice books 10:00 from the grid.
+    alice.find(By::XPath(ten)).await.expect("the 10:00 slot").click().await.expect("pick 10:00");
+    eventually(10, "the booking form", || async {
+        alice.current_url().await.is_ok_and(|u| u.path().ends_with("/book"))
+    })
+    .await;
+    assert_accessible(&alice, "booking form").await;
+    click(&alice, "form button.primary").await;
+    eventually(10, "the confirmation", || async { alice.find(By::Id("booked-notice")).await.is_ok() }).await;
+    eventually(10, "the admin's grid updated live", || async { desk.find(By::XPath(ten)).await.is_err() }).await;
+    let still_same_page: bool =
+        desk.execute("return window.__notReloaded === true", vec![]).await.expect("js").convert().expect("bool");
+    assert!(still_same_page, "the admin's page changed without reloading");
+
+    // Bob holds 14:00; Alice asks for it anyway and takes a suggested alternative.
+    let bobs = book(&server, &bob, &lab, at(14), at(15)).await;
+    alice
+        .goto(server.url(&format!(
+            "/resources/{lab}/book?start={}&end={}",
+            at(14).to_rfc3339().replace('+', "%2B"),
+            at(15).to_rfc3339().replace('+', "%2B")
+        )))
+        .await
+        .expect("the booking form for 14:00");
+    click(&alice, "form button.primary").await;
+    eventually(10, "the conflict and its alternatives", || async {
+        alice.find(By::Css("form.alternative button")).await.is_ok()
+    })
+    .await;
+    assert!(body_text(&alice).await.contains("already booked"));
+    assert_accessible(&alice, "booking conflict").await;
+    screenshot(&alice, "05_new_reservation_conflict_desktop").await;
+    click(&alice, "form.alternative button").await;
+    eventually(10, "the alternative booked", || async { alice.find(By::Id("booked-notice")).await.is_ok() }).await;
+
+    // She joins the waitlist for Bob's hour from the busy cell.
+    alice.goto(&day_page).await.expect("tomorrow's schedule");
+    alice
+        .find(By::XPath("//a[contains(@class,'slot-link')][contains(., 'Join the waitlist for 2:00 PM')]"))
+        .await
+        .expect("the busy 14:00 slot offers the waitlist")
+        .click()
+        .await
+        .expect("open the join form");
+    eventually(10, "the join form", || async { alice.find(By::Id("flexible_minutes")).await.is_ok() }).await;
+    assert_accessible(&alice, "waitlist join").await;
+    click(&alice, "form button.primary").await;
+    eventually(10, "her place in line", || async { body_text(&alice).await.contains("1st") }).await;
+
+    // Bob cancels: the offer appears on Alice's open waitlist page by itself.
+    let r = server
+        .post(&bob, &format!("/api/v1/reservations/{bobs}/cancel"), serde_json::json!({}))
+        .send()
+        .await
+        .expect("cancel");
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap_or_default());
+    eventually(10, "the offer shown live", || async {
+        alice.find(By::Css("form[action$='/accept'] button")).await.is_ok()
+    })
+    .await;
+    assert_accessible(&alice, "waitlist with an offer").await;
+    screenshot(&alice, "07_waitlist_desktop").await;
+
+    // She accepts on her phone; the page open on her desk follows.
+    let alices_phone = chrome.session(375, 812, "en").await;
+    log_in(&alices_phone, &server, "alice").await;
+    alices_phone.goto(server.url("/waitlist")).await.expect("waitlist on the alices_phone");
+    click(&alices_phone, "form[action$='/accept'] button").await;
+    eventually(10, "the offer gone on the desk, live", || async {
+        alice.find(By::Css("form[action$='/accept'] button")).await.is_err()
+    })
+    .await;
+    alices_phone.goto(server.url("/resources")).await.expect("resources on the alices_phone");
+    assert_accessible(&alices_phone, "resources (alices_phone)").await;
+    screenshot(&alices_phone, "14_resources_alices_phone").await;
+    alices_phone
+        .goto(server.url(&format!(
+            "/resources/{lab}/book?start={}&end={}",
+            at(16).to_rfc3339().replace('+', "%2B"),
+            at(17).to_rfc3339().replace('+', "%2B")
+        )))
+        .await
+        .expect("the booking form on the alices_phone");
+    screenshot(&alices_phone, "15_new_reservation_dialog_alices_phone").await;
+
+    // Notifications: the bell counts them; marking all read empties it.
+    alice.goto(server.url("/notifications")).await.expect("notifications");
+    assert_accessible(&alice, "notifications").await;
+    screenshot(&alice, "08_notifications_desktop").await;
+    click(&alice, "form[action='/notifications/read-all'] button").await;
+    eventually(10, "the bell emptied", || async {
+        alice.find(By::Id("unread-count")).await.ok().is_some_and(|_| true)
+            && alice
+                .execute("return document.getElementById('unread-count').hidden", vec![])
+                .await
+                .ok()
+                .and_then(|r| r.convert::<bool>().ok())
+                .unwrap_or(false)
+    })
+    .await;
+
+    // French from the preferences, for every page after.
+    alice.goto(server.url("/preferences")).await.expect("preferences");
+    assert_accessible(&alice, "preferences").await;
+    alice.find(By::Id("language")).await.expect("language").send_keys("Français").await.expect("pick French");
+    click(&alice, "form button.primary").await;
+    eventually(10, "the app in French", || async { body_text(&alice).await.contains("Préférences") }).await;
+    alice.goto(server.url("/")).await.expect("dashboard");
+    assert!(body_text(&alice).await.contains("Bonjour, alice"));
+
     // A visitor on a phone picks French on the login page.
     let phone = chrome.session(375, 812, "en").await;
     phone.goto(server.url("/login")).await.expect("open /login");
@@ -81,5 +234,50 @@ async fn a_person_uses_the_web_app() {
     screenshot(&desk, "16_offline_reload_desktop").await;
 
     phone.quit().await.expect("quit phone");
+    alices_phone.quit().await.expect("quit Alice's phone");
+    alice.quit().await.expect("quit Alice's desk");
     desk.quit().await.expect("quit desk");
+}
+
+async fn log_in(driver: &WebDriver, server: &Server, name: &str) {
+    driver.goto(server.url("/login")).await.expect("open /login");
+    fill(driver, "username", name).await;
+    fill(driver, "password", PASSWORD).await;
+    click(driver, "form button.primary").await;
+    let greeting = format!("Hello, {name}");
+    eventually(10, "the dashboard after login", || async { body_text(driver).await.contains(&greeting) }).await;
+}
+
+async fn create_resource(server: &Server, admin: &str, name: &str, capacity: u32) -> String {
+    let r = server
+        .post(
+            admin,
+            "/api/v1/resources",
+            json!({ "name": name, "tags": ["lab"], "capacity": capacity, "time_zone": "Europe/Paris" }),
+        )
+        .send()
+        .await
+        .expect("create resource");
+    assert!(r.status().is_success());
+    r.json::<serde_json::Value>().await.expect("json")["id"].as_str().expect("id").to_string()
+}
+
+async fn book(
+    server: &Server,
+    token: &str,
+    resource: &str,
+    start: chrono::DateTime<chrono::Utc>,
+    end: chrono::DateTime<chrono::Utc>,
+) -> String {
+    let r = server
+        .post(
+            token,
+            "/api/v1/reservations",
+            json!({ "resource_id": resource, "start_time": start.to_rfc3339(), "end_time": end.to_rfc3339() }),
+        )
+        .send()
+        .await
+        .expect("book");
+    assert_eq!(r.status(), 201);
+    r.json::<serde_json::Value>().await.expect("json")["id"].as_str().expect("id").to_string()
 }

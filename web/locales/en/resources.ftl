@@ -84,6 +84,7 @@ resources-cell-busy = Booked
 resources-cell-count = { $free } of { $capacity } free
 resources-cell-mine = Your booking
 resources-book-slot = Book { $range }
+resources-wait-slot = Join the waitlist for { $range }
 
 resources-book-title = Book { $name }
 resources-error-time = Enter a date and time, such as 2030-03-04 09:00.

@@ -84,6 +84,7 @@ resources-cell-busy = Reservado
 resources-cell-count = { $free } de { $capacity } libres
 resources-cell-mine = Su reserva
 resources-book-slot = Reservar { $range }
+resources-wait-slot = Unirse a la lista de espera para { $range }
 
 resources-book-title = Reservar { $name }
 resources-error-time = Escriba una fecha y una hora, por ejemplo 2030-03-04 09:00.

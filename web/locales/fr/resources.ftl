@@ -84,6 +84,7 @@ resources-cell-busy = Réservé
 resources-cell-count = { $free } sur { $capacity } libres
 resources-cell-mine = Votre réservation
 resources-book-slot = Réserver { $range }
+resources-wait-slot = Rejoindre la liste d’attente pour { $range }
 
 resources-book-title = Réserver { $name }
 resources-error-time = Saisissez une date et une heure, par exemple 2030-03-04 09:00.

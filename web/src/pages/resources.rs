@@ -318,9 +318,10 @@ pub struct Cell {
     pub state: &'static str,
     /// What the cell says: `2 of 3 free`, `Closed`, …
     pub text: String,
-    /// The booking form for this slot, when it can be booked.
+    /// The booking form for this slot when it can be booked, or the waitlist's join form when
+    /// it is full (someone else's cancellation may free it).
     pub book_url: String,
-    /// The link's accessible name: `Book 09:00–09:30`.
+    /// The link's accessible name: `Book 09:00–09:30`, `Join the waitlist for 09:00–09:30`.
     pub book_label: String,
     /// The reader holds a booking here.
     pub mine: bool,
@@ -679,18 +680,14 @@ fn judge(
     } else {
         "unavailable"
     };
+    let range = format!("{}–{}", format::time(ctx.lang, slot.start(), zone), format::time(ctx.lang, slot.end(), zone));
+    let (start, end) = (url_encode(&rfc3339(slot.start())), url_encode(&rfc3339(slot.end())));
     let (book_url, book_label) = if bookable {
+        (format!("/resources/{id}/book?start={start}&end={end}"), ctx.t1("resources-book-slot", "range", range))
+    } else if free == 0 && !mine {
         (
-            format!(
-                "/resources/{id}/book?start={}&end={}",
-                url_encode(&rfc3339(slot.start())),
-                url_encode(&rfc3339(slot.end()))
-            ),
-            ctx.t1(
-                "resources-book-slot",
-                "range",
-                format!("{}–{}", format::time(ctx.lang, slot.start(), zone), format::time(ctx.lang, slot.end(), zone)),
-            ),
+            format!("/waitlist/join?resource_id={id}&start={start}&end={end}"),
+            ctx.t1("resources-wait-slot", "range", range),
         )
     } else {
         (String::new(), String::new())
