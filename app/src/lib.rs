@@ -13,7 +13,9 @@ pub mod error;
 pub mod feed_tokens;
 pub mod input;
 pub mod preferences;
+pub mod reservations;
 pub mod revocations;
+pub mod series;
 pub mod services;
 
 pub use caller::{authenticate, command_meta, Caller, RequestInfo};
