@@ -3,6 +3,8 @@
 mod auth;
 mod dashboard;
 mod live;
+mod recurring;
+mod reservations;
 
 use std::net::IpAddr;
 
@@ -14,6 +16,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     auth::configure(cfg);
     dashboard::configure(cfg);
     live::configure(cfg);
+    recurring::configure(cfg);
+    reservations::configure(cfg);
 }
 
 /// The client's address, through trusted proxies as for the API.
