@@ -5,6 +5,8 @@ mod common;
 
 #[path = "web/accounts.rs"]
 mod accounts;
+#[path = "web/reservations.rs"]
+mod reservations;
 #[path = "web/support.rs"]
 mod support;
 
@@ -30,4 +32,7 @@ on_both_backends!(
     accounts::errors_speak_the_readers_language,
     accounts::registration_and_password_change,
     accounts::static_parts_of_the_app,
+    reservations::recurring_preview_then_book,
+    reservations::recurring_dry_run_in_the_api,
+    reservations::my_reservations_and_cancelling,
 );

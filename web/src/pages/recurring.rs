@@ -242,7 +242,7 @@ impl RecurringPage {
         WEEKDAYS
             .iter()
             .map(|(code, field)| {
-                let name = self.ctx.t(&format!("weekday-{}", code.to_ascii_lowercase()));
+                let name = self.ctx.t(&format!("recurring-weekday-{}", code.to_ascii_lowercase()));
                 (*code, *field, name, self.form.day(field))
             })
             .collect()
