@@ -9,10 +9,10 @@ use reserver_domain::resource::SeriesCancelScope;
 use reserver_domain::{Rejection, ResourceCommand, ResourceEvent};
 use uuid::Uuid;
 
+use crate::addressing;
 use crate::caller::{command_meta, Caller, RequestInfo};
 use crate::error::{AppError, AppResult};
 use crate::services::Services;
-use crate::addressing;
 
 /// A series to book (or preview).
 #[derive(Debug, Clone)]

@@ -224,7 +224,9 @@ async fn previews_decide_without_appending(db: &ScratchDatabase) {
     assert_eq!(confirmed_id(&booked), Some(id));
     let (_, clash) = book(slot(90, 150));
     match p.preview(resource, user(2), &clash).await {
-        Err(CommandError::Rejected(Rejection::Conflict { conflicts, .. })) => assert_eq!(conflicts[0].reservation_id, id),
+        Err(CommandError::Rejected(Rejection::Conflict { conflicts, .. })) => {
+            assert_eq!(conflicts[0].reservation_id, id)
+        }
         other => panic!("expected a conflict, got {other:?}"),
     }
     assert_eq!(store.head().await.expect("head").position, booked.position);

@@ -27,7 +27,12 @@ fn local_at(days: i64, hour: u32) -> NaiveDateTime {
 
 /// RFC 3339 of a local time of the resource.
 fn instant(days: i64, hour: u32) -> String {
-    paris().from_local_datetime(&local_at(days, hour)).earliest().expect("not in a gap").with_timezone(&Utc).to_rfc3339()
+    paris()
+        .from_local_datetime(&local_at(days, hour))
+        .earliest()
+        .expect("not in a gap")
+        .with_timezone(&Utc)
+        .to_rfc3339()
 }
 
 async fn json_of(r: reqwest::RequestBuilder) -> (u16, Value) {
@@ -196,7 +201,12 @@ pub async fn recurring_dry_run_in_the_api(backend: Backend) {
     let (status, preview) = json_of(s.post(&w.alice, "/api/v1/reservations/recurring", body(true))).await;
     assert_eq!(status, 200, "{preview}");
     assert_eq!((preview["dry_run"].as_bool(), preview["bookable"].as_bool()), (Some(true), Some(true)));
-    let outcomes: Vec<_> = preview["occurrences"].as_array().expect("occurrences").iter().map(|o| o["outcome"]["outcome"].clone()).collect();
+    let outcomes: Vec<_> = preview["occurrences"]
+        .as_array()
+        .expect("occurrences")
+        .iter()
+        .map(|o| o["outcome"]["outcome"].clone())
+        .collect();
     assert_eq!(outcomes, vec![json!("bookable"); 3], "{preview}");
     assert_eq!(log_head(s).await, before, "a dry run appended something");
     let (_, listed) = json_of(s.get(&w.admin, &format!("/api/v1/resources/{}/reservations", w.room))).await;
@@ -214,7 +224,12 @@ pub async fn recurring_dry_run_in_the_api(backend: Backend) {
     let (status, preview) = json_of(s.post(&w.alice, "/api/v1/reservations/recurring", body(true))).await;
     assert_eq!(status, 200, "{preview}");
     assert_eq!(preview["bookable"], json!(false));
-    let outcomes: Vec<_> = preview["occurrences"].as_array().expect("occurrences").iter().map(|o| o["outcome"]["outcome"].clone()).collect();
+    let outcomes: Vec<_> = preview["occurrences"]
+        .as_array()
+        .expect("occurrences")
+        .iter()
+        .map(|o| o["outcome"]["outcome"].clone())
+        .collect();
     assert_eq!(outcomes, vec![json!("bookable"), json!("conflict"), json!("bookable")], "{preview}");
     assert_eq!(log_head(s).await, before);
     // Without it, the same request is refused as before.
@@ -288,7 +303,8 @@ pub async fn my_reservations_and_cancelling(backend: Backend) {
     let (_, all) = alice.get("/reservations?scope=all").await;
     assert_eq!(count(&all, "data-reservation="), 20);
     // The live fragment is the list alone.
-    let fragment = alice.client.get(s.url("/reservations?scope=upcoming")).header("HX-Request", "true").send().await.expect("GET");
+    let fragment =
+        alice.client.get(s.url("/reservations?scope=upcoming")).header("HX-Request", "true").send().await.expect("GET");
     let fragment = fragment.text().await.unwrap_or_default();
     assert!(fragment.starts_with("<div id=\"reservations-list\"") && !fragment.contains("<html"), "{fragment}");
 

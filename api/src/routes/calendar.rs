@@ -145,7 +145,11 @@ async fn regenerate_token(
     meta.idempotency = None;
     let decided = state.users.execute(user.user_id, user.actor(), UserCommand::RegenerateCalendarToken, meta).await?;
     let token = feed_tokens::replace(&state.db(), user.user_id, state.clock.now()).await?;
-    Ok(written(StatusCode::OK, decided.position, subscription(reservations::subscription(&base_url(&state, &req), &token))))
+    Ok(written(
+        StatusCode::OK,
+        decided.position,
+        subscription(reservations::subscription(&base_url(&state, &req), &token)),
+    ))
 }
 
 async fn feed_owner(state: &Services, token: &str) -> Result<Uuid, AppError> {

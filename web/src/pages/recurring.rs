@@ -328,7 +328,10 @@ async fn submit(
                     let all = SeriesRequest { exdates: Vec::new(), ..request.clone() };
                     if let Ok(full) = series::preview(&services, &caller, &all).await {
                         for o in full.occurrences.iter().filter(|o| wanted.contains(&o.local_start)) {
-                            rows.push((o.local_start, excluded_row(lang, o.local_start, request.duration_minutes, zone)));
+                            rows.push((
+                                o.local_start,
+                                excluded_row(lang, o.local_start, request.duration_minutes, zone),
+                            ));
                         }
                     }
                 }
