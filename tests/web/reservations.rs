@@ -368,6 +368,10 @@ pub async fn my_reservations_and_cancelling(backend: Backend) {
     let (_, after) = alice.get(&location).await;
     assert!(after.contains("20 reservations were cancelled."), "{after}");
     assert!(statuses(&w, &w.alice).await.iter().all(|s| s == "cancelled"));
+    // A cancelled reservation has nothing left to confirm.
+    let (status, html) = alice.get(&format!("/reservations/{single_id}/cancel?what=one")).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(html.contains("That cannot be done in its current state."), "{html}");
     // Nothing left to cancel: no cancel actions offered.
     let (_, html) = alice.get("/reservations").await;
     assert!(!html.contains("/cancel?what="), "{html}");

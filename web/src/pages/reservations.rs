@@ -12,6 +12,7 @@ use chrono_tz::Tz;
 use reserver_app::client_ip::ForwardingHeaders;
 use reserver_app::{reservations, series, AppError, Services};
 use reserver_domain::resource::ReservationStatus;
+use reserver_domain::Rejection;
 use reserver_projections::catalog;
 use reserver_projections::page::PageRequest;
 use reserver_projections::reservations::{self as rm, ReservationView, TimeScope};
@@ -286,6 +287,11 @@ async fn confirm_cancel(
     let view = reservations::visible(&services, ctx.caller(), id).await.map_err(|e| PageError::of(&ctx, e))?;
     let mut names = Resources::default();
     let row = row(ctx.lang, &services, &mut names, &view).await.map_err(|e| PageError::of(&ctx, e))?;
+    if !row.cancellable {
+        let reason = "this reservation can no longer be cancelled".to_string();
+        let error = AppError::Rejected(Rejection::InvalidState { reason });
+        return Err(PageError::of(&ctx, error));
+    }
     let what = what_of(&query.what, row.in_series);
     let question = ctx.t(&format!("cancel-question-{what}"));
     Ok(respond(ConfirmPage { ctx, row, what, question }, StatusCode::OK))
