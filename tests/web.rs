@@ -11,6 +11,8 @@ mod dashboard;
 mod notifications;
 #[path = "web/preferences.rs"]
 mod preferences;
+#[path = "web/reservations.rs"]
+mod reservations;
 #[path = "web/resources.rs"]
 mod resources;
 #[path = "web/support.rs"]
@@ -52,4 +54,7 @@ on_both_backends!(
     notifications::notifications_page_in_pages,
     preferences::preferences_saved_and_refused,
     dashboard::available_now_and_check_in,
+    reservations::recurring_preview_then_book,
+    reservations::recurring_dry_run_in_the_api,
+    reservations::my_reservations_and_cancelling,
 );

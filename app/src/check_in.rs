@@ -2,16 +2,14 @@
 //! until its resource's check-in window after the start (the domain's rule, `lifecycle::check_in`).
 
 use chrono::{DateTime, Duration, Utc};
-use reserver_commands::addressing::Address;
 use reserver_domain::policy::EARLY_CHECKIN_MINUTES;
 use reserver_domain::resource::state::ReservationStatus;
 use reserver_domain::{BookingPolicy, ResourceCommand};
 use reserver_projections::reservations::ReservationView;
 use uuid::Uuid;
 
-use crate::addressing;
-use crate::caller::{command_meta, Caller, RequestInfo};
-use crate::error::{AppError, AppResult};
+use crate::caller::{Caller, RequestInfo};
+use crate::error::AppResult;
 use crate::services::Services;
 
 /// What checking in did.
@@ -26,23 +24,9 @@ pub struct CheckedIn {
 /// at once). Someone else's reservation is `NotFound` to people who may not act on it; outside
 /// the window the aggregate refuses with `invalid_state`.
 pub async fn check_in(services: &Services, info: &RequestInfo<'_>, caller: &Caller, id: Uuid) -> AppResult<CheckedIn> {
-    let resource = addressing::resource_of(services, Address::Reservation(id), "reservation").await?;
-    let decided = addressing::hiding_others(
-        caller,
-        "reservation",
-        services
-            .resources
-            .execute(
-                resource,
-                caller.actor(),
-                ResourceCommand::CheckIn { reservation_id: id },
-                command_meta(info, Some(caller), &[])?,
-            )
-            .await
-            .map_err(AppError::from),
-    )?;
-    let result = decided.events.first().map(|e| e.event_type()).unwrap_or("unchanged").to_string();
-    Ok(CheckedIn { result, position: decided.position })
+    let command = ResourceCommand::CheckIn { reservation_id: id };
+    let changed = crate::reservations::on_reservation(services, info, caller, id, &[], command).await?;
+    Ok(CheckedIn { result: changed.result, position: changed.position })
 }
 
 /// `[opens, closes)`: when a reservation starting at `start` accepts a check-in.

@@ -17,6 +17,7 @@ pub mod notifications;
 pub mod preferences;
 pub mod reservations;
 pub mod revocations;
+pub mod series;
 pub mod services;
 pub mod sessions;
 pub mod waitlist;

@@ -163,6 +163,15 @@ impl<A: Aggregate> CommandPipeline<A> {
         answer.await.map_err(|_| CommandError::Unavailable("the command pipeline stopped".into()))?
     }
 
+    /// Decides `command` for aggregate `id` as `actor` on its current state (caught up with the
+    /// log) at the clock's now, and appends nothing: the events it would cause, or its
+    /// rejection. For previews ("dry runs"); a later `execute` decides again on the state then.
+    pub async fn preview(&self, id: Uuid, actor: Actor, command: &A::Command) -> Result<Vec<A::Event>, CommandError> {
+        let loaded = self.inner.load_fresh(id).await?;
+        let ctx = DecisionContext { now: self.inner.clock.now(), actor };
+        A::decide(&loaded.state, command, &ctx).map_err(CommandError::Rejected)
+    }
+
     /// The aggregate's current state and version, caught up with the log.
     pub async fn load(&self, id: Uuid) -> Result<(u64, A::State), CommandError> {
         let loaded = self.inner.load_fresh(id).await?;

@@ -209,6 +209,29 @@ async fn concurrent_bookings_of_distinct_slots_all_land(db: &ScratchDatabase) {
     assert_eq!(store.stream_version(&format!("resource-{resource}")).await.expect("version"), 41);
 }
 
+async fn previews_decide_without_appending(db: &ScratchDatabase) {
+    let store = db.open().await;
+    let p = pipeline(store.clone(), clock());
+    let resource = new_resource(&p, 1, BookingPolicy::default()).await;
+    let head = store.head().await.expect("head").position;
+    let (id, cmd) = book(slot(60, 120));
+    let events = p.preview(resource, user(1), &cmd).await.expect("a preview of a free slot");
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].event_type(), "reservation_confirmed");
+    assert_eq!(store.head().await.expect("head").position, head, "a preview appended something");
+    // The slot is still free: booking it for real works, and a preview then sees the conflict.
+    let booked = p.execute(resource, user(1), cmd.clone(), CommandMeta::new()).await.expect("book");
+    assert_eq!(confirmed_id(&booked), Some(id));
+    let (_, clash) = book(slot(90, 150));
+    match p.preview(resource, user(2), &clash).await {
+        Err(CommandError::Rejected(Rejection::Conflict { conflicts, .. })) => {
+            assert_eq!(conflicts[0].reservation_id, id)
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(store.head().await.expect("head").position, booked.position);
+}
+
 macro_rules! on_both_backends {
     ($($check:ident),* $(,)?) => {
         mod sqlite { use super::*; $(
@@ -230,4 +253,5 @@ on_both_backends!(
     snapshots_make_loading_short,
     maintenance_blocks_booking,
     concurrent_bookings_of_distinct_slots_all_land,
+    previews_decide_without_appending,
 );

@@ -145,3 +145,25 @@
     window.addEventListener("load", function () { navigator.serviceWorker.register("/sw.js"); });
   }
 })();
+
+// == copy buttons (reservations: the calendar feed URL) ==
+// <button data-copy="input-id" data-copied="Copied." hidden>: shown where the clipboard is
+// available; the URL stays in a readonly input (selected on focus) for everyone else.
+(function () {
+  document.querySelectorAll("button[data-copy]").forEach(function (button) {
+    var input = document.getElementById(button.dataset.copy);
+    if (!input) return;
+    input.addEventListener("focus", function () { input.select(); });
+    if (!navigator.clipboard || !window.isSecureContext) return;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var status = document.querySelector("[data-copy-status]");
+      navigator.clipboard.writeText(input.value).then(function () {
+        if (status) status.textContent = button.dataset.copied || "";
+      }, function () {
+        input.focus();
+        input.select();
+      });
+    });
+  });
+})();

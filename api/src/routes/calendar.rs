@@ -8,7 +8,6 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use reserver_domain::user::UserCommand;
 use reserver_projections::catalog::get_resource;
-use reserver_projections::reservations::{self as rm, ReservationView};
 use reserver_projections::users::get_user;
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
@@ -20,7 +19,7 @@ use crate::extract::{command_meta, CurrentUser, MinPosition};
 use crate::routes::support::written;
 use reserver_app::AppError;
 use reserver_app::Services;
-use reserver_app::{calendar_data as load, feed_tokens};
+use reserver_app::{calendar_data as load, feed_tokens, reservations};
 use reserver_calendar::render::{render, CalendarMeta, Privacy};
 
 /// Suggested polling interval for subscribed calendars, in minutes.
@@ -50,18 +49,6 @@ fn calendar_response(body: String, attachment: Option<String>) -> HttpResponse {
 }
 
 /// The caller's own reservation, or anyone's for admins; anything else is "not found".
-async fn exportable(state: &Services, user: &CurrentUser, id: Uuid) -> Result<ReservationView, AppError> {
-    let view = rm::get_reservation(&state.db(), id).await?.ok_or_else(|| AppError::NotFound("reservation".into()))?;
-    if view.user_id == user.user_id || user.is_admin() {
-        Ok(view)
-    } else {
-        Err(AppError::NotFound("reservation".into()))
-    }
-}
-
-/// One reservation as an `.ics` file.
-///
-/// An occurrence of a series exports the whole series.
 #[utoipa::path(
     get,
     path = "/api/v1/calendar/export/{id}.ics",
@@ -83,16 +70,7 @@ async fn export(
 ) -> Result<HttpResponse, ApiError> {
     state.caught_up(min.0).await?;
     let id = id.into_inner();
-    let view = match exportable(&state, &user, id).await {
-        // A booking just made may not be projected yet: wait for the log head, retry once.
-        Err(AppError::NotFound(_)) => {
-            state.caught_up(Some(state.store.head().await?.position)).await?;
-            exportable(&state, &user, id).await?
-        }
-        other => other?,
-    };
-    let entries = load::entries(&state.db(), vec![view], |_| Privacy::Owner).await?;
-    let body = render(&CalendarMeta::default(), &entries, state.clock.now());
+    let body = reservations::export_ics(&state, &user, id).await?;
     Ok(calendar_response(body, Some(format!("reservation-{id}.ics"))))
 }
 
@@ -112,18 +90,15 @@ struct CalendarSubscription {
     resource_feed_template: String,
 }
 
-fn subscription(base: &str, token: &str) -> CalendarSubscription {
-    let url = format!("{base}/api/v1/calendar/feed/{token}.ics");
-    let webcal = url.replacen("https://", "webcal://", 1).replacen("http://", "webcal://", 1);
+fn subscription(links: reservations::Subscription) -> CalendarSubscription {
     CalendarSubscription {
-        url,
-        webcal_url: webcal,
-        token: token.to_string(),
-        resource_feed_template: format!("{base}/api/v1/calendar/feed/{token}/resources/{{resource_id}}.ics"),
+        url: links.url,
+        webcal_url: links.webcal_url,
+        token: links.token,
+        resource_feed_template: links.resource_feed_template,
     }
 }
 
-/// The caller's feed URL; the token is created on first use.
 #[utoipa::path(
     get,
     path = "/api/v1/calendar/subscription-url",
@@ -141,8 +116,8 @@ async fn subscription_url(
     req: HttpRequest,
     user: CurrentUser,
 ) -> Result<HttpResponse, ApiError> {
-    let token = feed_tokens::get_or_create(&state.db(), user.user_id, state.clock.now()).await?;
-    Ok(HttpResponse::Ok().json(subscription(&base_url(&state, &req), &token)))
+    let links = reservations::subscription_url(&state, &user, &base_url(&state, &req)).await?;
+    Ok(HttpResponse::Ok().json(subscription(links)))
 }
 
 /// Replaces the caller's token: the old feed URL answers 404 from now on.
@@ -170,7 +145,11 @@ async fn regenerate_token(
     meta.idempotency = None;
     let decided = state.users.execute(user.user_id, user.actor(), UserCommand::RegenerateCalendarToken, meta).await?;
     let token = feed_tokens::replace(&state.db(), user.user_id, state.clock.now()).await?;
-    Ok(written(StatusCode::OK, decided.position, subscription(&base_url(&state, &req), &token)))
+    Ok(written(
+        StatusCode::OK,
+        decided.position,
+        subscription(reservations::subscription(&base_url(&state, &req), &token)),
+    ))
 }
 
 async fn feed_owner(state: &Services, token: &str) -> Result<Uuid, AppError> {
@@ -245,20 +224,4 @@ async fn resource_feed(
     let entries = load::entries(&db, reservations, privacy).await?;
     let meta = CalendarMeta { name: Some(resource.name), refresh_minutes: Some(FEED_REFRESH_MINUTES) };
     Ok(calendar_response(render(&meta, &entries, now), None))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn subscription_links_share_one_base() {
-        let links = subscription("https://reserver.example.com", "tok");
-        assert_eq!(links.url, "https://reserver.example.com/api/v1/calendar/feed/tok.ics");
-        assert_eq!(links.webcal_url, "webcal://reserver.example.com/api/v1/calendar/feed/tok.ics");
-        assert_eq!(
-            links.resource_feed_template,
-            "https://reserver.example.com/api/v1/calendar/feed/tok/resources/{resource_id}.ics"
-        );
-    }
 }

@@ -5,7 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
-use reserver_domain::{ResourceCommand, Role, TimeRange};
+use reserver_domain::{Role, TimeRange};
 use reserver_projections::reservations::{self as rm, ReservationView, TimeScope};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -17,14 +17,12 @@ use crate::api_doc::problems::{
 };
 use crate::api_doc::read_models;
 use crate::error::ApiError;
-use crate::extract::{command_meta, request_info, CurrentUser, MinPosition};
+use crate::extract::{request_info, CurrentUser, MinPosition};
 use crate::routes::support::{instant, json_body, page_json, written, PageParams};
 use crate::views::{self, ReservationBody};
-use reserver_app::addressing;
 use reserver_app::reservations;
 use reserver_app::AppError;
 use reserver_app::Services;
-use reserver_commands::addressing::Address;
 
 #[derive(OpenApi)]
 #[openapi(paths(by_resource, book, mine, get, cancel, check_in, history))]
@@ -184,15 +182,8 @@ async fn mine(
     Ok(HttpResponse::Ok().json(page_json(result, views::reservation)))
 }
 
-/// A reservation the caller may see: their own, or any for admins, approvers and auditors.
-/// Someone else's is "not found", so ids cannot be probed.
 async fn visible(state: &Services, user: &CurrentUser, id: Uuid) -> Result<ReservationView, AppError> {
-    let view = rm::get_reservation(&state.db(), id).await?.ok_or_else(|| AppError::NotFound("reservation".into()))?;
-    if view.user_id == user.user_id || matches!(user.role, Role::Admin | Role::Approver | Role::Auditor) {
-        Ok(view)
-    } else {
-        Err(AppError::NotFound("reservation".into()))
-    }
+    reservations::visible(state, user, id).await
 }
 
 #[utoipa::path(
@@ -238,9 +229,7 @@ async fn history(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     state.caught_up(min.0).await?;
-    let id = id.into_inner();
-    visible(&state, &user, id).await?;
-    Ok(HttpResponse::Ok().json(rm::reservation_history(&state.db(), id).await?))
+    Ok(HttpResponse::Ok().json(reservations::history(&state, &user, id.into_inner()).await?))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -255,30 +244,6 @@ struct ReservationChanged {
     id: Uuid,
     /// The event it caused (`reservation_cancelled`, `checked_in`, …) or `unchanged`.
     result: String,
-}
-
-/// Runs a command on the resource a reservation belongs to, found through the log (so a
-/// reservation a 201 just confirmed is found at once); the aggregate decides on its own state.
-async fn on_reservation(
-    state: &Services,
-    req: &HttpRequest,
-    user: &CurrentUser,
-    id: Uuid,
-    body: &[u8],
-    command: ResourceCommand,
-) -> Result<HttpResponse, ApiError> {
-    let resource = addressing::resource_of(state, Address::Reservation(id), "reservation").await?;
-    let decided = addressing::hiding_others(
-        user,
-        "reservation",
-        state
-            .resources
-            .execute(resource, user.actor(), command, command_meta(req, Some(user), body)?)
-            .await
-            .map_err(AppError::from),
-    )?;
-    let status = decided.events.first().map(|e| e.event_type()).unwrap_or("unchanged");
-    Ok(written(StatusCode::OK, decided.position, ReservationChanged { id, result: status.to_string() }))
 }
 
 #[utoipa::path(
@@ -305,8 +270,8 @@ async fn cancel(
     let input: CancelReservationInput =
         if body.is_empty() { CancelReservationInput::default() } else { json_body(&body)? };
     let id = id.into_inner();
-    let command = ResourceCommand::CancelReservation { reservation_id: id, reason: input.reason };
-    on_reservation(&state, &req, &user, id, &body, command).await
+    let changed = reservations::cancel(&state, &request_info(&req), &user, id, input.reason, &body).await?;
+    Ok(written(StatusCode::OK, changed.position, ReservationChanged { id, result: changed.result }))
 }
 
 #[utoipa::path(

@@ -4,9 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDateTime;
-use reserver_domain::recurrence::SeriesPolicy;
-use reserver_domain::resource::SeriesCancelScope;
-use reserver_domain::{ResourceCommand, ResourceEvent, Role};
+use reserver_domain::Role;
 use reserver_projections::reservations as rm;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
@@ -18,12 +16,11 @@ use crate::api_doc::problems::{
 };
 use crate::api_doc::{read_models, schemas};
 use crate::error::ApiError;
-use crate::extract::{command_meta, CurrentUser, MinPosition};
+use crate::extract::{request_info, CurrentUser, MinPosition};
 use crate::routes::support::{json_body, written};
-use reserver_app::addressing;
+use reserver_app::series;
 use reserver_app::AppError;
 use reserver_app::Services;
-use reserver_commands::addressing::Address;
 
 #[derive(OpenApi)]
 #[openapi(paths(book_series, series, cancel_series))]
@@ -56,6 +53,10 @@ struct SeriesInput {
     /// Book what can be booked and report the rest; by default all or nothing (409).
     #[serde(default)]
     skip_conflicts: bool,
+    /// Preview only: decide the series on the resource's current state and book nothing;
+    /// answers 200 with every occurrence (`bookable` where it would be booked).
+    #[serde(default)]
+    dry_run: bool,
 }
 
 /// A booked series with every occurrence's outcome.
@@ -65,6 +66,17 @@ struct SeriesBooked {
     #[schema(value_type = Vec<schemas::OccurrenceReport>)]
     #[serde(skip_serializing_if = "Option::is_none")]
     occurrences: Option<Vec<reserver_domain::recurrence::OccurrenceReport>>,
+}
+
+/// A series previewed with `dry_run`: nothing was booked.
+#[derive(Serialize, ToSchema)]
+struct SeriesPreview {
+    /// Always true: nothing was booked.
+    dry_run: bool,
+    /// Whether booking it as asked (with `skip_conflicts` as sent) would be accepted.
+    bookable: bool,
+    #[schema(value_type = Vec<schemas::OccurrenceReport>)]
+    occurrences: Vec<reserver_domain::recurrence::OccurrenceReport>,
 }
 
 #[utoipa::path(
@@ -77,6 +89,7 @@ struct SeriesBooked {
     request_body = SeriesInput,
     responses(
         (status = 201, description = "The series and each occurrence's outcome", body = SeriesBooked),
+        (status = 200, description = "With `dry_run`: what booking it would do, nothing booked", body = SeriesPreview),
         Unauthenticated, Forbidden, NotFound, BookingConflict, Invalid, RateLimited
     ),
     security(("bearer" = []))
@@ -88,27 +101,22 @@ async fn book_series(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let input: SeriesInput = json_body(&body)?;
-    if !(1..=24 * 60).contains(&input.duration_minutes) {
-        return Err(AppError::validation("duration_minutes", "must be between 1 and 1440").into());
-    }
-    let series_id = Uuid::new_v4();
-    let command = ResourceCommand::BookSeries {
-        series_id,
+    let request = series::SeriesRequest {
+        resource_id: input.resource_id,
         rrule: input.rrule,
-        dtstart: input.start_local,
+        start_local: input.start_local,
         duration_minutes: input.duration_minutes,
         exdates: input.exdates,
-        policy: if input.skip_conflicts { SeriesPolicy::SkipConflicts } else { SeriesPolicy::AllOrNothing },
+        skip_conflicts: input.skip_conflicts,
     };
-    let meta = command_meta(&req, Some(&user), &body)?;
-    let decided = state.resources.execute(input.resource_id, user.actor(), command, meta).await?;
-    let booked = decided.events.iter().find_map(|e| match e {
-        ResourceEvent::SeriesBooked { series_id, occurrences, .. } => {
-            Some(SeriesBooked { series_id: *series_id, occurrences: Some(occurrences.clone()) })
-        }
-        _ => None,
-    });
-    Ok(written(StatusCode::CREATED, decided.position, booked.unwrap_or(SeriesBooked { series_id, occurrences: None })))
+    if input.dry_run {
+        let preview = series::preview(&state, &user, &request).await?;
+        let body = SeriesPreview { dry_run: true, bookable: preview.bookable, occurrences: preview.occurrences };
+        return Ok(HttpResponse::Ok().json(body));
+    }
+    let booked = series::book(&state, &request_info(&req), &user, &request, &body).await?;
+    let answer = SeriesBooked { series_id: booked.series_id, occurrences: booked.occurrences };
+    Ok(written(StatusCode::CREATED, booked.position, answer))
 }
 
 #[utoipa::path(
@@ -176,22 +184,7 @@ async fn cancel_series(
 ) -> Result<HttpResponse, ApiError> {
     let input: CancelSeriesInput =
         if body.is_empty() { CancelSeriesInput { from_reservation_id: None } } else { json_body(&body)? };
-    let series_id = id.into_inner();
-    let resource = addressing::resource_of(&state, Address::Series(series_id), "series").await?;
-    let scope = match input.from_reservation_id {
-        Some(reservation_id) => SeriesCancelScope::ThisAndFollowing { reservation_id },
-        None => SeriesCancelScope::Whole,
-    };
-    let command = ResourceCommand::CancelSeries { series_id, scope };
-    let decided = addressing::hiding_others(
-        &user,
-        "series",
-        state
-            .resources
-            .execute(resource, user.actor(), command, command_meta(&req, Some(&user), &body)?)
-            .await
-            .map_err(AppError::from),
-    )?;
-    let cancelled = decided.events.iter().filter(|e| e.event_type() == "reservation_cancelled").count();
-    Ok(written(StatusCode::OK, decided.position, SeriesCancelled { series_id, cancelled }))
+    let info = request_info(&req);
+    let done = series::cancel(&state, &info, &user, id.into_inner(), input.from_reservation_id, &body).await?;
+    Ok(written(StatusCode::OK, done.position, SeriesCancelled { series_id: done.series_id, cancelled: done.cancelled }))
 }

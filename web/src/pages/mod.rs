@@ -5,6 +5,8 @@ mod dashboard;
 mod live;
 mod notifications;
 mod preferences;
+mod recurring;
+mod reservations;
 mod resources;
 mod sessions;
 mod waitlist;
@@ -24,6 +26,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     notifications::configure(cfg);
     preferences::configure(cfg);
     waitlist::configure(cfg);
+    recurring::configure(cfg);
+    reservations::configure(cfg);
 }
 
 /// The client's address, through trusted proxies as for the API.

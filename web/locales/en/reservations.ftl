@@ -1,0 +1,105 @@
+# Recurring booking
+recurring-title = Recurring booking
+recurring-zone-note = Dates and times are in the resource's time zone, { $zone }.
+recurring-see-reservations = See my reservations
+field-start-date = First date
+recurring-start-time = Start time ({ $zone })
+field-duration-minutes = Duration (minutes)
+field-freq = Repeats
+field-interval = Every (interval)
+field-count = Number of occurrences
+field-until = Last date
+field-exceptions = Dates to skip
+recurring-daily = Daily
+recurring-weekly = Weekly
+recurring-monthly = Monthly
+recurring-weekdays = On these weekdays
+recurring-weekdays-hint = For daily and weekly series. None ticked: the first date's weekday.
+recurring-weekday-mo = Monday
+recurring-weekday-tu = Tuesday
+recurring-weekday-we = Wednesday
+recurring-weekday-th = Thursday
+recurring-weekday-fr = Friday
+recurring-weekday-sa = Saturday
+recurring-weekday-su = Sunday
+recurring-ends = Ends
+recurring-ends-count = After a number of occurrences
+recurring-ends-until = On a date
+recurring-exceptions-hint = One date per line or separated by commas, as 2031-03-17.
+recurring-preview = Preview
+recurring-book-all = Book all or nothing
+recurring-book-skip = Book, skipping conflicts
+recurring-preview-title = Preview: nothing is booked yet
+recurring-result-title = What was booked
+recurring-col-when = When ({ $zone })
+recurring-col-outcome = Outcome
+recurring-conflict-with = overlaps { $count ->
+    [one] one reservation
+   *[other] { $count } reservations
+}
+recurring-outcome-bookable = Bookable
+recurring-outcome-booked = Booked
+recurring-outcome-requested = Requested (awaiting approval)
+recurring-outcome-conflict = Conflict
+recurring-outcome-outside-business-hours = Outside opening hours
+recurring-outcome-blackout = Closed (blackout)
+recurring-outcome-refused = Not allowed
+recurring-outcome-excluded = Skipped (excluded)
+recurring-preview-summary = { $bookable } of { $total } occurrences can be booked.
+recurring-booked = Booked { $booked } of { $total } occurrences.
+
+# My reservations
+reservations-title = My reservations
+reservations-cancelled = { $count ->
+    [one] One reservation was cancelled.
+   *[other] { $count } reservations were cancelled.
+}
+reservations-tabs = Which reservations
+reservations-upcoming = Upcoming
+reservations-past = Past
+reservations-all = All
+reservations-empty-upcoming = You have no upcoming reservations.
+reservations-empty-past = You have no past reservations.
+reservations-empty-all = You have no reservations yet.
+reservations-col-resource = Resource
+reservations-col-when = When
+reservations-col-status = Status
+reservations-col-actions = Actions
+reservations-in-series = recurring
+reservations-details = Details and history
+reservations-ics = Download .ics
+reservations-cancel-one = Cancel
+reservations-cancel-following = Cancel this and following
+reservations-cancel-series = Cancel whole series
+reservations-pages = Pages
+reservations-first-page = First page
+reservations-next-page = Next page
+reservations-feed-title = Calendar subscription
+reservations-feed-hint = Add this private address to your calendar app to see your reservations there. Anyone with it can read them.
+reservations-feed-url = Subscription URL
+reservations-feed-copy = Copy
+reservations-feed-copied = Copied.
+reservations-back = Back to my reservations
+reservation-title = Reservation
+reservation-history = History
+reservation-history-empty = No history yet.
+history-reservation-confirmed = Booked and confirmed
+history-reservation-requested = Requested, awaiting approval
+history-reservation-cancelled = Cancelled
+history-reservation-approved = Approved
+history-reservation-rejected = Rejected
+history-approval-expired = Approval expired
+history-series-booked = Booked as part of a series
+history-waitlist-offer-made = Offered from the waitlist
+history-waitlist-offer-accepted = Offer accepted
+history-waitlist-offer-declined = Offer declined
+history-waitlist-offer-expired = Offer expired
+history-checked-in = Checked in
+history-no-show-released = Released (no-show)
+history-reservation-completed = Completed
+cancel-title = Cancel reservation
+cancel-question-one = Cancel this reservation?
+cancel-question-following = Cancel this occurrence and every later one of the series?
+cancel-question-series = Cancel every remaining occurrence of the series?
+cancel-confirm = Yes, cancel
+cancel-keep = No, keep it

@@ -1,0 +1,105 @@
+# Reserva periódica
+recurring-title = Reserva periódica
+recurring-zone-note = Las fechas y horas están en la zona horaria del recurso, { $zone }.
+recurring-see-reservations = Ver mis reservas
+field-start-date = Primera fecha
+recurring-start-time = Hora de inicio ({ $zone })
+field-duration-minutes = Duración (minutos)
+field-freq = Se repite
+field-interval = Cada (intervalo)
+field-count = Número de repeticiones
+field-until = Última fecha
+field-exceptions = Fechas que omitir
+recurring-daily = A diario
+recurring-weekly = Semanalmente
+recurring-monthly = Mensualmente
+recurring-weekdays = Estos días de la semana
+recurring-weekdays-hint = Para series diarias y semanales. Si no marca ninguno: el día de la semana de la primera fecha.
+recurring-weekday-mo = Lunes
+recurring-weekday-tu = Martes
+recurring-weekday-we = Miércoles
+recurring-weekday-th = Jueves
+recurring-weekday-fr = Viernes
+recurring-weekday-sa = Sábado
+recurring-weekday-su = Domingo
+recurring-ends = Termina
+recurring-ends-count = Tras un número de repeticiones
+recurring-ends-until = En una fecha
+recurring-exceptions-hint = Una fecha por línea o separadas por comas, como 2031-03-17.
+recurring-preview = Vista previa
+recurring-book-all = Reservar todo o nada
+recurring-book-skip = Reservar, omitiendo conflictos
+recurring-preview-title = Vista previa: aún no se ha reservado nada
+recurring-result-title = Lo que se reservó
+recurring-col-when = Cuándo ({ $zone })
+recurring-col-outcome = Resultado
+recurring-conflict-with = coincide con { $count ->
+    [one] una reserva
+   *[other] { $count } reservas
+}
+recurring-outcome-bookable = Reservable
+recurring-outcome-booked = Reservada
+recurring-outcome-requested = Solicitada (pendiente de aprobación)
+recurring-outcome-conflict = Conflicto
+recurring-outcome-outside-business-hours = Fuera del horario
+recurring-outcome-blackout = Cerrado (bloqueo)
+recurring-outcome-refused = No permitida
+recurring-outcome-excluded = Omitida (excluida)
+recurring-preview-summary = Se pueden reservar { $bookable } de { $total } repeticiones.
+recurring-booked = Reservadas { $booked } de { $total } repeticiones.
+
+# Mis reservas
+reservations-title = Mis reservas
+reservations-cancelled = { $count ->
+    [one] Se canceló una reserva.
+   *[other] Se cancelaron { $count } reservas.
+}
+reservations-tabs = Qué reservas
+reservations-upcoming = Próximas
+reservations-past = Pasadas
+reservations-all = Todas
+reservations-empty-upcoming = No tiene reservas próximas.
+reservations-empty-past = No tiene reservas pasadas.
+reservations-empty-all = Aún no tiene reservas.
+reservations-col-resource = Recurso
+reservations-col-when = Cuándo
+reservations-col-status = Estado
+reservations-col-actions = Acciones
+reservations-in-series = periódica
+reservations-details = Detalles e historial
+reservations-ics = Descargar .ics
+reservations-cancel-one = Cancelar
+reservations-cancel-following = Cancelar esta y las siguientes
+reservations-cancel-series = Cancelar toda la serie
+reservations-pages = Páginas
+reservations-first-page = Primera página
+reservations-next-page = Página siguiente
+reservations-feed-title = Suscripción de calendario
+reservations-feed-hint = Añada esta dirección privada a su aplicación de calendario para ver allí sus reservas. Quien la tenga puede leerlas.
+reservations-feed-url = URL de suscripción
+reservations-feed-copy = Copiar
+reservations-feed-copied = Copiada.
+reservations-back = Volver a mis reservas
+reservation-title = Reserva
+reservation-history = Historial
+reservation-history-empty = Aún no hay historial.
+history-reservation-confirmed = Reservada y confirmada
+history-reservation-requested = Solicitada, pendiente de aprobación
+history-reservation-cancelled = Cancelada
+history-reservation-approved = Aprobada
+history-reservation-rejected = Rechazada
+history-approval-expired = La aprobación caducó
+history-series-booked = Reservada como parte de una serie
+history-waitlist-offer-made = Ofrecida desde la lista de espera
+history-waitlist-offer-accepted = Oferta aceptada
+history-waitlist-offer-declined = Oferta rechazada
+history-waitlist-offer-expired = La oferta caducó
+history-checked-in = Registrada la llegada
+history-no-show-released = Liberada (no se presentó)
+history-reservation-completed = Completada
+cancel-title = Cancelar reserva
+cancel-question-one = ¿Cancelar esta reserva?
+cancel-question-following = ¿Cancelar esta repetición y todas las posteriores de la serie?
+cancel-question-series = ¿Cancelar todas las repeticiones pendientes de la serie?
+cancel-confirm = Sí, cancelar
+cancel-keep = No, mantenerla

@@ -1,0 +1,105 @@
+# Réservation récurrente
+recurring-title = Réservation récurrente
+recurring-zone-note = Les dates et heures sont dans le fuseau horaire de la ressource, { $zone }.
+recurring-see-reservations = Voir mes réservations
+field-start-date = Première date
+recurring-start-time = Heure de début ({ $zone })
+field-duration-minutes = Durée (minutes)
+field-freq = Se répète
+field-interval = Tous les (intervalle)
+field-count = Nombre d'occurrences
+field-until = Dernière date
+field-exceptions = Dates à sauter
+recurring-daily = Chaque jour
+recurring-weekly = Chaque semaine
+recurring-monthly = Chaque mois
+recurring-weekdays = Ces jours de la semaine
+recurring-weekdays-hint = Pour les séries quotidiennes et hebdomadaires. Aucun coché : le jour de la semaine de la première date.
+recurring-weekday-mo = Lundi
+recurring-weekday-tu = Mardi
+recurring-weekday-we = Mercredi
+recurring-weekday-th = Jeudi
+recurring-weekday-fr = Vendredi
+recurring-weekday-sa = Samedi
+recurring-weekday-su = Dimanche
+recurring-ends = Fin
+recurring-ends-count = Après un nombre d'occurrences
+recurring-ends-until = À une date
+recurring-exceptions-hint = Une date par ligne ou séparées par des virgules, comme 2031-03-17.
+recurring-preview = Aperçu
+recurring-book-all = Tout réserver ou rien
+recurring-book-skip = Réserver en sautant les conflits
+recurring-preview-title = Aperçu : rien n'est encore réservé
+recurring-result-title = Ce qui a été réservé
+recurring-col-when = Quand ({ $zone })
+recurring-col-outcome = Résultat
+recurring-conflict-with = chevauche { $count ->
+    [one] une réservation
+   *[other] { $count } réservations
+}
+recurring-outcome-bookable = Réservable
+recurring-outcome-booked = Réservée
+recurring-outcome-requested = Demandée (en attente d'approbation)
+recurring-outcome-conflict = Conflit
+recurring-outcome-outside-business-hours = Hors des heures d'ouverture
+recurring-outcome-blackout = Fermé (indisponibilité)
+recurring-outcome-refused = Non autorisée
+recurring-outcome-excluded = Sautée (exclue)
+recurring-preview-summary = { $bookable } occurrences sur { $total } peuvent être réservées.
+recurring-booked = { $booked } occurrences sur { $total } réservées.
+
+# Mes réservations
+reservations-title = Mes réservations
+reservations-cancelled = { $count ->
+    [one] Une réservation a été annulée.
+   *[other] { $count } réservations ont été annulées.
+}
+reservations-tabs = Quelles réservations
+reservations-upcoming = À venir
+reservations-past = Passées
+reservations-all = Toutes
+reservations-empty-upcoming = Vous n'avez aucune réservation à venir.
+reservations-empty-past = Vous n'avez aucune réservation passée.
+reservations-empty-all = Vous n'avez encore aucune réservation.
+reservations-col-resource = Ressource
+reservations-col-when = Quand
+reservations-col-status = Statut
+reservations-col-actions = Actions
+reservations-in-series = récurrente
+reservations-details = Détails et historique
+reservations-ics = Télécharger le .ics
+reservations-cancel-one = Annuler
+reservations-cancel-following = Annuler celle-ci et les suivantes
+reservations-cancel-series = Annuler toute la série
+reservations-pages = Pages
+reservations-first-page = Première page
+reservations-next-page = Page suivante
+reservations-feed-title = Abonnement au calendrier
+reservations-feed-hint = Ajoutez cette adresse privée à votre application de calendrier pour y voir vos réservations. Toute personne qui l'a peut les lire.
+reservations-feed-url = URL d'abonnement
+reservations-feed-copy = Copier
+reservations-feed-copied = Copiée.
+reservations-back = Retour à mes réservations
+reservation-title = Réservation
+reservation-history = Historique
+reservation-history-empty = Pas encore d'historique.
+history-reservation-confirmed = Réservée et confirmée
+history-reservation-requested = Demandée, en attente d'approbation
+history-reservation-cancelled = Annulée
+history-reservation-approved = Approuvée
+history-reservation-rejected = Refusée
+history-approval-expired = L'approbation a expiré
+history-series-booked = Réservée dans le cadre d'une série
+history-waitlist-offer-made = Proposée depuis la liste d'attente
+history-waitlist-offer-accepted = Offre acceptée
+history-waitlist-offer-declined = Offre déclinée
+history-waitlist-offer-expired = L'offre a expiré
+history-checked-in = Arrivée enregistrée
+history-no-show-released = Libérée (absence)
+history-reservation-completed = Terminée
+cancel-title = Annuler la réservation
+cancel-question-one = Annuler cette réservation ?
+cancel-question-following = Annuler cette occurrence et toutes les suivantes de la série ?
+cancel-question-series = Annuler toutes les occurrences restantes de la série ?
+cancel-confirm = Oui, annuler
+cancel-keep = Non, la garder
