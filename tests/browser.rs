@@ -35,7 +35,6 @@ async fn a_person_uses_the_web_app() {
     click(&desk, "form button.primary").await;
     eventually(10, "the dashboard", || async { body_text(&desk).await.contains("Hello, admin") }).await;
     assert_accessible(&desk, "dashboard").await;
-    screenshot(&desk, "02_dashboard_desktop").await;
 
     // Dark theme: the toggle switches at once and the choice is kept across pages.
     click(&desk, "#theme-toggle").await;
@@ -51,7 +50,6 @@ async fn a_person_uses_the_web_app() {
     })
     .await;
     assert_accessible(&desk, "dashboard (dark)").await;
-    screenshot(&desk, "12_dark_dashboard_desktop").await;
 
     // The catalogue, and two people who book.
     let admin = server.login("admin", PASSWORD).await;
@@ -87,6 +85,7 @@ async fn a_person_uses_the_web_app() {
     eventually(10, "the schedule", || async { alice.find(By::Id("schedule")).await.is_ok() }).await;
     alice.goto(&day_page).await.expect("tomorrow's schedule");
     assert_accessible(&alice, "resource schedule").await;
+    show_working_hours(&alice).await;
     screenshot(&alice, "04_resource_schedule_desktop").await;
 
     // The admin watches the same schedule; it must change without a reload.
@@ -168,8 +167,8 @@ async fn a_person_uses_the_web_app() {
     })
     .await;
     alices_phone.goto(server.url("/resources")).await.expect("resources on the alices_phone");
-    assert_accessible(&alices_phone, "resources (alices_phone)").await;
-    screenshot(&alices_phone, "14_resources_alices_phone").await;
+    assert_accessible(&alices_phone, "resources (phone)").await;
+    screenshot(&alices_phone, "14_resources_phone").await;
     alices_phone
         .goto(server.url(&format!(
             "/resources/{lab}/book?start={}&end={}",
@@ -178,7 +177,47 @@ async fn a_person_uses_the_web_app() {
         )))
         .await
         .expect("the booking form on the alices_phone");
-    screenshot(&alices_phone, "15_new_reservation_dialog_alices_phone").await;
+    screenshot(&alices_phone, "15_new_reservation_dialog_phone").await;
+
+    // A weekly series: previewed first (nothing booked), then booked all or nothing.
+    alice.goto(server.url(&format!("/resources/{lab}/recurring"))).await.expect("the recurring form");
+    let first = tomorrow + chrono::Duration::days(1);
+    let set = format!(
+        "document.getElementById('start_date').value = '{first}';
+         document.getElementById('start_time').value = '09:00';
+         document.getElementById('duration_minutes').value = '60';
+         document.getElementById('freq').value = 'WEEKLY';
+         document.getElementById('count').value = '3';"
+    );
+    alice.execute(&set, vec![]).await.expect("fill the series");
+    click(&alice, "button[value='preview']").await;
+    eventually(10, "the preview", || async { alice.find(By::Id("occurrences")).await.is_ok() }).await;
+    let bookable = alice.find_all(By::Css("#occurrences [data-outcome='bookable']")).await.expect("outcomes").len();
+    assert_eq!(bookable, 3, "every occurrence is listed as bookable before anything is booked");
+    assert_accessible(&alice, "recurring preview").await;
+    screenshot(&alice, "06b_recurring_preview_desktop").await;
+    click(&alice, "button[value='book_all']").await;
+    eventually(10, "the series booked", || async {
+        alice.find_all(By::Css("#occurrences [data-outcome='booked']")).await.map(|v| v.len()).unwrap_or(0) == 3
+    })
+    .await;
+
+    // My reservations: cancel one occurrence of the series, after a confirmation.
+    alice.goto(server.url("/reservations")).await.expect("my reservations");
+    assert_accessible(&alice, "my reservations").await;
+    let in_series = "//tr[.//a[contains(@href,'what=following')]]//a[contains(@href,'what=one')]";
+    let before = alice.find_all(By::XPath(in_series)).await.expect("occurrences").len();
+    assert_eq!(before, 3, "three occurrences of the series are listed");
+    alice.find(By::XPath(in_series)).await.expect("cancel one").click().await.expect("open the confirmation");
+    eventually(10, "the confirmation", || async { alice.find(By::Css("form button.danger")).await.is_ok() }).await;
+    assert_accessible(&alice, "cancel confirmation").await;
+    click(&alice, "form button.danger").await;
+    eventually(10, "one occurrence fewer", || async {
+        alice.current_url().await.is_ok_and(|u| u.path() == "/reservations")
+            && alice.find_all(By::XPath(in_series)).await.map(|v| v.len()).unwrap_or(0) == 2
+    })
+    .await;
+    screenshot(&alice, "06_my_reservations_desktop").await;
 
     // Notifications: the bell counts them; marking all read empties it.
     alice.goto(server.url("/notifications")).await.expect("notifications");
@@ -195,6 +234,19 @@ async fn a_person_uses_the_web_app() {
                 .unwrap_or(false)
     })
     .await;
+
+    // Her dashboard, light and dark.
+    alice.goto(server.url("/")).await.expect("dashboard");
+    assert_accessible(&alice, "dashboard with bookings").await;
+    screenshot(&alice, "02_dashboard_desktop").await;
+    click(&alice, "#theme-toggle").await;
+    alice.goto(&day_page).await.expect("schedule");
+    assert_accessible(&alice, "schedule (dark)").await;
+    show_working_hours(&alice).await;
+    screenshot(&alice, "12b_dark_schedule_desktop").await;
+    alice.goto(server.url("/")).await.expect("dashboard");
+    screenshot(&alice, "12_dark_dashboard_desktop").await;
+    click(&alice, "#theme-toggle").await;
 
     // French from the preferences, for every page after.
     alice.goto(server.url("/preferences")).await.expect("preferences");
@@ -280,4 +332,11 @@ async fn book(
         .expect("book");
     assert_eq!(r.status(), 201);
     r.json::<serde_json::Value>().await.expect("json")["id"].as_str().expect("id").to_string()
+}
+
+/// Scrolls a day schedule to its working hours, for the screenshots.
+async fn show_working_hours(driver: &WebDriver) {
+    let script = "const rows = document.querySelectorAll('#schedule tbody tr'); \
+                  if (rows.length > 12) rows[12].scrollIntoView({block: 'center'});";
+    driver.execute(script, vec![]).await.expect("scroll");
 }
