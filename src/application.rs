@@ -91,6 +91,7 @@ impl Application {
             rate_limits: RateLimiter::new(settings.rate_limits),
             login_throttle: reserver_auth::LoginThrottle::new(reserver_auth::LoginThrottleConfig::default()),
             refresh_ttl: chrono::Duration::days(settings.refresh_token_days),
+            session_max_lifetime: chrono::Duration::days(settings.refresh_session_max_days),
             setup_reopen_token: settings.setup_reopen_token.clone(),
             read_wait: Duration::from_secs(2),
             public_url: settings.public_url.clone(),

@@ -24,6 +24,8 @@ pub struct Settings {
     pub rate_limits: RateLimitConfig,
     pub access_token_minutes: i64,
     pub refresh_token_days: i64,
+    /// `REFRESH_SESSION_MAX_DAYS`: a session's absolute lifetime, refreshes or not.
+    pub refresh_session_max_days: i64,
     /// `SETUP_REOPEN_TOKEN`: lets `POST /setup/unlock` reopen first-admin setup.
     pub setup_reopen_token: Option<String>,
     /// Largest accepted request body, in bytes.
@@ -53,6 +55,7 @@ impl Default for Settings {
             rate_limits: RateLimitConfig::default(),
             access_token_minutes: 15,
             refresh_token_days: 14,
+            refresh_session_max_days: 30,
             setup_reopen_token: None,
             max_body_bytes: 1024 * 1024,
             read_cache_ttl: std::time::Duration::from_secs(1),

@@ -186,7 +186,7 @@ pub async fn login(
     services.login_throttle.succeeded(attempt, now);
     let session_id = Uuid::new_v4();
     let (refresh_token, hash) = new_refresh_token(session_id).map_err(|e| AppError::Internal(e.to_string()))?;
-    let absolute_expires_at = now + reserver_auth::session::DEFAULT_ABSOLUTE_LIFETIME;
+    let absolute_expires_at = now + services.session_max_lifetime;
     let start = SessionCommand::Start {
         user_id,
         token_hash: hash,

@@ -27,6 +27,9 @@ pub struct Services {
     /// Growing delays for failed logins, per name, source and pair (no lockout).
     pub login_throttle: reserver_auth::LoginThrottle,
     pub refresh_ttl: chrono::Duration,
+    /// `REFRESH_SESSION_MAX_DAYS`: a session ends this long after login, however often it is
+    /// refreshed (the aggregate cuts every expiry to it).
+    pub session_max_lifetime: chrono::Duration,
     pub setup_reopen_token: Option<String>,
     /// Longest a query waits for the read model to reach a requested position.
     pub read_wait: Duration,

@@ -319,3 +319,20 @@ pub async fn sessions_are_listed_and_ended(backend: Backend) {
     assert_eq!(browser.get("/").await.0, StatusCode::SEE_OTHER, "the browser's session ended");
     assert_eq!(server.get(&tablet, "/api/v1/users/me").send().await.expect("me").status(), StatusCode::OK);
 }
+
+pub async fn session_lifetime_is_configurable(backend: Backend) {
+    let db = ScratchDatabase::new(backend).await;
+    let server =
+        Server::start_with(db.url(), &[("REFRESH_SESSION_MAX_DAYS", "1"), ("REFRESH_TOKEN_EXPIRE_DAYS", "14")]).await;
+    let admin = server.setup_admin().await;
+    let sessions = sessions_settle(&server, &admin, 1).await;
+    let parse = |key: &str| {
+        chrono::DateTime::parse_from_rfc3339(sessions[0][key].as_str().unwrap_or_default())
+            .expect("an instant")
+            .to_utc()
+    };
+    let day = chrono::Utc::now() + chrono::Duration::days(1);
+    // The absolute lifetime bounds the idle one, which would otherwise be 14 days.
+    assert!(parse("absolute_expires_at") <= day, "{sessions:?}");
+    assert!(parse("expires_at") <= day, "{sessions:?}");
+}

@@ -267,8 +267,10 @@ struct SessionBody {
     created_at: chrono::DateTime<Utc>,
     /// The last refresh-token exchange, else the login.
     last_used_at: chrono::DateTime<Utc>,
-    /// Idle expiry (pushed back by each refresh).
+    /// Idle expiry (pushed back by each refresh, never past `absolute_expires_at`).
     expires_at: chrono::DateTime<Utc>,
+    /// The session ends then however often it is refreshed (`REFRESH_SESSION_MAX_DAYS`).
+    absolute_expires_at: Option<chrono::DateTime<Utc>>,
     ip_address: Option<String>,
     user_agent: Option<String>,
     /// Whether this is the session of the token asking.
@@ -289,6 +291,7 @@ fn session_list(listed: Vec<reserver_app::sessions::ListedSession>) -> SessionLi
                 created_at: s.view.started_at,
                 last_used_at: s.view.last_used_at,
                 expires_at: s.view.expires_at,
+                absolute_expires_at: s.view.absolute_expires_at,
                 ip_address: s.view.client_ip,
                 user_agent: s.view.user_agent,
                 current: s.current,

@@ -40,6 +40,9 @@ pub struct ServeArgs {
     access_token_minutes: i64,
     #[arg(long, env = "REFRESH_TOKEN_EXPIRE_DAYS", default_value_t = 14)]
     refresh_token_days: i64,
+    /// A login session ends this many days after login however often it is refreshed.
+    #[arg(long, env = "REFRESH_SESSION_MAX_DAYS", default_value_t = 30)]
+    refresh_session_max_days: i64,
     /// Rate limits on or off.
     #[arg(long, env = "RATE_LIMIT_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
     rate_limit_enabled: bool,
@@ -101,6 +104,7 @@ impl ServeArgs {
             },
             access_token_minutes: self.access_token_minutes.clamp(1, 24 * 60),
             refresh_token_days: self.refresh_token_days.clamp(1, 365),
+            refresh_session_max_days: self.refresh_session_max_days.clamp(1, 365),
             setup_reopen_token: self.setup_reopen_token.filter(|s| !s.is_empty()),
             read_cache_ttl: std::time::Duration::from_millis(self.read_cache_ms),
             live: self.live.settings(),
