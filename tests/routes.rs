@@ -38,6 +38,7 @@ on_both_backends!(
     catalog::blackout_dates,
     catalog::csv_upload,
     catalog::csv_upload_rules,
+    catalog::one_key_covers_every_command_of_a_request,
     catalog::update_status_and_retire,
     accounts::preferences,
     accounts::setup_unlock,

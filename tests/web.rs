@@ -44,6 +44,7 @@ on_both_backends!(
     accounts::static_parts_of_the_app,
     accounts::sessions_are_listed_and_ended,
     accounts::session_lifetime_is_configurable,
+    accounts::logins_are_never_replays,
     resources::list_search_filters_and_pages,
     resources::schedule_in_the_resource_zone,
     resources::book_from_the_grid_with_alternatives,

@@ -110,6 +110,17 @@ pub fn command_meta(req: &HttpRequest, user: Option<&CurrentUser>, body: &[u8]) 
     reserver_app::command_meta(&request_info(req), user.map(|u| &u.0), body)
 }
 
+/// Metadata for one `part` of a request that sends several commands (see
+/// `reserver_app::command_meta_part`).
+pub fn command_meta_part(
+    req: &HttpRequest,
+    user: Option<&CurrentUser>,
+    body: &[u8],
+    part: &str,
+) -> Result<CommandMeta, AppError> {
+    reserver_app::command_meta_part(&request_info(req), user.map(|u| &u.0), body, part)
+}
+
 /// What a command records of this request: the client's address, correlation id, idempotency
 /// key, method and path.
 pub fn request_info(req: &HttpRequest) -> RequestInfo<'_> {

@@ -141,6 +141,14 @@ async fn user_id_for(services: &Services, username: &str) -> Result<Option<Uuid>
     }))
 }
 
+/// Metadata for the commands of a login. An `Idempotency-Key` means nothing here: every login
+/// is a new attempt and a new session, never a replay of an earlier one.
+fn unkeyed(info: &RequestInfo<'_>) -> Result<reserver_commands::CommandMeta, AppError> {
+    let mut meta = command_meta(info, None, &[])?;
+    meta.idempotency = None;
+    Ok(meta)
+}
+
 fn invalid_login() -> AppError {
     AppError::Unauthorized("incorrect username or password".into())
 }
@@ -175,10 +183,7 @@ pub async fn login(
         return Err(invalid_login());
     };
     let actor = Actor { user_id, role: user.role };
-    services
-        .users
-        .execute(user_id, actor, UserCommand::RecordLogin { succeeded }, command_meta(info, None, &[])?)
-        .await?;
+    services.users.execute(user_id, actor, UserCommand::RecordLogin { succeeded }, unkeyed(info)?).await?;
     if !succeeded {
         services.login_throttle.failed(attempt);
         return Err(invalid_login());
@@ -194,7 +199,7 @@ pub async fn login(
         absolute_expires_at,
         user_agent: info.user_agent.map(str::to_string),
     };
-    services.sessions.execute(session_id, actor, start, command_meta(info, None, &[])?).await?;
+    services.sessions.execute(session_id, actor, start, unkeyed(info)?).await?;
     Ok(StartedSession { user_id, username: user.username, role: user.role, session_id, refresh_token })
 }
 

@@ -77,6 +77,18 @@ pub struct RequestInfo<'a> {
 /// Metadata for a command sent on behalf of `caller`: the idempotency key is scoped to the caller
 /// and fingerprinted by method, path and body. Errors: `Validation` for a malformed key.
 pub fn command_meta(info: &RequestInfo<'_>, caller: Option<&Caller>, body: &[u8]) -> Result<CommandMeta, AppError> {
+    command_meta_part(info, caller, body, "")
+}
+
+/// Metadata for one of several commands a single request sends (rows of an upload, the
+/// follow-up of a create): each gets its own idempotency record, derived from the request's key
+/// and `part`, so a retry replays every part and a key never answers for another part.
+pub fn command_meta_part(
+    info: &RequestInfo<'_>,
+    caller: Option<&Caller>,
+    body: &[u8],
+    part: &str,
+) -> Result<CommandMeta, AppError> {
     let mut meta = CommandMeta::new();
     meta.client_ip = info.client_ip.clone();
     meta.correlation_id = info.correlation_id;
@@ -91,7 +103,8 @@ pub fn command_meta(info: &RequestInfo<'_>, caller: Option<&Caller>, body: &[u8]
         let scope = caller.map(|u| u.user_id.to_string()).unwrap_or_else(|| "anonymous".into());
         let mut request = format!("{} {}\n", info.method, info.path).into_bytes();
         request.extend_from_slice(body);
-        meta.idempotency = Some(IdempotencyKey::new(&scope, key, &request));
+        let key = if part.is_empty() { key.to_string() } else { format!("{key}\u{1f}{part}") };
+        meta.idempotency = Some(IdempotencyKey::new(&scope, &key, &request));
     }
     Ok(meta)
 }

@@ -22,6 +22,6 @@ pub mod services;
 pub mod sessions;
 pub mod waitlist;
 
-pub use caller::{authenticate, command_meta, Caller, RequestInfo};
+pub use caller::{authenticate, command_meta, command_meta_part, Caller, RequestInfo};
 pub use error::{AppError, AppResult};
 pub use services::Services;

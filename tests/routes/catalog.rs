@@ -346,3 +346,60 @@ pub async fn csv_upload_rules(backend: Backend) {
     assert_eq!(multipart.status, 201, "{}", multipart.body);
     assert_eq!(multipart.body["created"][0]["name"], "Desk 9");
 }
+
+/// One `Idempotency-Key` on a request that sends several commands (the rows of an upload, a
+/// create followed by "in maintenance") covers each of them, and a retry replays them all.
+pub async fn one_key_covers_every_command_of_a_request(backend: Backend) {
+    let db = ScratchDatabase::new(backend).await;
+    let s = Server::start(db.url()).await;
+    let admin = s.setup_admin().await;
+    let keyed_upload = |key: &'static str, csv: &'static str| {
+        send(
+            s.client
+                .post(s.url("/api/v1/resources/upload"))
+                .bearer_auth(&admin)
+                .header("Content-Type", "text/csv")
+                .header("Idempotency-Key", key)
+                .body(csv),
+        )
+    };
+    let csv = "name,available\nRow One,true\nRow Two,false\nRow Three,true\n";
+    let first = keyed_upload("upload-1", csv).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let ids = |a: &Answer| -> Vec<String> {
+        a.body["created"]
+            .as_array()
+            .map(|v| v.iter().map(|r| r["id"].as_str().unwrap_or_default().to_string()).collect())
+            .unwrap_or_default()
+    };
+    let created = ids(&first);
+    assert_eq!(created.len(), 3);
+    assert_eq!(created.iter().collect::<std::collections::HashSet<_>>().len(), 3, "three resources, not one thrice");
+    assert_eq!(first.body["created"][1]["status"], "maintenance");
+    let again = keyed_upload("upload-1", csv).await;
+    assert_eq!(again.status, 201, "{}", again.body);
+    assert_eq!(ids(&again), created, "a retry replays every row");
+    let other = keyed_upload("upload-1", "name\nSomething Else\n").await;
+    assert_eq!(other.status, 422, "the key answers for its own file only: {}", other.body);
+    let listed = get(&s, &admin, &format!("/api/v1/resources?limit=50&min_position={}", log_head(&s).await)).await;
+    assert_eq!(listed.body["data"].as_array().map(Vec::len), Some(3), "nothing created twice");
+
+    let keyed_create = || {
+        send(
+            s.client
+                .post(s.url("/api/v1/resources"))
+                .bearer_auth(&admin)
+                .header("Idempotency-Key", "create-1")
+                .json(&json!({ "name": "Closed Lab", "available": false })),
+        )
+    };
+    let made = keyed_create().await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    assert_eq!(made.body["status"], "maintenance");
+    let retried = keyed_create().await;
+    assert_eq!(retried.status, 201, "{}", retried.body);
+    assert_eq!(
+        (retried.body["id"].clone(), retried.body["status"].clone()),
+        (made.body["id"].clone(), json!("maintenance"))
+    );
+}

@@ -336,3 +336,33 @@ pub async fn session_lifetime_is_configurable(backend: Backend) {
     assert!(parse("absolute_expires_at") <= day, "{sessions:?}");
     assert!(parse("expires_at") <= day, "{sessions:?}");
 }
+
+/// Every login is a new session, whatever `Idempotency-Key` a client sends with it.
+pub async fn logins_are_never_replays(backend: Backend) {
+    let db = ScratchDatabase::new(backend).await;
+    let server = Server::start(db.url()).await;
+    server.setup_admin().await;
+    let login = || {
+        server
+            .client
+            .post(server.url("/api/v1/token"))
+            .header("Idempotency-Key", "same-key")
+            .form(&[("username", "admin"), ("password", PASSWORD)])
+            .send()
+    };
+    let first: serde_json::Value = login().await.expect("login").json().await.expect("json");
+    let second: serde_json::Value = login().await.expect("login").json().await.expect("json");
+    assert_ne!(first["refresh_token"], second["refresh_token"]);
+    for pair in [&first, &second] {
+        let token = pair["access_token"].as_str().expect("token");
+        assert_eq!(server.get(token, "/api/v1/users/me").send().await.expect("me").status(), StatusCode::OK);
+        let refreshed = server
+            .client
+            .post(server.url("/api/v1/token/refresh"))
+            .json(&serde_json::json!({ "refresh_token": pair["refresh_token"] }))
+            .send()
+            .await
+            .expect("refresh");
+        assert_eq!(refreshed.status(), StatusCode::OK, "each login started its own session");
+    }
+}

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::api_doc::schemas;
-use crate::extract::{command_meta, CurrentUser};
+use crate::extract::{command_meta_part, CurrentUser};
 use crate::views::{self, ResourceBody};
 use reserver_app::AppError;
 use reserver_app::Services;
@@ -119,18 +119,16 @@ pub async fn create_resource(
     user: &CurrentUser,
     input: ResourceInput,
     body: &[u8],
+    part: &str,
 ) -> Result<(u64, ResourceBody), AppError> {
     user.require(&[Role::Admin])?;
     let id = Uuid::new_v4();
     let available = input.available;
     let command = create_command(id, input)?;
-    let mut decided = state.resources.execute(id, user.actor(), command, command_meta(req, Some(user), body)?).await?;
-    if !available && !decided.replayed {
-        let status = ResourceCommand::SetStatus { status: ResourceStatus::Maintenance };
-        decided = state.resources.execute(id, user.actor(), status, command_meta(req, Some(user), &[])?).await?;
-    }
-    state.caught_up(Some(decided.position)).await?;
-    let created_id = decided
+    let meta = command_meta_part(req, Some(user), body, part)?;
+    let mut decided = state.resources.execute(id, user.actor(), command, meta).await?;
+    // A replayed create names the resource it made then, not `id`.
+    let created = decided
         .events
         .iter()
         .find_map(|e| match e {
@@ -138,7 +136,15 @@ pub async fn create_resource(
             _ => None,
         })
         .unwrap_or(id);
+    if !available {
+        // Its own idempotency record: a retry after the create alone still sets the status,
+        // and a replayed one changes nothing.
+        let status = ResourceCommand::SetStatus { status: ResourceStatus::Maintenance };
+        let meta = command_meta_part(req, Some(user), body, &format!("{part}/maintenance"))?;
+        decided = state.resources.execute(created, user.actor(), status, meta).await?;
+    }
+    state.caught_up(Some(decided.position)).await?;
     let view =
-        catalog::get_resource(&state.db(), created_id).await?.ok_or_else(|| AppError::NotFound("resource".into()))?;
+        catalog::get_resource(&state.db(), created).await?.ok_or_else(|| AppError::NotFound("resource".into()))?;
     Ok((decided.position, views::resource(&view)))
 }

@@ -195,8 +195,10 @@ pub async fn upload(
         return Err(AppError::InvalidRows { rows }.into());
     }
     let (mut created, mut position) = (Vec::with_capacity(inputs.len()), 0);
-    for input in inputs {
-        let (at, view) = create_resource(&state, &req, &user, input, &[]).await?;
+    // One idempotency record per row, each fingerprinted by the whole file: a retried upload
+    // replays every row, and the key never answers for a different file.
+    for (row, input) in inputs.into_iter().enumerate() {
+        let (at, view) = create_resource(&state, &req, &user, input, &bytes, &format!("row-{row}")).await?;
         created.push(view);
         position = at;
     }

@@ -63,7 +63,7 @@ async fn create(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let input: ResourceInput = json_body(&body)?;
-    let (position, view) = create_resource(&state, &req, &user, input, &body).await?;
+    let (position, view) = create_resource(&state, &req, &user, input, &body, "").await?;
     Ok(written(StatusCode::CREATED, position, view))
 }
 
