@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::api_doc::problems::{Forbidden, Invalid, Lagging, NotFound, RateLimited, StateConflict, Unauthenticated};
 use crate::api_doc::read_models;
 use crate::error::ApiError;
-use crate::extract::CurrentUser;
+use crate::extract::{CurrentUser, MinPosition};
 use crate::routes::webhooks::{load, webhook_error};
 use reserver_app::AppError;
 use reserver_app::Services;
@@ -48,7 +48,7 @@ struct HistoryParams {
     tag = "webhooks",
     operation_id = "webhook_deliveries",
     summary = "Delivery history with every attempt, newest first (admin)",
-    params(("id" = Uuid, Path, description = "The endpoint"), HistoryParams),
+    params(("id" = Uuid, Path, description = "The endpoint"), HistoryParams, MinPosition),
     responses(
         (status = 200, description = "One page of deliveries", body = read_models::DeliveryPage),
         Unauthenticated, Forbidden, NotFound, Invalid, RateLimited, Lagging
@@ -57,11 +57,14 @@ struct HistoryParams {
 )]
 async fn list(
     state: web::Data<Services>,
+    service: web::Data<WebhookService>,
     user: CurrentUser,
+    min: MinPosition,
     id: web::Path<Uuid>,
     params: web::Query<HistoryParams>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin])?;
+    super::webhooks::planner_caught_up(&state, &service, min).await?;
     let id = id.into_inner();
     load(&state, id).await?;
     if let Some(status) = params.status.as_deref() {

@@ -113,6 +113,21 @@ fn with_etag(mut response: HttpResponse, version: u64) -> HttpResponse {
 }
 
 /// The subscription `id` as of the log, or 404.
+/// Read-your-writes for webhook reads: waits (bounded) until the delivery planner, which
+/// writes subscriptions and deliveries, has reached `min`.
+pub(crate) async fn planner_caught_up(
+    state: &Services,
+    service: &WebhookService,
+    min: MinPosition,
+) -> Result<(), AppError> {
+    if let Some(position) = min.0.filter(|p| *p > 0) {
+        if !service.wait_for_planner(position, state.read_wait).await {
+            return Err(AppError::NotCaughtUp { position });
+        }
+    }
+    Ok(())
+}
+
 pub(crate) async fn load(state: &Services, id: Uuid) -> Result<(Subscription, u64), AppError> {
     match stream::load(&state.store, id).await.map_err(webhook_error)? {
         (Some(subscription), version) => Ok((subscription, version)),
@@ -250,11 +265,7 @@ async fn list(
     min: MinPosition,
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin])?;
-    if let Some(position) = min.0.filter(|p| *p > 0) {
-        if !service.wait_for_planner(position, state.read_wait).await {
-            return Err(AppError::NotCaughtUp { position }.into());
-        }
-    }
+    planner_caught_up(&state, &service, min).await?;
     let subscriptions = history::subscriptions(&state.db()).await.map_err(webhook_error)?;
     Ok(HttpResponse::Ok().json(WebhookList { data: subscriptions.iter().map(view).collect() }))
 }
