@@ -167,3 +167,10 @@
     });
   });
 })();
+
+// Filter panels start open on wide screens (on phones they stay folded under their summary).
+(function () {
+  if (window.matchMedia("(min-width: 860px)").matches) {
+    document.querySelectorAll("details[data-open-when-wide]").forEach(function (d) { d.open = true; });
+  }
+})();

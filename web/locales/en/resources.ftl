@@ -95,3 +95,4 @@ resources-alternatives = Free at these times instead
 resources-no-alternatives = Nothing of the same length is free within the booking window.
 resources-book-alternative = Book { $range }
 resources-join-waitlist = Join the waitlist for this time
+resources-more-filters = More filters and sorting

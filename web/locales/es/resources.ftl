@@ -95,3 +95,4 @@ resources-alternatives = Libre en cambio a estas horas
 resources-no-alternatives = No hay nada libre de la misma duración dentro del plazo de reserva.
 resources-book-alternative = Reservar { $range }
 resources-join-waitlist = Unirse a la lista de espera para esta hora
+resources-more-filters = Más filtros y orden

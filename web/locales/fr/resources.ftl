@@ -95,3 +95,4 @@ resources-alternatives = Libre plutôt à ces heures
 resources-no-alternatives = Aucun créneau de même durée n’est libre dans la période de réservation.
 resources-book-alternative = Réserver { $range }
 resources-join-waitlist = Rejoindre la liste d’attente pour ce créneau
+resources-more-filters = Plus de filtres et tri
