@@ -1,6 +1,6 @@
 //! Login, token storage, refresh with the refresh token, logout, and scripts without a terminal.
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::common::*;
 use crate::support::*;
@@ -124,4 +124,37 @@ pub async fn scripts_are_never_prompted(backend: Backend) {
     assert!(weak.stderr.starts_with("error: Invalid request.\n  password: "), "{}", weak.stderr);
     let ok = w.run_with_input(&["register", "-u", "bob", "--password-stdin"], &format!("{PASSWORD}\n"));
     assert_eq!(ok.rows()[0][1], "bob", "{}", ok.stderr);
+}
+
+/// `password change`, `sessions list` and `sessions revoke --others` against the server's
+/// account endpoints.
+pub async fn password_and_sessions(backend: Backend) {
+    let w = World::start(backend).await;
+    w.admin();
+    // A second session of the same account, from another client.
+    let other = w.server.login("admin", PASSWORD).await;
+    let mut listed = Value::Null;
+    for _ in 0..100 {
+        listed = w.run(&["sessions", "list", "-o", "json"]).json();
+        if listed.as_array().map(Vec::len) == Some(2) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let sessions = listed.as_array().cloned().unwrap_or_default();
+    assert_eq!(sessions.len(), 2, "the CLI's login and the other one: {listed}");
+    assert_eq!(sessions.iter().filter(|s| s["current"] == true).count(), 1, "{listed}");
+    let revoked = w.run(&["sessions", "revoke", "--others"]);
+    revoked.ok();
+    assert!(revoked.stderr.contains("1 other session(s) revoked."), "{}", revoked.stderr);
+    assert_eq!(w.server.get(&other, "/api/v1/users/me").send().await.expect("me").status(), 401);
+    // Wrong current password: the server's sentence, and nothing changes.
+    let wrong =
+        w.run_with_input(&["password", "change", "--password-stdin"], "Not-The-Password-1!\nN3w-Passw0rd-Long!\n");
+    assert_ne!(wrong.code, 0);
+    assert!(wrong.stderr.contains("current_password"), "{}", wrong.stderr);
+    let changed =
+        w.run_with_input(&["password", "change", "--password-stdin"], &format!("{PASSWORD}\nN3w-Passw0rd-Long!\n"));
+    changed.ok();
+    assert_eq!(w.server.login_response("admin", "N3w-Passw0rd-Long!").await.status(), 200);
 }

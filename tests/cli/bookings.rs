@@ -122,7 +122,6 @@ pub async fn reservations_and_waiting_features(backend: Backend) {
     // Endpoints a server may not have yet: one clear sentence and exit 3, never a crash.
     for args in [
         vec!["roles", "list"],
-        vec!["sessions", "list"],
         vec!["quotas", "show"],
         vec!["oauth", "clients", "list"],
         vec!["find", "--tags", "room", "--duration", "1h"],
