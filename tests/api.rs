@@ -1,6 +1,7 @@
 //! The HTTP API end to end: the real `reserver serve` binary on a random port, a fresh database
 //! per test, on SQLite and on PostgreSQL.
 
+#[macro_use]
 mod common;
 
 use std::collections::HashMap;
@@ -499,19 +500,6 @@ async fn documented_routes_exist(backend: Backend) {
     for field in ["resource_id", "start_time", "end_time"] {
         assert!(fields.contains_key(field), "{name} lacks {field}");
     }
-}
-
-macro_rules! on_both_backends {
-    ($($check:ident),* $(,)?) => {
-        mod sqlite { use super::*; $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $check() { super::$check(Backend::Sqlite).await; }
-        )* }
-        mod postgres { use super::*; $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $check() { super::$check(Backend::Postgres).await; }
-        )* }
-    };
 }
 
 on_both_backends!(

@@ -2,6 +2,7 @@
 //! binary, parsed with a real iCalendar parser (the `icalendar` crate) and, for series,
 //! expanded again with the `rrule` crate, on SQLite and on PostgreSQL.
 
+#[macro_use]
 mod common;
 
 use std::collections::BTreeSet;
@@ -452,19 +453,6 @@ async fn dst_series_round_trips(backend: Backend) {
         event_with_uid(&feed_calendar, &format!("{series_id}@resource-reserver")).get("RRULE"),
         event.get("RRULE")
     );
-}
-
-macro_rules! on_both_backends {
-    ($($check:ident),* $(,)?) => {
-        mod sqlite { use super::*; $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $check() { super::$check(Backend::Sqlite).await; }
-        )* }
-        mod postgres { use super::*; $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $check() { super::$check(Backend::Postgres).await; }
-        )* }
-    };
 }
 
 on_both_backends!(export_follows_the_reservation, feeds_follow_their_token, dst_series_round_trips);

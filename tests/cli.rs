@@ -2,6 +2,7 @@
 //! against the real server on a random port, a fresh database and a fresh config directory per
 //! scenario, on SQLite and PostgreSQL; and the `reserver-client` crate it is built on.
 
+#[macro_use]
 mod common;
 
 #[path = "cli/accounts.rs"]
@@ -18,19 +19,6 @@ mod events;
 mod support;
 
 use common::Backend;
-
-macro_rules! on_both_backends {
-    ($($module:ident :: $check:ident),* $(,)?) => {
-        mod sqlite { use super::*; $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $check() { $module::$check(Backend::Sqlite).await; }
-        )* }
-        mod postgres { use super::*; $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $check() { $module::$check(Backend::Postgres).await; }
-        )* }
-    };
-}
 
 on_both_backends!(
     accounts::login_refresh_logout,

@@ -2,6 +2,7 @@
 //! satisfy, who the client is behind proxies, what leaves the service (answers, links, logs), and
 //! permissions and sessions taking effect at once. The real `reserver serve`, both backends.
 
+#[macro_use]
 mod common;
 
 #[path = "hardening/boundary.rs"]
@@ -17,19 +18,6 @@ mod sessions;
 mod support;
 
 use common::Backend;
-
-macro_rules! on_both_backends {
-    ($($module:ident :: $check:ident),* $(,)?) => {
-        mod sqlite { use super::*; $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $check() { $module::$check(Backend::Sqlite).await; }
-        )* }
-        mod postgres { use super::*; $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $check() { $module::$check(Backend::Postgres).await; }
-        )* }
-    };
-}
 
 on_both_backends!(
     boundary::bodies_must_be_json_and_fit,

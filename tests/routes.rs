@@ -3,6 +3,7 @@
 //! availability queries, preferences, setup reopening, waitlist, notifications, analytics,
 //! groups and the command boundary (text, instants, RRULE UNTIL, self-approval). The real `reserver serve` binary, a fresh database per scenario, both backends.
 
+#[macro_use]
 mod common;
 
 #[path = "routes/accounts.rs"]
@@ -19,19 +20,6 @@ mod support;
 mod workflow;
 
 use common::Backend;
-
-macro_rules! on_both_backends {
-    ($($module:ident :: $check:ident),* $(,)?) => {
-        mod sqlite { use super::*; $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $check() { $module::$check(Backend::Sqlite).await; }
-        )* }
-        mod postgres { use super::*; $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $check() { $module::$check(Backend::Postgres).await; }
-        )* }
-    };
-}
 
 on_both_backends!(
     catalog::business_hours,

@@ -1,6 +1,7 @@
 //! The web app, page by page and form by form, against the real `reserver serve` binary on a
 //! fresh database, on both backends. (The browser end-to-end test is `tests/browser.rs`.)
 
+#[macro_use]
 mod common;
 
 #[path = "web/accounts.rs"]
@@ -21,19 +22,6 @@ mod support;
 mod waitlist;
 
 use common::Backend;
-
-macro_rules! on_both_backends {
-    ($($module:ident :: $check:ident),* $(,)?) => {
-        mod sqlite { use super::*; $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $check() { $module::$check(Backend::Sqlite).await; }
-        )* }
-        mod postgres { use super::*; $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $check() { $module::$check(Backend::Postgres).await; }
-        )* }
-    };
-}
 
 on_both_backends!(
     accounts::first_run_then_dashboard,

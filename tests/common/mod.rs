@@ -7,6 +7,33 @@ use std::time::{Duration, Instant};
 
 pub mod smtp_sink;
 
+/// Runs each check as a test on SQLite and on PostgreSQL: `on_both_backends!(module::check, …)`
+/// or `on_both_backends!(check, …)` for checks of the test file itself. A check is an
+/// `async fn(Backend)`.
+#[allow(unused_macros)]
+macro_rules! on_both_backends {
+    ($($module:ident :: $check:ident),* $(,)?) => {
+        mod sqlite { use super::*; $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() { $module::$check(Backend::Sqlite).await; }
+        )* }
+        mod postgres { use super::*; $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() { $module::$check(Backend::Postgres).await; }
+        )* }
+    };
+    ($($check:ident),* $(,)?) => {
+        mod sqlite { use super::*; $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() { super::$check(Backend::Sqlite).await; }
+        )* }
+        mod postgres { use super::*; $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() { super::$check(Backend::Postgres).await; }
+        )* }
+    };
+}
+
 pub use reserver_store::scratch::ScratchDatabase;
 pub use reserver_store::Backend;
 

@@ -7,7 +7,7 @@ use askama::Template;
 use reserver_app::{accounts, preferences, AppError, Services};
 use serde::Deserialize;
 
-use super::{request_info, safe_next};
+use super::{request_info, safe_next, CsrfOnly};
 use crate::errors::FormErrors;
 use crate::page::{pages, respond, respond_failed, Ctx, PageError};
 use crate::session::{self, WebKeys};
@@ -215,12 +215,6 @@ async fn register(
             Ok(respond_failed(credentials_page(ctx, false, form.username.clone(), errors), &error))
         }
     }
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct CsrfOnly {
-    csrf: String,
 }
 
 async fn logout(

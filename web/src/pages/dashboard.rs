@@ -16,8 +16,8 @@ use reserver_projections::reservations::{self as rm, TimeScope};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::request_info;
 use super::waitlist::shown_zone;
+use super::{request_info, CsrfOnly};
 use crate::errors::Problem;
 use crate::page::{pages, respond, respond_failed, Ctx, PageError};
 use crate::session::WebKeys;
@@ -167,12 +167,6 @@ async fn dashboard(
     }
     let notice = if query.done == "checked-in" { ctx.t("dashboard-checked-in") } else { String::new() };
     Ok(respond(DashboardPage { ctx, cards, notice, error: String::new() }, StatusCode::OK))
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct CsrfOnly {
-    csrf: String,
 }
 
 /// One-click check-in from the dashboard.

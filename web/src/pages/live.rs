@@ -5,8 +5,8 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use reserver_app::Services;
-use serde::Deserialize;
 
+use super::CsrfOnly;
 use crate::page::{pages, respond, Ctx, PageError};
 use crate::session::WebKeys;
 
@@ -14,12 +14,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/live-token", web::post().to(live_token))
         .route("/notifications/unread", web::get().to(unread))
         .route("/offline", web::get().to(offline));
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct CsrfOnly {
-    csrf: String,
 }
 
 /// `{"token": "<JWT>", "expires_in": seconds}`: an access token of the session behind the

@@ -30,6 +30,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     reservations::configure(cfg);
 }
 
+/// A form that carries nothing but its CSRF token (a button that changes something).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct CsrfOnly {
+    pub csrf: String,
+}
+
 /// The client's address, through trusted proxies as for the API.
 pub fn client_ip(req: &HttpRequest, services: &Services) -> Option<IpAddr> {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());

@@ -7,7 +7,7 @@ use reserver_app::{sessions, Services};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::request_info;
+use super::{request_info, CsrfOnly};
 use crate::page::{pages, respond, Ctx, PageError};
 use crate::session::WebKeys;
 
@@ -67,12 +67,6 @@ async fn list(
         None => String::new(),
     };
     Ok(respond(SessionsPage { ctx, rows, notice }, StatusCode::OK))
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct CsrfOnly {
-    csrf: String,
 }
 
 async fn revoke(

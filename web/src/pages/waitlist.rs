@@ -13,7 +13,7 @@ use reserver_projections::catalog::{self, ResourceView};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::request_info;
+use super::{request_info, CsrfOnly};
 use crate::errors::{FormErrors, Problem};
 use crate::format;
 use crate::i18n::Lang;
@@ -370,12 +370,6 @@ async fn join(
         flexible_minutes: form.flexible_minutes.clone(),
     };
     Ok(respond_failed(page, &outcome))
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct CsrfOnly {
-    csrf: String,
 }
 
 /// Runs an answer or a leave: back to the waitlist with a notice, or the waitlist with the
