@@ -267,6 +267,9 @@ impl Connection {
                             return Ending::close(SESSION_REVOKED, match refusal {
                                 Refusal::SessionEnded => "the session has ended; log in again".into(),
                                 Refusal::RoleChanged => "your role has changed; reconnect with a new token".into(),
+                                Refusal::ClientDisabled | Refusal::SecretRotated | Refusal::TokenRevoked => {
+                                    "this access token no longer works".into()
+                                }
                             });
                         }
                     }
