@@ -103,7 +103,11 @@ pub async fn clients_get_tokens_and_scopes_are_enforced(backend: Backend) {
         post(&s, &admin, "/api/v1/oauth/clients", json!({ "name": "x", "scopes": ["resources:read", "rooms:fly"] }))
             .await;
     assert_eq!((unknown.status, unknown.field()), (422, "scopes"), "{}", unknown.body);
-    assert!(unknown.body["errors"][0]["message"].as_str().unwrap_or_default().contains("rooms:fly"), "{}", unknown.body);
+    assert!(
+        unknown.body["errors"][0]["message"].as_str().unwrap_or_default().contains("rooms:fly"),
+        "{}",
+        unknown.body
+    );
     let empty = post(&s, &admin, "/api/v1/oauth/clients", json!({ "name": "x", "scopes": [] })).await;
     assert_eq!((empty.status, empty.field()), (422, "scopes"));
 
@@ -142,13 +146,9 @@ pub async fn clients_get_tokens_and_scopes_are_enforced(backend: Backend) {
     assert_eq!((anonymous.status, anonymous.body["error"].as_str()), (401, Some("invalid_client")));
 
     // Narrowing a token's scope.
-    let (status, _, body) = token_basic(
-        &s,
-        &booker,
-        &booker_secret,
-        &[("grant_type", "client_credentials"), ("scope", "resources:read")],
-    )
-    .await;
+    let (status, _, body) =
+        token_basic(&s, &booker, &booker_secret, &[("grant_type", "client_credentials"), ("scope", "resources:read")])
+            .await;
     assert_eq!((status, body["scope"].as_str()), (200, Some("resources:read")), "{body}");
     let narrowed = body["access_token"].as_str().expect("token").to_string();
 
@@ -175,8 +175,7 @@ pub async fn clients_get_tokens_and_scopes_are_enforced(backend: Backend) {
         let refused = get(&s, &booker_token, path).await;
         assert_eq!((refused.status, refused.problem_type()), (403, "forbidden"), "{path}: {}", refused.body);
     }
-    let refused =
-        post(&s, &booker_token, "/api/v1/resources", json!({ "name": "Sneaky" })).await;
+    let refused = post(&s, &booker_token, "/api/v1/resources", json!({ "name": "Sneaky" })).await;
     assert_eq!(refused.status, 403, "{}", refused.body);
     let refused = post(
         &s,
@@ -236,8 +235,7 @@ pub async fn introspection_and_revocation(backend: Backend) {
     let by_admin = form(&s, Some(&format!("Bearer {admin}")), "/api/v1/oauth/introspect", &[("token", &token)]).await;
     assert_eq!((by_admin.status, &by_admin.body["active"]), (200, &json!(true)), "{}", by_admin.body);
     // Another client learns nothing of it; garbage is inactive; a plain user may not ask.
-    let foreign =
-        form(&s, Some(&basic(&other, &other_secret)), "/api/v1/oauth/introspect", &[("token", &token)]).await;
+    let foreign = form(&s, Some(&basic(&other, &other_secret)), "/api/v1/oauth/introspect", &[("token", &token)]).await;
     assert_eq!(foreign.body, json!({ "active": false }));
     let garbage = form(&s, Some(&creds), "/api/v1/oauth/introspect", &[("token", "not-a-token")]).await;
     assert_eq!(garbage.body, json!({ "active": false }));

@@ -28,6 +28,10 @@ pub struct Caller {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientGrant {
     pub scopes: Vec<String>,
+    /// The generation of the client's secret the token was obtained with.
+    pub generation: u32,
+    /// The token's id (`jti`), for revocation.
+    pub token_id: Uuid,
 }
 
 impl Caller {
@@ -68,9 +72,9 @@ impl Caller {
                 Ok(self)
             }
             RouteAccess::AnyClient => Ok(self),
-            RouteAccess::UsersOnly => Err(AppError::Forbidden(
-                "an OAuth2 client may not use this route; it is for signed-in users".into(),
-            )),
+            RouteAccess::UsersOnly => {
+                Err(AppError::Forbidden("an OAuth2 client may not use this route; it is for signed-in users".into()))
+            }
         }
     }
 
@@ -105,6 +109,8 @@ pub fn authenticate(services: &Services, token: &str) -> Result<Caller, AppError
     }
     let client = claims.scope.as_ref().map(|scope| ClientGrant {
         scopes: scope.split_whitespace().map(str::to_string).collect(),
+        generation: claims.cgen.unwrap_or(0),
+        token_id: claims.jti,
     });
     Ok(Caller { user_id: claims.sub, role: claims.role, session_id: claims.sid, expires_at: claims.exp, client })
 }

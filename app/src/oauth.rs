@@ -41,8 +41,13 @@ pub enum Scope {
 }
 
 impl Scope {
-    pub const ALL: [Scope; 5] =
-        [Scope::ResourcesRead, Scope::ReservationsRead, Scope::ReservationsWrite, Scope::WebhooksManage, Scope::AuditRead];
+    pub const ALL: [Scope; 5] = [
+        Scope::ResourcesRead,
+        Scope::ReservationsRead,
+        Scope::ReservationsWrite,
+        Scope::WebhooksManage,
+        Scope::AuditRead,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -129,13 +134,29 @@ fn matches(pattern: &str, segments: &[&str]) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum OauthClientEvent {
-    OauthClientRegistered { name: String, scopes: Vec<String>, owner: Uuid, secret_hash: String, at: DateTime<Utc> },
+    OauthClientRegistered {
+        name: String,
+        scopes: Vec<String>,
+        owner: Uuid,
+        secret_hash: String,
+        at: DateTime<Utc>,
+    },
     /// A new secret; tokens obtained with an older one stop working.
-    OauthClientSecretRotated { secret_hash: String, generation: u32, at: DateTime<Utc> },
+    OauthClientSecretRotated {
+        secret_hash: String,
+        generation: u32,
+        at: DateTime<Utc>,
+    },
     /// The client may no longer obtain tokens; those it holds stop working.
-    OauthClientDisabled { at: DateTime<Utc> },
+    OauthClientDisabled {
+        at: DateTime<Utc>,
+    },
     /// One access token (`jti`, valid until `exp`) stops working.
-    OauthTokenRevoked { jti: Uuid, exp: i64, at: DateTime<Utc> },
+    OauthTokenRevoked {
+        jti: Uuid,
+        exp: i64,
+        at: DateTime<Utc>,
+    },
 }
 
 impl OauthClientEvent {

@@ -251,7 +251,10 @@ fn credentials(
             let text = String::from_utf8(decoded).map_err(|_| OauthError::InvalidClient)?;
             let (id, secret) = text.split_once(':').ok_or(OauthError::InvalidClient)?;
             let unescape = |s: &str| -> String {
-                form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
+                form_urlencoded::parse(format!("x={s}").as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default()
             };
             Ok(Some(Credentials { client_id: unescape(id), client_secret: unescape(secret) }))
         }

@@ -3,10 +3,10 @@
 mod auth;
 mod dashboard;
 mod live;
-mod sessions;
-mod resources;
 mod notifications;
 mod preferences;
+mod resources;
+mod sessions;
 mod waitlist;
 
 use std::net::IpAddr;
