@@ -637,6 +637,22 @@ mod tests {
     }
 
     #[test]
+    fn docs_repeat_the_scope_table_exactly() {
+        let docs = include_str!("../../docs/api.md");
+        let table = docs.split("### Scope table").nth(1).expect("docs/api.md has a scope table");
+        let rows: Vec<&str> = table.lines().filter(|l| l.starts_with("| `")).collect();
+        assert_eq!(rows.len(), ROUTE_SCOPES.len(), "{rows:#?}");
+        for ((method, path, access), row) in ROUTE_SCOPES.iter().zip(rows) {
+            let needs = match access {
+                Needs(scope) => format!("`{}`", scope.as_str()),
+                AnyClient => "any client (its own tokens)".into(),
+                UsersOnly => "never a client's".into(),
+            };
+            assert_eq!(row, format!("| `{method}` | `{path}` | {needs} |"), "rows in the code's order");
+        }
+    }
+
+    #[test]
     fn unknown_scopes_are_named() {
         let error = checked_scopes("scopes", &["resources:read".into(), "resources:write".into()]).unwrap_err();
         assert!(error.to_string().contains("`resources:write`"), "{error}");
