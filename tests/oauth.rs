@@ -335,10 +335,18 @@ pub async fn secrets_never_leave_the_service(backend: Backend) {
         assert_eq!(r.status(), 200, "{path}");
         outward.push(r.text().await.expect("text"));
     }
-    // audit:read lets the client read the trail too.
+    // audit:read lets the client read the trail too (as an auditor), and nothing of webhooks.
     let r = s.get(&token, "/api/v1/audit/logs").send().await.expect("audit");
     assert_eq!(r.status(), 200);
     outward.push(r.text().await.expect("text"));
+    let refused = get(&s, &token, "/api/v1/webhooks").await;
+    assert_eq!((refused.status, refused.body["scope"].as_str()), (403, Some("webhooks:manage")), "{}", refused.body);
+    let (hooks, hooks_secret) = register(&s, &admin, "hook-admin", &["webhooks:manage"]).await;
+    let hooks_token = client_token(&s, &hooks, &hooks_secret).await;
+    let listed = get(&s, &hooks_token, "/api/v1/webhooks").await;
+    assert_eq!((listed.status, &listed.body["data"]), (200, &json!([])), "{}", listed.body);
+    let refused = get(&s, &hooks_token, "/api/v1/audit/logs").await;
+    assert_eq!((refused.status, refused.body["scope"].as_str()), (403, Some("audit:read")));
     outward.push(get(&s, &admin, "/api/v1/oauth/clients").await.body.to_string());
     let hashes: Vec<String> = [&first, &second]
         .iter()
