@@ -10,8 +10,10 @@ mod support;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use futures::StreamExt;
 use reqwest::Method;
 use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
 
 use common::*;
 use support::*;
@@ -259,13 +261,29 @@ pub async fn introspection_and_revocation(backend: Backend) {
     assert_eq!(get(&s, &second, "/api/v1/resources").await.status, 200);
     assert_eq!(form(&s, Some(&creds), "/api/v1/oauth/revoke", &[("token", &token)]).await.status, 200);
     assert_eq!(form(&s, Some(&creds), "/api/v1/oauth/revoke", &[("token", "junk")]).await.status, 200);
-    // Another client cannot revoke it; an admin can, by bearer.
+    // Another client cannot revoke it; an admin can, by bearer, and its live connection closes.
     let foreign = form(&s, Some(&basic(&other, &other_secret)), "/api/v1/oauth/revoke", &[("token", &second)]).await;
     assert_eq!(foreign.status, 200);
     assert_eq!(get(&s, &second, "/api/v1/resources").await.status, 200);
+    let url = format!("{}/ws?token={second}", s.base_url.replace("http://", "ws://"));
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.expect("websocket handshake");
+    let hello = tokio::time::timeout(std::time::Duration::from_secs(10), socket.next()).await.expect("hello");
+    assert!(matches!(hello, Some(Ok(Message::Text(ref t))) if t.contains("connected")), "{hello:?}");
     let by_admin = form(&s, Some(&format!("Bearer {admin}")), "/api/v1/oauth/revoke", &[("token", &second)]).await;
     assert_eq!(by_admin.status, 200);
     assert_eq!(get(&s, &second, "/api/v1/resources").await.status, 401);
+    let close = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while let Some(frame) = socket.next().await {
+            if let Ok(Message::Close(close)) = frame {
+                return close;
+            }
+        }
+        None
+    })
+    .await
+    .expect("closed within 5 s")
+    .expect("a close frame");
+    assert_eq!(u16::from(close.code), 4003, "{close:?}");
 
     // A revoked token stays refused after a restart (the log remembers).
     let third = client_token(&s, &id, &secret).await;
