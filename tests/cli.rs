@@ -24,6 +24,7 @@ on_both_backends!(
     accounts::login_refresh_logout,
     accounts::scripts_are_never_prompted,
     accounts::password_and_sessions,
+    accounts::oauth_clients,
     bookings::book_and_conflict_with_alternatives,
     bookings::recurring_preview_and_series,
     bookings::reservations_and_waiting_features,

@@ -7,7 +7,8 @@
 //!   `text/plain` POST without a preflight, but not JSON); a declared length over the limit is `413`;
 //! * answers carry `X-Content-Type-Options: nosniff`, and API answers `Cache-Control: no-store`
 //!   unless a handler chose otherwise;
-//! * an error answer that is not problem+json yet (a framework error, say) becomes one.
+//! * an error answer that is not problem+json yet (a framework error, say) becomes one — except
+//!   the OAuth2 endpoints' own JSON errors (`{"error": "invalid_client"}`, RFC 6749 §5.2).
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -29,6 +30,9 @@ const OTHER_BODIES: [(&str, &[&str]); 5] = [
     ("/api/v1/oauth/revoke", &["application/x-www-form-urlencoded"]),
 ];
 
+/// Routes that answer errors in the OAuth2 form (RFC 6749 §5.2) rather than problem+json.
+const OAUTH_ERROR_BODIES: [&str; 3] = ["/api/v1/oauth/token", "/api/v1/oauth/introspect", "/api/v1/oauth/revoke"];
+
 /// The largest body a request may declare, in bytes (the same limit the extractors enforce).
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimit(pub usize);
@@ -43,7 +47,7 @@ pub async fn guard(
         return Ok(finish(req.into_response(response).map_into_right_body(), api));
     }
     let response = next.call(req).await?;
-    if api && response.status().as_u16() >= 400 && !is_problem(&response) {
+    if api && response.status().as_u16() >= 400 && !is_problem(&response) && !is_oauth_error(&response) {
         let status = response.status();
         let (req, framework) = response.into_parts();
         let detail = framework.error().map(|e| e.to_string());
@@ -72,6 +76,15 @@ fn is_problem(response: &ServiceResponse<impl MessageBody>) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/problem+json"))
+}
+
+fn is_oauth_error(response: &ServiceResponse<impl MessageBody>) -> bool {
+    OAUTH_ERROR_BODIES.contains(&response.request().path())
+        && response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"))
 }
 
 fn slug(status: StatusCode) -> &'static str {

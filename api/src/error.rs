@@ -63,6 +63,9 @@ pub fn problem(error: &AppError) -> Problem {
             .with("errors", [serde_json::json!({ "field": field, "message": message })]),
         AppError::Unauthorized(m) => Problem::new(S::UNAUTHORIZED, "unauthorized", "Not authenticated").detail(m),
         AppError::Forbidden(m) => Problem::new(S::FORBIDDEN, "forbidden", "Not allowed").detail(m),
+        AppError::InsufficientScope { scope } => Problem::new(S::FORBIDDEN, "insufficient-scope", "Insufficient scope")
+            .detail(format!("this client's token lacks the scope `{scope}` this route needs"))
+            .with("scope", scope),
         AppError::NotFound(what) => {
             Problem::new(S::NOT_FOUND, "not-found", "Not found").detail(format!("{what} not found"))
         }

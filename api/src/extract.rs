@@ -60,11 +60,13 @@ pub fn link_base(services: &Services, req: &HttpRequest) -> String {
     services.link_base(services.trusted_proxies.forwarded_origin(peer, &forwarding_headers(req)))
 }
 
-/// Verifies an access token (header, or `token` for clients that cannot set headers).
+/// Verifies an access token (header, or `token` for clients that cannot set headers). An
+/// OAuth2 client's token must also hold the scope this route needs (the one scope table,
+/// `reserver_app::oauth::ROUTE_SCOPES`): every route taking a `CurrentUser` is checked here.
 pub fn authenticate(req: &HttpRequest, token: Option<&str>) -> Result<CurrentUser, AppError> {
     let services = req.app_data::<web::Data<Services>>().ok_or_else(|| AppError::Internal("no services".into()))?;
     let token = bearer(req).or(token).ok_or_else(|| AppError::Unauthorized("missing bearer token".into()))?;
-    reserver_app::authenticate(services, token).map(CurrentUser)
+    reserver_app::authenticate(services, token)?.for_route(req.method().as_str(), req.path()).map(CurrentUser)
 }
 
 impl FromRequest for CurrentUser {

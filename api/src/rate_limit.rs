@@ -14,7 +14,15 @@ use crate::extract::{authenticate, client_ip};
 use reserver_app::AppError;
 use reserver_app::Services;
 
-const AUTH_PATHS: [&str; 4] = ["/api/v1/token", "/api/v1/register", "/api/v1/setup/", "/api/v1/logout"];
+const AUTH_PATHS: [&str; 7] = [
+    "/api/v1/token",
+    "/api/v1/register",
+    "/api/v1/setup/",
+    "/api/v1/logout",
+    "/api/v1/oauth/token",
+    "/api/v1/oauth/introspect",
+    "/api/v1/oauth/revoke",
+];
 /// The web app's forms that take a password count in the same tier as the API's.
 const WEB_AUTH_FORMS: [&str; 4] = ["/login", "/register", "/setup", "/password"];
 

@@ -233,7 +233,7 @@ pub async fn session_caller(services: &Services, cookie: &str) -> Result<Caller,
     let (_, user) = services.users.load(user_id).await?;
     let user = user.user.ok_or_else(refused)?;
     let expires_at = session.expires_at.map(|t| t.timestamp()).unwrap_or_default();
-    Ok(Caller { user_id, role: user.role, session_id, expires_at })
+    Ok(Caller { user_id, role: user.role, session_id, expires_at, client: None })
 }
 
 /// Replaces the caller's password after checking the current one and the password policy, and

@@ -1,12 +1,13 @@
 //! Who is asking: the caller behind a verified access token, and the metadata a command carries
 //! on their behalf (ids for tracing, client address, idempotency key).
 
-use reserver_auth::tokens::TokenError;
+use reserver_auth::tokens::{AccessClaims, TokenError};
 use reserver_commands::{CommandMeta, IdempotencyKey};
 use reserver_domain::{Actor, Role};
 use uuid::Uuid;
 
 use crate::error::AppError;
+use crate::oauth::{route_access, RouteAccess, Scope};
 use crate::revocations::Refusal;
 use crate::services::Services;
 
@@ -18,6 +19,19 @@ pub struct Caller {
     pub session_id: Uuid,
     /// When the access token expires (Unix seconds); long-lived connections close then.
     pub expires_at: i64,
+    /// Set when the caller is an OAuth2 client (then `user_id` is the client's id, and
+    /// `session_id` is nil): the scopes its token holds.
+    pub client: Option<ClientGrant>,
+}
+
+/// What an OAuth2 client's token grants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientGrant {
+    pub scopes: Vec<String>,
+    /// The generation of the client's secret the token was obtained with.
+    pub generation: u32,
+    /// The token's id (`jti`), for revocation.
+    pub token_id: Uuid,
 }
 
 impl Caller {
@@ -27,6 +41,41 @@ impl Caller {
 
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
+    }
+
+    /// Whether this is an OAuth2 client rather than a user.
+    pub fn is_client(&self) -> bool {
+        self.client.is_some()
+    }
+
+    /// Refuses a client whose token lacks `scope` (`InsufficientScope` naming it); users pass.
+    pub fn require_scope(&self, scope: Scope) -> Result<(), AppError> {
+        match &self.client {
+            Some(grant) if !grant.scopes.iter().any(|s| s == scope.as_str()) => {
+                Err(AppError::InsufficientScope { scope: scope.as_str().to_string() })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Applies the scope table ([`crate::oauth::route_access`]) to a request for `method path`:
+    /// a user passes unchanged; a client needs the route's scope and then acts with the role
+    /// that scope carries, and is refused routes that are never a client's.
+    pub fn for_route(mut self, method: &str, path: &str) -> Result<Caller, AppError> {
+        if self.client.is_none() {
+            return Ok(self);
+        }
+        match route_access(method, path) {
+            RouteAccess::Scope(scope) => {
+                self.require_scope(scope)?;
+                self.role = scope.role();
+                Ok(self)
+            }
+            RouteAccess::AnyClient => Ok(self),
+            RouteAccess::UsersOnly => {
+                Err(AppError::Forbidden("an OAuth2 client may not use this route; it is for signed-in users".into()))
+            }
+        }
     }
 
     /// Refuses unless the caller has one of `roles`.
@@ -46,16 +95,32 @@ pub fn authenticate(services: &Services, token: &str) -> Result<Caller, AppError
         TokenError::Expired => AppError::Unauthorized("access token expired; refresh it".into()),
         TokenError::Invalid => AppError::Unauthorized("invalid access token".into()),
     })?;
-    match services.revocations.refusal(claims.sub, claims.sid, claims.role) {
-        Some(Refusal::SessionEnded) => {
-            return Err(AppError::Unauthorized("this session has ended (logged out); log in again".into()))
-        }
-        Some(Refusal::RoleChanged) => {
-            return Err(AppError::Unauthorized("your role has changed; refresh the access token".into()))
-        }
-        None => {}
+    if let Some(refusal) = refusal_of(services, &claims) {
+        return Err(AppError::Unauthorized(
+            match refusal {
+                Refusal::SessionEnded => "this session has ended (logged out); log in again",
+                Refusal::RoleChanged => "your role has changed; refresh the access token",
+                Refusal::ClientDisabled => "this OAuth2 client is disabled",
+                Refusal::SecretRotated => "the client's secret was rotated; obtain a new token",
+                Refusal::TokenRevoked => "this access token was revoked",
+            }
+            .into(),
+        ));
     }
-    Ok(Caller { user_id: claims.sub, role: claims.role, session_id: claims.sid, expires_at: claims.exp })
+    let client = claims.scope.as_ref().map(|scope| ClientGrant {
+        scopes: scope.split_whitespace().map(str::to_string).collect(),
+        generation: claims.cgen.unwrap_or(0),
+        token_id: claims.jti,
+    });
+    Ok(Caller { user_id: claims.sub, role: claims.role, session_id: claims.sid, expires_at: claims.exp, client })
+}
+
+/// Why a token whose signature and expiry are fine is no longer accepted, if it is not.
+pub fn refusal_of(services: &Services, claims: &AccessClaims) -> Option<Refusal> {
+    match claims.is_client() {
+        true => services.revocations.client_refusal(claims.sub, claims.cgen.unwrap_or(0), claims.jti),
+        false => services.revocations.refusal(claims.sub, claims.sid, claims.role),
+    }
 }
 
 /// What a transport knows about a request that a command records.

@@ -20,6 +20,9 @@ pub enum AppError {
     Unauthorized(String),
     #[error("{0}")]
     Forbidden(String),
+    /// An OAuth2 client's token lacks the scope this route needs.
+    #[error("this needs the scope {scope}")]
+    InsufficientScope { scope: String },
     #[error("{0} not found")]
     NotFound(String),
     /// Well-formed but refused by a rule with its own problem type (e.g. a private webhook target).

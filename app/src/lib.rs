@@ -14,6 +14,7 @@ pub mod error;
 pub mod feed_tokens;
 pub mod input;
 pub mod notifications;
+pub mod oauth;
 pub mod preferences;
 pub mod reservations;
 pub mod revocations;
@@ -22,6 +23,6 @@ pub mod services;
 pub mod sessions;
 pub mod waitlist;
 
-pub use caller::{authenticate, command_meta, command_meta_part, Caller, RequestInfo};
+pub use caller::{authenticate, command_meta, command_meta_part, Caller, ClientGrant, RequestInfo};
 pub use error::{AppError, AppResult};
 pub use services::Services;

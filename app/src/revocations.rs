@@ -22,6 +22,8 @@ use uuid::Uuid;
 const ENDING_EVENTS: [&str; 2] = ["session_revoked", "refresh_token_reuse_detected"];
 /// User events after which tokens naming the previous role are refused.
 const ROLE_EVENTS: [&str; 1] = ["role_granted"];
+/// OAuth2 client events that end a client's tokens: all of them, those of older secrets, one.
+const CLIENT_EVENTS: [&str; 3] = ["oauth_client_disabled", "oauth_client_secret_rotated", "oauth_token_revoked"];
 
 #[derive(Default)]
 struct Known {
@@ -29,6 +31,12 @@ struct Known {
     ended: HashMap<Uuid, DateTime<Utc>>,
     /// User id → their role since, and when it changed.
     roles: HashMap<Uuid, (Role, DateTime<Utc>)>,
+    /// OAuth2 client id → when it was disabled.
+    disabled_clients: HashMap<Uuid, DateTime<Utc>>,
+    /// OAuth2 client id → the generation of its current secret, and when it was rotated.
+    client_generations: HashMap<Uuid, (u32, DateTime<Utc>)>,
+    /// Revoked client access tokens (`jti`) → when.
+    revoked_tokens: HashMap<Uuid, DateTime<Utc>>,
 }
 
 pub struct Revocations {
@@ -45,6 +53,12 @@ pub enum Refusal {
     SessionEnded,
     /// The user's role changed after the token was issued.
     RoleChanged,
+    /// The OAuth2 client was disabled.
+    ClientDisabled,
+    /// The OAuth2 client's secret was rotated after the token was obtained.
+    SecretRotated,
+    /// The token itself was revoked (RFC 7009).
+    TokenRevoked,
 }
 
 impl Revocations {
@@ -57,9 +71,16 @@ impl Revocations {
     pub async fn load(&self, store: &dyn EventStore) -> anyhow::Result<()> {
         let rows = fetch_all(
             &store.database(),
-            "SELECT stream_id, event_type, CAST(payload AS TEXT) FROM events WHERE event_type IN ($1, $2, $3) \
-             ORDER BY position",
-            &[ENDING_EVENTS[0].into(), ENDING_EVENTS[1].into(), ROLE_EVENTS[0].into()],
+            "SELECT stream_id, event_type, CAST(payload AS TEXT) FROM events \
+             WHERE event_type IN ($1, $2, $3, $4, $5, $6) ORDER BY position",
+            &[
+                ENDING_EVENTS[0].into(),
+                ENDING_EVENTS[1].into(),
+                ROLE_EVENTS[0].into(),
+                CLIENT_EVENTS[0].into(),
+                CLIENT_EVENTS[1].into(),
+                CLIENT_EVENTS[2].into(),
+            ],
         )
         .await?;
         for row in rows {
@@ -85,6 +106,45 @@ impl Revocations {
         self.change(|known| {
             known.roles.insert(user_id, (role, Utc::now()));
         });
+    }
+
+    /// Records a disabled OAuth2 client now.
+    pub fn client_disabled(&self, client_id: Uuid) {
+        self.change(|known| {
+            known.disabled_clients.insert(client_id, Utc::now());
+        });
+    }
+
+    /// Records an OAuth2 client's new secret generation now.
+    pub fn client_rotated(&self, client_id: Uuid, generation: u32) {
+        self.change(|known| note_generation(known, client_id, generation, Utc::now()));
+    }
+
+    /// Records a revoked client access token now.
+    pub fn revoke_token(&self, jti: Uuid) {
+        self.change(|known| {
+            known.revoked_tokens.insert(jti, Utc::now());
+        });
+    }
+
+    pub fn is_token_revoked(&self, jti: Uuid) -> bool {
+        self.known.read().map(|k| k.revoked_tokens.contains_key(&jti)).unwrap_or(false)
+    }
+
+    /// Whether a token of OAuth2 client `client_id`, obtained with its secret of `generation`,
+    /// with id `jti`, is refused, and why.
+    pub fn client_refusal(&self, client_id: Uuid, generation: u32, jti: Uuid) -> Option<Refusal> {
+        let known = self.known.read().ok()?;
+        if known.disabled_clients.contains_key(&client_id) {
+            return Some(Refusal::ClientDisabled);
+        }
+        if known.revoked_tokens.contains_key(&jti) {
+            return Some(Refusal::TokenRevoked);
+        }
+        match known.client_generations.get(&client_id) {
+            Some((current, _)) if *current > generation => Some(Refusal::SecretRotated),
+            _ => None,
+        }
     }
 
     pub fn is_ended(&self, session_id: Uuid) -> bool {
@@ -119,6 +179,9 @@ impl Revocations {
             if known.roles.len() % 1024 == 0 {
                 known.roles.retain(|_, (_, at)| *at >= horizon);
             }
+            if known.revoked_tokens.len() % 1024 == 0 {
+                known.revoked_tokens.retain(|_, at| *at >= horizon);
+            }
         }
         self.changes.send_modify(|generation| *generation += 1);
     }
@@ -126,7 +189,8 @@ impl Revocations {
     fn note(&self, stream_id: &str, event_type: &str, payload: &str) {
         let ending = ENDING_EVENTS.contains(&event_type);
         let role_change = ROLE_EVENTS.contains(&event_type);
-        if !ending && !role_change {
+        let client = CLIENT_EVENTS.contains(&event_type);
+        if !ending && !role_change && !client {
             return;
         }
         let Ok(payload) = serde_json::from_str::<serde_json::Value>(payload) else { return };
@@ -134,7 +198,29 @@ impl Revocations {
         if at < Utc::now() - self.token_lifetime {
             return;
         }
-        if ending {
+        if client {
+            let Some(client_id) = stream_id.strip_prefix("oauth-client-").and_then(|s| Uuid::parse_str(s).ok()) else {
+                return;
+            };
+            match event_type {
+                "oauth_client_disabled" => self.change(|known| {
+                    known.disabled_clients.insert(client_id, at);
+                }),
+                "oauth_client_secret_rotated" => {
+                    if let Some(generation) = payload.get("generation").and_then(|g| g.as_u64()) {
+                        let generation = u32::try_from(generation).unwrap_or(u32::MAX);
+                        self.change(|known| note_generation(known, client_id, generation, at));
+                    }
+                }
+                _ => {
+                    if let Some(jti) = payload.get("jti").and_then(|j| Uuid::parse_str(j.as_str()?).ok()) {
+                        self.change(|known| {
+                            known.revoked_tokens.insert(jti, at);
+                        });
+                    }
+                }
+            }
+        } else if ending {
             if let Some(session) = stream_id.strip_prefix("session-").and_then(|s| Uuid::parse_str(s).ok()) {
                 self.change(|known| {
                     known.ended.insert(session, at);
@@ -148,6 +234,14 @@ impl Revocations {
                 known.roles.insert(user, (role, at));
             });
         }
+    }
+}
+
+/// Keeps the highest generation seen (the tail may repeat what this replica applied at once).
+fn note_generation(known: &mut Known, client_id: Uuid, generation: u32, at: DateTime<Utc>) {
+    let entry = known.client_generations.entry(client_id).or_insert((generation, at));
+    if generation >= entry.0 {
+        *entry = (generation, at);
     }
 }
 
@@ -172,6 +266,23 @@ mod tests {
         revocations.note(&format!("session-{session}"), "session_revoked", &format!(r#"{{"at":"{at}"}}"#));
         assert!(changes.has_changed().expect("sender alive"));
         assert_eq!(revocations.refusal(user, session, Role::User), Some(Refusal::SessionEnded));
+    }
+
+    #[test]
+    fn client_events_refuse_client_tokens() {
+        let revocations = Revocations::new(chrono::Duration::minutes(15));
+        let (client, jti) = (Uuid::new_v4(), Uuid::new_v4());
+        let at = Utc::now().to_rfc3339();
+        let stream = format!("oauth-client-{client}");
+        assert_eq!(revocations.client_refusal(client, 1, jti), None);
+        revocations.note(&stream, "oauth_token_revoked", &format!(r#"{{"jti":"{jti}","exp":1,"at":"{at}"}}"#));
+        assert_eq!(revocations.client_refusal(client, 1, jti), Some(Refusal::TokenRevoked));
+        assert_eq!(revocations.client_refusal(client, 1, Uuid::new_v4()), None);
+        revocations.note(&stream, "oauth_client_secret_rotated", &format!(r#"{{"generation":2,"at":"{at}"}}"#));
+        assert_eq!(revocations.client_refusal(client, 1, Uuid::new_v4()), Some(Refusal::SecretRotated));
+        assert_eq!(revocations.client_refusal(client, 2, Uuid::new_v4()), None);
+        revocations.note(&stream, "oauth_client_disabled", &format!(r#"{{"at":"{at}"}}"#));
+        assert_eq!(revocations.client_refusal(client, 2, Uuid::new_v4()), Some(Refusal::ClientDisabled));
     }
 
     #[test]

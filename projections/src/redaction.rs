@@ -2,7 +2,8 @@
 //!
 //! The log keeps what the write side needs to decide: an account's password hash
 //! (`registered`, `password_changed`), the hashes of a session's refresh tokens
-//! (`session_started`, `session_rotated`, `refresh_token_reuse_detected`), and every answer an
+//! (`session_started`, `session_rotated`, `refresh_token_reuse_detected`), the hash of an OAuth2
+//! client's secret (`oauth_client_registered`, `oauth_client_secret_rotated`), and every answer an
 //! idempotency record repeats (which embeds those events). None of it may be handed out.
 //! Every outward path applies this module: the raw log (`GET /api/v1/events`, exports), the
 //! public catalog behind WebSocket frames and webhook bodies ([`crate::public_events`]),
@@ -45,6 +46,8 @@ pub const SECRET_FIELDS: &[&str] = &[
     "feed_token",
     "secret",
     "client_secret",
+    // OAuth2 clients: the SHA-256 of their secret (`oauth_client_registered`, `…_secret_rotated`)
+    "secret_hash",
     "signing_secret",
     "totp_secret",
 ];
@@ -159,6 +162,9 @@ mod tests {
             json!({"fingerprint": "f", "outcome": {"result": "decided",
                    "events": [{"type": "registered", "password_hash": secret}]}}),
             json!({"type": "webhook_created", "url": format!("https://hook:{secret}@example.com/x?y=1")}),
+            json!({"type": "oauth_client_registered", "name": "door", "scopes": ["resources:read"],
+                   "owner": Uuid::nil(), "secret_hash": secret}),
+            json!({"type": "oauth_client_secret_rotated", "secret_hash": secret, "generation": 2}),
         ];
         for payload in cases {
             let event = recorded(payload.clone());

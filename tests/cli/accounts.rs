@@ -158,3 +158,30 @@ pub async fn password_and_sessions(backend: Backend) {
     changed.ok();
     assert_eq!(w.server.login_response("admin", "N3w-Passw0rd-Long!").await.status(), 200);
 }
+
+/// `reserver oauth clients create|list|rotate|disable` against the server's OAuth2 clients.
+pub async fn oauth_clients(backend: Backend) {
+    let w = World::start(backend).await;
+    w.admin();
+    let created = w.run(&["oauth", "clients", "create", "door-display", "--scopes", "resources:read", "-o", "json"]);
+    let created = created.json();
+    let id = created["id"].as_str().expect("id").to_string();
+    let secret = created["client_secret"].as_str().expect("secret shown once").to_string();
+    assert_eq!(created["scopes"], serde_json::json!(["resources:read"]));
+
+    let listed = w.run(&["oauth", "clients", "list", "-o", "json"]).json();
+    assert_eq!(listed[0]["id"].as_str(), Some(id.as_str()), "{listed}");
+    assert!(!listed.to_string().contains(&secret), "no secret in the listing");
+
+    let unknown = w.run(&["oauth", "clients", "create", "x", "--scopes", "rooms:fly"]);
+    assert_ne!(unknown.code, 0);
+    assert!(unknown.stderr.contains("rooms:fly"), "{}", unknown.stderr);
+
+    let rotated = w.run(&["oauth", "clients", "rotate", &id, "-o", "json"]).json();
+    let new_secret = rotated["client_secret"].as_str().expect("new secret");
+    assert_ne!(new_secret, secret);
+
+    w.run(&["oauth", "clients", "disable", &id]).ok();
+    let listed = w.run(&["oauth", "clients", "list", "-o", "json"]).json();
+    assert_eq!(listed[0]["active"], false, "{listed}");
+}

@@ -69,7 +69,7 @@ impl Problem {
                 p(StatusCode::UNAUTHORIZED, "error-login")
             }
             AppError::Unauthorized(_) => p(StatusCode::UNAUTHORIZED, "error-unauthorized"),
-            AppError::Forbidden(_) => p(StatusCode::FORBIDDEN, "error-forbidden"),
+            AppError::Forbidden(_) | AppError::InsufficientScope { .. } => p(StatusCode::FORBIDDEN, "error-forbidden"),
             AppError::NotFound(_) => p(StatusCode::NOT_FOUND, "error-not-found"),
             AppError::Refused { field, .. } => {
                 let mut problem = p(StatusCode::UNPROCESSABLE_ENTITY, "error-invalid-field");

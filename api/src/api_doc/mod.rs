@@ -63,6 +63,7 @@ pub const BEARER: &str = "bearer";
         (name = "audit", description = "The audit trail and the event log"),
         (name = "webhooks", description = "Signed outbound event deliveries"),
         (name = "calendar", description = "Reservations as iCalendar"),
+        (name = "oauth", description = "OAuth2 clients for integrations (client credentials)"),
     )
 )]
 struct ApiDoc;

@@ -185,10 +185,10 @@ pub async fn connect(
     let counted = ConnectionCounts::admit(&api, user.user_id, api.live.max_per_user)?;
     let (response, session, messages) =
         actix_ws::handle(&req, body).map_err(|e| AppError::validation("upgrade", e.to_string()))?;
-    let (expires_at, session_id) = (user.expires_at, user.session_id);
+    let (expires_at, session_id, client) = (user.expires_at, user.session_id, user.client.clone());
     actix_web::rt::spawn(async move {
         metrics::gauge!("ws_connections").increment(1.0);
-        let connection = Connection { state, session_id, api, session, filter, sent_after: 0 };
+        let connection = Connection { state, session_id, client, api, session, filter, sent_after: 0 };
         connection.run(messages, query.from_position, expires_at).await;
         metrics::gauge!("ws_connections").decrement(1.0);
         drop(counted);
@@ -199,6 +199,8 @@ pub async fn connect(
 struct Connection {
     state: Arc<Services>,
     session_id: Uuid,
+    /// An OAuth2 client's grant (its token's secret generation and id), if a client connected.
+    client: Option<reserver_app::ClientGrant>,
     api: Arc<crate::ApiState>,
     session: Session,
     filter: Filter,
@@ -263,10 +265,17 @@ impl Connection {
                         }
                     }
                     Ok(()) = revoked.changed() => {
-                        if let Some(refusal) = self.state.revocations.refusal(self.filter.user_id, self.session_id, self.filter.role) {
+                        let refusal = match &self.client {
+                            Some(grant) => self.state.revocations.client_refusal(self.filter.user_id, grant.generation, grant.token_id),
+                            None => self.state.revocations.refusal(self.filter.user_id, self.session_id, self.filter.role),
+                        };
+                        if let Some(refusal) = refusal {
                             return Ending::close(SESSION_REVOKED, match refusal {
                                 Refusal::SessionEnded => "the session has ended; log in again".into(),
                                 Refusal::RoleChanged => "your role has changed; reconnect with a new token".into(),
+                                Refusal::ClientDisabled | Refusal::SecretRotated | Refusal::TokenRevoked => {
+                                    "this access token no longer works".into()
+                                }
                             });
                         }
                     }

@@ -14,6 +14,7 @@ mod calendar;
 mod groups;
 mod health;
 mod notifications;
+mod oauth;
 mod reservations;
 mod resource_input;
 mod resource_upload;
@@ -53,7 +54,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(analytics::configure)
                 .configure(audit::configure)
                 .configure(webhooks::configure)
-                .configure(calendar::configure),
+                .configure(calendar::configure)
+                .configure(oauth::configure),
         );
 }
 
@@ -82,6 +84,7 @@ pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
         webhooks::Api::openapi(),
         webhook_deliveries::Api::openapi(),
         calendar::Api::openapi(),
+        oauth::Api::openapi(),
     ];
     parts.into_iter().fold(RootApi::openapi(), |doc, part| doc.merge_from(part))
 }
