@@ -175,15 +175,37 @@ pub async fn login(
         return Err(invalid_login());
     };
     let actor = Actor { user_id, role: user.role };
-    services
-        .users
-        .execute(user_id, actor, UserCommand::RecordLogin { succeeded }, command_meta(info, None, &[])?)
-        .await?;
     if !succeeded {
+        services
+            .users
+            .execute(user_id, actor, UserCommand::RecordLogin { succeeded }, command_meta(info, None, &[])?)
+            .await?;
         services.login_throttle.failed(attempt);
         return Err(invalid_login());
     }
     services.login_throttle.succeeded(attempt, now);
+    if user.disabled {
+        return Err(AppError::AccountDisabled);
+    }
+    if user.mfa.enabled {
+        // The password was right; the session starts only with a code (`mfa::complete_login`).
+        return Err(crate::mfa::challenge(services, user_id)?);
+    }
+    start_session(services, info, &user).await
+}
+
+/// Records a successful login of `user` and starts a session (the last step of every login).
+pub(crate) async fn start_session(
+    services: &Services,
+    info: &RequestInfo<'_>,
+    user: &reserver_domain::user::User,
+) -> Result<StartedSession, AppError> {
+    let now = services.clock.now();
+    let (user_id, actor) = (user.id, Actor { user_id: user.id, role: user.role });
+    services
+        .users
+        .execute(user_id, actor, UserCommand::RecordLogin { succeeded: true }, command_meta(info, None, &[])?)
+        .await?;
     let session_id = Uuid::new_v4();
     let (refresh_token, hash) = new_refresh_token(session_id).map_err(|e| AppError::Internal(e.to_string()))?;
     let absolute_expires_at = now + reserver_auth::session::DEFAULT_ABSOLUTE_LIFETIME;
@@ -195,7 +217,7 @@ pub async fn login(
         user_agent: info.user_agent.map(str::to_string),
     };
     services.sessions.execute(session_id, actor, start, command_meta(info, None, &[])?).await?;
-    Ok(StartedSession { user_id, username: user.username, role: user.role, session_id, refresh_token })
+    Ok(StartedSession { user_id, username: user.username.clone(), role: user.role, session_id, refresh_token })
 }
 
 /// Ends a session: its access tokens and its refresh token (or cookie) stop working at once.
@@ -226,7 +248,7 @@ pub async fn session_caller(services: &Services, cookie: &str) -> Result<Caller,
         && session.absolute_expires_at.is_none_or(|t| t > now);
     let user_id = session.user_id.filter(|_| live).ok_or_else(refused)?;
     let (_, user) = services.users.load(user_id).await?;
-    let user = user.user.ok_or_else(refused)?;
+    let user = user.user.filter(|u| !u.disabled).ok_or_else(refused)?;
     let expires_at = session.expires_at.map(|t| t.timestamp()).unwrap_or_default();
     Ok(Caller { user_id, role: user.role, session_id, expires_at })
 }
@@ -261,6 +283,7 @@ pub async fn change_password(
             command_meta(info, Some(caller), &[])?,
         )
         .await?;
+    services.revocations.password_changed(caller.user_id);
     let mut position = decided.position;
     if end_other_sessions {
         // The read model lists the sessions: let it see every login up to now.

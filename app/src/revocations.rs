@@ -22,6 +22,8 @@ use uuid::Uuid;
 const ENDING_EVENTS: [&str; 2] = ["session_revoked", "refresh_token_reuse_detected"];
 /// User events after which tokens naming the previous role are refused.
 const ROLE_EVENTS: [&str; 1] = ["role_granted"];
+/// User events that set or clear "must change the password" (an admin reset, a change).
+const PASSWORD_EVENTS: [&str; 2] = ["password_reset", "password_changed"];
 
 #[derive(Default)]
 struct Known {
@@ -29,6 +31,8 @@ struct Known {
     ended: HashMap<Uuid, DateTime<Utc>>,
     /// User id → their role since, and when it changed.
     roles: HashMap<Uuid, (Role, DateTime<Utc>)>,
+    /// Users whose password an admin reset and who have not changed it since (never pruned).
+    must_change_password: std::collections::HashSet<Uuid>,
 }
 
 pub struct Revocations {
@@ -57,9 +61,15 @@ impl Revocations {
     pub async fn load(&self, store: &dyn EventStore) -> anyhow::Result<()> {
         let rows = fetch_all(
             &store.database(),
-            "SELECT stream_id, event_type, CAST(payload AS TEXT) FROM events WHERE event_type IN ($1, $2, $3) \
+            "SELECT stream_id, event_type, CAST(payload AS TEXT) FROM events WHERE event_type IN ($1, $2, $3, $4, $5) \
              ORDER BY position",
-            &[ENDING_EVENTS[0].into(), ENDING_EVENTS[1].into(), ROLE_EVENTS[0].into()],
+            &[
+                ENDING_EVENTS[0].into(),
+                ENDING_EVENTS[1].into(),
+                ROLE_EVENTS[0].into(),
+                PASSWORD_EVENTS[0].into(),
+                PASSWORD_EVENTS[1].into(),
+            ],
         )
         .await?;
         for row in rows {
@@ -85,6 +95,25 @@ impl Revocations {
         self.change(|known| {
             known.roles.insert(user_id, (role, Utc::now()));
         });
+    }
+
+    /// Records an admin password reset now (the replica that made it does not wait for its tail).
+    pub fn password_reset(&self, user_id: Uuid) {
+        self.change(|known| {
+            known.must_change_password.insert(user_id);
+        });
+    }
+
+    /// Records that the user chose a new password now.
+    pub fn password_changed(&self, user_id: Uuid) {
+        self.change(|known| {
+            known.must_change_password.remove(&user_id);
+        });
+    }
+
+    /// Whether an admin reset the user's password and they have not changed it since.
+    pub fn must_change_password(&self, user_id: Uuid) -> bool {
+        self.known.read().map(|k| k.must_change_password.contains(&user_id)).unwrap_or(false)
     }
 
     pub fn is_ended(&self, session_id: Uuid) -> bool {
@@ -124,6 +153,19 @@ impl Revocations {
     }
 
     fn note(&self, stream_id: &str, event_type: &str, payload: &str) {
+        if PASSWORD_EVENTS.contains(&event_type) {
+            if let Some(user) = stream_id.strip_prefix("user-").and_then(|s| Uuid::parse_str(s).ok()) {
+                let reset = event_type == PASSWORD_EVENTS[0];
+                self.change(|known| {
+                    if reset {
+                        known.must_change_password.insert(user);
+                    } else {
+                        known.must_change_password.remove(&user);
+                    }
+                });
+            }
+            return;
+        }
         let ending = ENDING_EVENTS.contains(&event_type);
         let role_change = ROLE_EVENTS.contains(&event_type);
         if !ending && !role_change {

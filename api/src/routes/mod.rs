@@ -13,6 +13,7 @@ mod availability;
 mod calendar;
 mod groups;
 mod health;
+mod mfa;
 mod notifications;
 mod reservations;
 mod resource_input;
@@ -41,6 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::scope("/api/v1")
                 .configure(auth::configure)
                 .configure(accounts::configure)
+                .configure(mfa::configure)
                 .configure(resources::configure)
                 .configure(schedule::configure)
                 .configure(availability::configure)
@@ -67,6 +69,7 @@ pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
     let parts = [
         auth::Api::openapi(),
         accounts::Api::openapi(),
+        mfa::Api::openapi(),
         resources::Api::openapi(),
         schedule::Api::openapi(),
         availability::Api::openapi(),
