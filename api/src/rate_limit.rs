@@ -16,7 +16,7 @@ use reserver_app::Services;
 
 const AUTH_PATHS: [&str; 4] = ["/api/v1/token", "/api/v1/register", "/api/v1/setup/", "/api/v1/logout"];
 /// The web app's forms that take a password count in the same tier as the API's.
-const WEB_AUTH_FORMS: [&str; 4] = ["/login", "/register", "/setup", "/password"];
+const WEB_AUTH_FORMS: [&str; 5] = ["/login", "/login/mfa", "/register", "/setup", "/password"];
 
 fn is_web_auth_form(req: &ServiceRequest) -> bool {
     req.method() == actix_web::http::Method::POST && WEB_AUTH_FORMS.contains(&req.path())

@@ -358,3 +358,13 @@ pub async fn complete_login(
     }
     accounts::start_session(services, info, &user).await
 }
+
+/// The setup waiting for its first code, shown again (secret, URI, QR code) until MFA is on.
+pub async fn pending_setup(services: &Services, user_id: Uuid) -> Result<Option<Setup>, AppError> {
+    let user = load_user(services, user_id).await?;
+    let Some(secret) = user.mfa.totp_secret.filter(|_| !user.mfa.enabled) else { return Ok(None) };
+    let otpauth_uri =
+        totp(&secret, &user.username)?.to_url().map_err(|e| AppError::Internal(format!("otpauth URI: {e}")))?;
+    let qr_svg = qr_svg(&otpauth_uri)?;
+    Ok(Some(Setup { secret, otpauth_uri, qr_svg, position: 0 }))
+}

@@ -70,11 +70,11 @@ impl Problem {
             AppError::Unauthorized(message) if message.contains("username or password") => {
                 p(StatusCode::UNAUTHORIZED, "error-login")
             }
-            AppError::Unauthorized(message) if message.contains("already used") => {
-                p(StatusCode::UNAUTHORIZED, "error-mfa-code-used")
-            }
-            AppError::Unauthorized(message) if message.contains("incorrect code") => {
-                p(StatusCode::UNAUTHORIZED, "error-mfa-code")
+            AppError::Unauthorized(message) if message.contains("already used") || message.contains("incorrect code") => {
+                let key = if message.contains("already used") { "error-mfa-code-used" } else { "error-mfa-code" };
+                let mut problem = p(StatusCode::UNAUTHORIZED, key);
+                problem.field = Some("code".into());
+                problem
             }
             AppError::Unauthorized(_) => p(StatusCode::UNAUTHORIZED, "error-unauthorized"),
             AppError::MfaRequired { .. } => p(StatusCode::UNAUTHORIZED, "error-mfa-required"),

@@ -8,6 +8,7 @@ mod resources;
 mod notifications;
 mod preferences;
 mod waitlist;
+mod mfa;
 
 use std::net::IpAddr;
 
@@ -24,6 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     notifications::configure(cfg);
     preferences::configure(cfg);
     waitlist::configure(cfg);
+    mfa::configure(cfg);
 }
 
 /// The client's address, through trusted proxies as for the API.
