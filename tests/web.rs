@@ -11,6 +11,8 @@ mod resources;
 mod dashboard;
 #[path = "web/notifications.rs"]
 mod notifications;
+#[path = "web/mfa.rs"]
+mod mfa;
 #[path = "web/preferences.rs"]
 mod preferences;
 #[path = "web/support.rs"]
@@ -52,4 +54,5 @@ on_both_backends!(
     notifications::notifications_page_in_pages,
     preferences::preferences_saved_and_refused,
     dashboard::available_now_and_check_in,
+    mfa::two_step_verification_page_and_login,
 );
