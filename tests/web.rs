@@ -55,4 +55,5 @@ on_both_backends!(
     preferences::preferences_saved_and_refused,
     dashboard::available_now_and_check_in,
     mfa::two_step_verification_page_and_login,
+    mfa::admin_reset_and_disable_in_the_web_app,
 );

@@ -106,3 +106,42 @@ pub async fn two_step_verification_page_and_login(backend: Backend) {
     assert!(r.text().await.unwrap_or_default().contains("Two-step verification is off."));
     assert_eq!(Browser::new(&server).login("gina", PASSWORD).await.status(), StatusCode::SEE_OTHER);
 }
+
+/// An admin's reset leads the user to the password page; a disabled account cannot log in.
+pub async fn admin_reset_and_disable_in_the_web_app(backend: Backend) {
+    let db = ScratchDatabase::new(backend).await;
+    let server = Server::start(db.url()).await;
+    let admin = server.setup_admin().await;
+    let hugo_token = server.user("hugo").await;
+    let me: serde_json::Value =
+        server.get(&hugo_token, "/api/v1/users/me").send().await.expect("me").json().await.expect("json");
+    let hugo_id = me["id"].as_str().expect("id").to_string();
+    let hugo = Browser::new(&server);
+    assert_eq!(hugo.login("hugo", PASSWORD).await.status(), StatusCode::SEE_OTHER);
+
+    let temporary = "Temporary-Pass-42";
+    let body = serde_json::json!({ "user_id": hugo_id, "new_password": temporary });
+    let reset = server.post(&admin, "/api/v1/auth/admin/reset-password", body).send().await.expect("reset");
+    assert_eq!(reset.status(), StatusCode::OK);
+    assert_eq!(hugo.get("/mfa").await.0, StatusCode::SEE_OTHER, "the web session ended");
+    assert_eq!(hugo.login("hugo", temporary).await.status(), StatusCode::SEE_OTHER);
+    let (status, html) = hugo.get("/mfa").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(html.contains("An administrator reset your password. Choose a new one first."), "{html}");
+    let r = hugo
+        .submit("/password", "/password", &[("current_password", temporary), ("password", "My-Own-Choice-77")])
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(hugo.get("/mfa").await.0, StatusCode::OK, "free again");
+
+    let disabled = server
+        .post(&admin, &format!("/api/v1/users/{hugo_id}/disable"), serde_json::json!({}))
+        .send()
+        .await
+        .expect("disable");
+    assert_eq!(disabled.status(), StatusCode::OK);
+    assert_eq!(hugo.get("/mfa").await.0, StatusCode::SEE_OTHER, "signed out at once");
+    let r = Browser::new(&server).login("hugo", "My-Own-Choice-77").await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(r.text().await.unwrap_or_default().contains("This account has been disabled."));
+}

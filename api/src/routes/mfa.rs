@@ -231,7 +231,7 @@ struct AccountState {
 #[utoipa::path(
     post,
     path = "/api/v1/users/{id}/unlock",
-    tag = "users",
+    tag = "auth",
     operation_id = "unlock_user",
     summary = "Admin: clear the login throttle of an account",
     params(("id" = Uuid, Path, description = "User id")),
@@ -258,7 +258,7 @@ async fn unlock_user(
 #[utoipa::path(
     post,
     path = "/api/v1/users/{id}/disable",
-    tag = "users",
+    tag = "auth",
     operation_id = "disable_user",
     summary = "Admin: disable an account (its sessions end at once)",
     params(("id" = Uuid, Path, description = "User id")),
@@ -282,7 +282,7 @@ async fn disable_user(
 #[utoipa::path(
     post,
     path = "/api/v1/users/{id}/enable",
-    tag = "users",
+    tag = "auth",
     operation_id = "enable_user",
     summary = "Admin: enable a disabled account",
     params(("id" = Uuid, Path, description = "User id")),
@@ -319,7 +319,7 @@ struct ResetInput {
 #[utoipa::path(
     post,
     path = "/api/v1/auth/admin/reset-password",
-    tag = "users",
+    tag = "auth",
     operation_id = "admin_reset_password",
     summary = "Admin: reset a password, forcing a change at the next login",
     request_body = ResetInput,
