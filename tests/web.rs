@@ -5,16 +5,16 @@ mod common;
 
 #[path = "web/accounts.rs"]
 mod accounts;
-#[path = "web/resources.rs"]
-mod resources;
 #[path = "web/dashboard.rs"]
 mod dashboard;
-#[path = "web/notifications.rs"]
-mod notifications;
 #[path = "web/mfa.rs"]
 mod mfa;
+#[path = "web/notifications.rs"]
+mod notifications;
 #[path = "web/preferences.rs"]
 mod preferences;
+#[path = "web/resources.rs"]
+mod resources;
 #[path = "web/support.rs"]
 mod support;
 #[path = "web/waitlist.rs"]

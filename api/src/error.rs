@@ -63,11 +63,9 @@ pub fn problem(error: &AppError) -> Problem {
             .with("errors", [serde_json::json!({ "field": field, "message": message })]),
         AppError::Unauthorized(m) => Problem::new(S::UNAUTHORIZED, "unauthorized", "Not authenticated").detail(m),
         AppError::Forbidden(m) => Problem::new(S::FORBIDDEN, "forbidden", "Not allowed").detail(m),
-        AppError::MfaRequired { mfa_token } => {
-            Problem::new(S::UNAUTHORIZED, "mfa-required", "One-time code required")
-                .detail("the password is right; send a one-time code with this mfa_token to POST /api/v1/token/mfa")
-                .with("mfa_token", mfa_token)
-        }
+        AppError::MfaRequired { mfa_token } => Problem::new(S::UNAUTHORIZED, "mfa-required", "One-time code required")
+            .detail("the password is right; send a one-time code with this mfa_token to POST /api/v1/token/mfa")
+            .with("mfa_token", mfa_token),
         AppError::AccountDisabled => Problem::new(S::FORBIDDEN, "account-disabled", "Account disabled")
             .detail("an administrator disabled this account"),
         AppError::PasswordChangeRequired => {

@@ -25,7 +25,12 @@ async fn account(services: &Services, user_id: Uuid) -> Result<User, AppError> {
 
 /// Clears the login throttle of the account's name (and any legacy lockout). Returns the log
 /// position (0 when nothing was written).
-pub async fn unlock(services: &Services, info: &RequestInfo<'_>, caller: &Caller, user_id: Uuid) -> Result<u64, AppError> {
+pub async fn unlock(
+    services: &Services,
+    info: &RequestInfo<'_>,
+    caller: &Caller,
+    user_id: Uuid,
+) -> Result<u64, AppError> {
     admin_only(caller)?;
     let user = account(services, user_id).await?;
     let decided = services
@@ -57,7 +62,12 @@ async fn end_sessions(
 
 /// Disables the account and ends its sessions at once. Errors: `Forbidden` for non-admins,
 /// `Rejected` when an admin disables their own account.
-pub async fn disable(services: &Services, info: &RequestInfo<'_>, caller: &Caller, user_id: Uuid) -> Result<u64, AppError> {
+pub async fn disable(
+    services: &Services,
+    info: &RequestInfo<'_>,
+    caller: &Caller,
+    user_id: Uuid,
+) -> Result<u64, AppError> {
     admin_only(caller)?;
     account(services, user_id).await?;
     let decided = services
@@ -68,7 +78,12 @@ pub async fn disable(services: &Services, info: &RequestInfo<'_>, caller: &Calle
 }
 
 /// Lets a disabled account log in again.
-pub async fn enable(services: &Services, info: &RequestInfo<'_>, caller: &Caller, user_id: Uuid) -> Result<u64, AppError> {
+pub async fn enable(
+    services: &Services,
+    info: &RequestInfo<'_>,
+    caller: &Caller,
+    user_id: Uuid,
+) -> Result<u64, AppError> {
     admin_only(caller)?;
     account(services, user_id).await?;
     let decided = services

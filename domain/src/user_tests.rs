@@ -162,7 +162,8 @@ fn a_totp_step_is_accepted_once_and_older_steps_never() {
 #[test]
 fn admins_disable_enable_and_reset() {
     let mut state = registered();
-    let admin = DecisionContext { actor: Actor { user_id: Uuid::from_u128(7), role: Role::Admin }, ..ctx(1, Role::Admin) };
+    let admin =
+        DecisionContext { actor: Actor { user_id: Uuid::from_u128(7), role: Role::Admin }, ..ctx(1, Role::Admin) };
     assert!(run(&mut state, UserCommand::Disable, &ctx(1, Role::User)).is_err());
     run(&mut state, UserCommand::Disable, &admin).unwrap();
     assert!(state.user.as_ref().unwrap().disabled);

@@ -145,7 +145,9 @@ pub async fn secrets_never_leave_the_service(backend: Backend) {
     assert_eq!(code_step(&s, &mfa_token, &backup[1]).await.status, 200);
     let disabled = post(&s, &bob, "/api/v1/auth/mfa/disable", json!({ "code": code(&secret, 1) })).await;
     assert_eq!(disabled.status, 200, "{}", disabled.body);
-    let marker = put(&s, &admin, &format!("/api/v1/users/{}/role", user_id(&s, &bob).await), json!({ "role": "approver" })).await;
+    let marker =
+        put(&s, &admin, &format!("/api/v1/users/{}/role", user_id(&s, &bob).await), json!({ "role": "approver" }))
+            .await;
     assert_eq!(marker.status, 200, "{}", marker.body);
 
     let hash = backup_hash(&backup[1]);

@@ -87,8 +87,8 @@ pub async fn two_step_verification_page_and_login(backend: Backend) {
     let html = r.text().await.unwrap_or_default();
     assert!(html.contains("id=\"code-error\">Este código no es válido.</p>"), "in Spanish, by the field: {html}");
     assert!(html.contains(&format!("value=\"{token}\"")), "the challenge is kept: {html}");
-    let r = post_form(&other, "/login/mfa", &[("csrf", &csrf_of(&html)), ("mfa_token", &token), ("code", &codes[0])])
-        .await;
+    let r =
+        post_form(&other, "/login/mfa", &[("csrf", &csrf_of(&html)), ("mfa_token", &token), ("code", &codes[0])]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(other.get("/mfa").await.0, StatusCode::OK, "signed in");
 

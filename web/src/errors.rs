@@ -70,7 +70,9 @@ impl Problem {
             AppError::Unauthorized(message) if message.contains("username or password") => {
                 p(StatusCode::UNAUTHORIZED, "error-login")
             }
-            AppError::Unauthorized(message) if message.contains("already used") || message.contains("incorrect code") => {
+            AppError::Unauthorized(message)
+                if message.contains("already used") || message.contains("incorrect code") =>
+            {
                 let key = if message.contains("already used") { "error-mfa-code-used" } else { "error-mfa-code" };
                 let mut problem = p(StatusCode::UNAUTHORIZED, key);
                 problem.field = Some("code".into());

@@ -249,7 +249,11 @@ async fn unlock_user(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let position = admin_accounts::unlock(&state, &request_info(&req), &user, id).await?;
-    Ok(written(StatusCode::OK, position, AccountState { id, disabled: None, unlocked: Some(true), password_reset: None }))
+    Ok(written(
+        StatusCode::OK,
+        position,
+        AccountState { id, disabled: None, unlocked: Some(true), password_reset: None },
+    ))
 }
 
 /// Admin: disable an account.
@@ -276,7 +280,11 @@ async fn disable_user(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let position = admin_accounts::disable(&state, &request_info(&req), &user, id).await?;
-    Ok(written(StatusCode::OK, position, AccountState { id, disabled: Some(true), unlocked: None, password_reset: None }))
+    Ok(written(
+        StatusCode::OK,
+        position,
+        AccountState { id, disabled: Some(true), unlocked: None, password_reset: None },
+    ))
 }
 
 #[utoipa::path(
@@ -300,7 +308,11 @@ async fn enable_user(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let position = admin_accounts::enable(&state, &request_info(&req), &user, id).await?;
-    Ok(written(StatusCode::OK, position, AccountState { id, disabled: Some(false), unlocked: None, password_reset: None }))
+    Ok(written(
+        StatusCode::OK,
+        position,
+        AccountState { id, disabled: Some(false), unlocked: None, password_reset: None },
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

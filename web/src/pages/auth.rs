@@ -211,8 +211,7 @@ async fn login_mfa(
         Ok(session) => Ok(start_web_session(&req, &services, &keys, ctx, session, &form.next).await),
         Err(error) => {
             let errors = FormErrors::from_error(ctx.lang, &error, &["code"]);
-            let page =
-                MfaLoginPage { ctx, errors, mfa_token: form.mfa_token.clone(), next: safe_next(&form.next) };
+            let page = MfaLoginPage { ctx, errors, mfa_token: form.mfa_token.clone(), next: safe_next(&form.next) };
             Ok(respond_failed(page, &error))
         }
     }

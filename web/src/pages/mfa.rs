@@ -43,7 +43,11 @@ impl MfaPage {
     /// The QR code: an SVG document this service generated from the otpauth URI (no user text
     /// in it but the URI's modules), from its `<svg` element on.
     fn qr(&self) -> &str {
-        self.setup.as_ref().map(|s| s.qr_svg.as_str()).map(|svg| svg.find("<svg").map_or("", |i| &svg[i..])).unwrap_or("")
+        self.setup
+            .as_ref()
+            .map(|s| s.qr_svg.as_str())
+            .map(|svg| svg.find("<svg").map_or("", |i| &svg[i..]))
+            .unwrap_or("")
     }
 }
 

@@ -3,12 +3,12 @@
 mod auth;
 mod dashboard;
 mod live;
-mod sessions;
-mod resources;
+mod mfa;
 mod notifications;
 mod preferences;
+mod resources;
+mod sessions;
 mod waitlist;
-mod mfa;
 
 use std::net::IpAddr;
 
