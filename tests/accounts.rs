@@ -32,6 +32,7 @@ macro_rules! on_both_backends {
 on_both_backends!(
     mfa::setup_verify_and_login_in_two_steps,
     mfa::secrets_never_leave_the_service,
+    mfa::the_client_library_logs_in_with_a_code,
     admin::disable_ends_sessions_and_enable_restores,
     admin::unlock_clears_the_login_throttle,
     admin::reset_password_forces_a_change,

@@ -179,3 +179,29 @@ fn backup_hash(code: &str) -> String {
     let normalised: String = code.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_lowercase();
     hex::encode(sha2::Sha256::digest(normalised.as_bytes()))
 }
+
+/// The typed client (what the command-line client uses) speaks these endpoints as they are.
+pub async fn the_client_library_logs_in_with_a_code(backend: Backend) {
+    use reserver_client::{Client, Login};
+    let db = ScratchDatabase::new(backend).await;
+    let s = Server::start(db.url()).await;
+    s.setup_admin().await;
+    reserver_client::install_crypto_provider();
+    let anonymous = Client::new(&format!("{}/api/v1/", s.base_url)).expect("client");
+    anonymous.register("ivan", PASSWORD).await.expect("register");
+    let session = anonymous.login("ivan", PASSWORD).await.expect("login").into_session().expect("no MFA yet");
+    let ivan = anonymous.clone().with_session(session);
+    let setup = ivan.mfa_setup().await.expect("setup");
+    assert!(setup.qr_svg.as_deref().is_some_and(|svg| svg.contains("<svg")));
+    let codes = ivan.mfa_enable(&code(&setup.secret, 0)).await.expect("enable");
+    assert_eq!(codes.backup_codes.len(), 10);
+    let Login::MfaRequired { mfa_token } = anonymous.login("ivan", PASSWORD).await.expect("password step") else {
+        panic!("a code is required now");
+    };
+    let pair = anonymous.login_mfa(&mfa_token, &code(&setup.secret, 1)).await.expect("code step");
+    let ivan = anonymous.clone().with_session(pair.session());
+    assert_eq!(ivan.me().await.expect("me").username, "ivan");
+    assert_eq!(ivan.mfa_backup_codes().await.expect("regenerate").backup_codes.len(), 10);
+    ivan.mfa_disable(None, Some(PASSWORD)).await.expect("disable");
+    assert!(matches!(anonymous.login("ivan", PASSWORD).await.expect("login"), Login::Tokens(_)));
+}
