@@ -8,6 +8,8 @@ mod common;
 mod accounts;
 #[path = "web/dashboard.rs"]
 mod dashboard;
+#[path = "web/mfa.rs"]
+mod mfa;
 #[path = "web/notifications.rs"]
 mod notifications;
 #[path = "web/preferences.rs"]
@@ -47,4 +49,6 @@ on_both_backends!(
     reservations::recurring_preview_then_book,
     reservations::recurring_dry_run_in_the_api,
     reservations::my_reservations_and_cancelling,
+    mfa::two_step_verification_page_and_login,
+    mfa::admin_reset_and_disable_in_the_web_app,
 );

@@ -66,6 +66,15 @@ pub fn problem(error: &AppError) -> Problem {
         AppError::InsufficientScope { scope } => Problem::new(S::FORBIDDEN, "insufficient-scope", "Insufficient scope")
             .detail(format!("this client's token lacks the scope `{scope}` this route needs"))
             .with("scope", scope),
+        AppError::MfaRequired { mfa_token } => Problem::new(S::UNAUTHORIZED, "mfa-required", "One-time code required")
+            .detail("the password is right; send a one-time code with this mfa_token to POST /api/v1/token/mfa")
+            .with("mfa_token", mfa_token),
+        AppError::AccountDisabled => Problem::new(S::FORBIDDEN, "account-disabled", "Account disabled")
+            .detail("an administrator disabled this account"),
+        AppError::PasswordChangeRequired => {
+            Problem::new(S::FORBIDDEN, "password-change-required", "Password change required")
+                .detail("an administrator reset your password; set a new one with POST /api/v1/users/me/password")
+        }
         AppError::NotFound(what) => {
             Problem::new(S::NOT_FOUND, "not-found", "Not found").detail(format!("{what} not found"))
         }

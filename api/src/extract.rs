@@ -75,11 +75,30 @@ impl FromRequest for CurrentUser {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         // Already verified by the rate-limit middleware for this request, if it ran.
-        if let Some(user) = req.extensions().get::<CurrentUser>() {
-            return ready(Ok(user.clone()));
-        }
-        ready(authenticate(req, None).map_err(ApiError))
+        let known = req.extensions().get::<CurrentUser>().cloned();
+        let user = match known {
+            Some(user) => user,
+            None => match authenticate(req, None) {
+                Ok(user) => user,
+                Err(e) => return ready(Err(ApiError(e))),
+            },
+        };
+        ready(password_change_gate(req, &user).map(|()| user).map_err(ApiError))
     }
+}
+
+/// What an account whose password an admin reset may still do before choosing a new one.
+const ALLOWED_BEFORE_PASSWORD_CHANGE: [&str; 3] = ["/api/v1/users/me/password", "/api/v1/users/me", "/api/v1/logout"];
+
+/// After an admin reset, every route but [`ALLOWED_BEFORE_PASSWORD_CHANGE`] answers
+/// `403 password-change-required` until the user sets a new password.
+fn password_change_gate(req: &HttpRequest, user: &CurrentUser) -> Result<(), AppError> {
+    let Some(services) = req.app_data::<web::Data<Services>>() else { return Ok(()) };
+    if services.revocations.must_change_password(user.user_id) && !ALLOWED_BEFORE_PASSWORD_CHANGE.contains(&req.path())
+    {
+        return Err(AppError::PasswordChangeRequired);
+    }
+    Ok(())
 }
 
 /// The minimum log position a query must reflect (`X-Min-Position` or `?min_position=`).

@@ -24,7 +24,7 @@ const AUTH_PATHS: [&str; 7] = [
     "/api/v1/oauth/revoke",
 ];
 /// The web app's forms that take a password count in the same tier as the API's.
-const WEB_AUTH_FORMS: [&str; 4] = ["/login", "/register", "/setup", "/password"];
+const WEB_AUTH_FORMS: [&str; 5] = ["/login", "/login/mfa", "/register", "/setup", "/password"];
 
 fn is_web_auth_form(req: &ServiceRequest) -> bool {
     req.method() == actix_web::http::Method::POST && WEB_AUTH_FORMS.contains(&req.path())

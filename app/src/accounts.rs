@@ -143,7 +143,7 @@ async fn user_id_for(services: &Services, username: &str) -> Result<Option<Uuid>
 
 /// Metadata for the commands of a login. An `Idempotency-Key` means nothing here: every login
 /// is a new attempt and a new session, never a replay of an earlier one.
-fn unkeyed(info: &RequestInfo<'_>) -> Result<reserver_commands::CommandMeta, AppError> {
+pub(crate) fn unkeyed(info: &RequestInfo<'_>) -> Result<reserver_commands::CommandMeta, AppError> {
     let mut meta = command_meta(info, None, &[])?;
     meta.idempotency = None;
     Ok(meta)
@@ -183,12 +183,31 @@ pub async fn login(
         return Err(invalid_login());
     };
     let actor = Actor { user_id, role: user.role };
-    services.users.execute(user_id, actor, UserCommand::RecordLogin { succeeded }, unkeyed(info)?).await?;
     if !succeeded {
+        services.users.execute(user_id, actor, UserCommand::RecordLogin { succeeded }, unkeyed(info)?).await?;
         services.login_throttle.failed(attempt);
         return Err(invalid_login());
     }
     services.login_throttle.succeeded(attempt, now);
+    if user.disabled {
+        return Err(AppError::AccountDisabled);
+    }
+    if user.mfa.enabled {
+        // The password was right; the session starts only with a code (`mfa::complete_login`).
+        return Err(crate::mfa::challenge(services, user_id)?);
+    }
+    start_session(services, info, &user).await
+}
+
+/// Records a successful login of `user` and starts a session (the last step of every login).
+pub(crate) async fn start_session(
+    services: &Services,
+    info: &RequestInfo<'_>,
+    user: &reserver_domain::user::User,
+) -> Result<StartedSession, AppError> {
+    let now = services.clock.now();
+    let (user_id, actor) = (user.id, Actor { user_id: user.id, role: user.role });
+    services.users.execute(user_id, actor, UserCommand::RecordLogin { succeeded: true }, unkeyed(info)?).await?;
     let session_id = Uuid::new_v4();
     let (refresh_token, hash) = new_refresh_token(session_id).map_err(|e| AppError::Internal(e.to_string()))?;
     let absolute_expires_at = now + services.session_max_lifetime;
@@ -200,7 +219,7 @@ pub async fn login(
         user_agent: info.user_agent.map(str::to_string),
     };
     services.sessions.execute(session_id, actor, start, unkeyed(info)?).await?;
-    Ok(StartedSession { user_id, username: user.username, role: user.role, session_id, refresh_token })
+    Ok(StartedSession { user_id, username: user.username.clone(), role: user.role, session_id, refresh_token })
 }
 
 /// Ends a session: its access tokens and its refresh token (or cookie) stop working at once.
@@ -231,7 +250,7 @@ pub async fn session_caller(services: &Services, cookie: &str) -> Result<Caller,
         && session.absolute_expires_at.is_none_or(|t| t > now);
     let user_id = session.user_id.filter(|_| live).ok_or_else(refused)?;
     let (_, user) = services.users.load(user_id).await?;
-    let user = user.user.ok_or_else(refused)?;
+    let user = user.user.filter(|u| !u.disabled).ok_or_else(refused)?;
     let expires_at = session.expires_at.map(|t| t.timestamp()).unwrap_or_default();
     Ok(Caller { user_id, role: user.role, session_id, expires_at, client: None })
 }
@@ -266,6 +285,7 @@ pub async fn change_password(
             command_meta(info, Some(caller), &[])?,
         )
         .await?;
+    services.revocations.password_changed(caller.user_id);
     let mut position = decided.position;
     if end_other_sessions {
         // The read model lists the sessions: let it see every login up to now.

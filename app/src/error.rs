@@ -39,6 +39,15 @@ pub enum AppError {
     /// Too many failed logins from this client or for this name: wait `retry_after` seconds.
     #[error("too many failed logins; retry in {retry_after} s")]
     LoginThrottled { retry_after: u64 },
+    /// The password was right and the account has MFA: send a code with this challenge.
+    #[error("a one-time code is required")]
+    MfaRequired { mfa_token: String },
+    /// An administrator disabled the account.
+    #[error("this account is disabled")]
+    AccountDisabled,
+    /// An administrator reset the password: change it before anything else.
+    #[error("an administrator reset your password; choose a new one first")]
+    PasswordChangeRequired,
     /// A rate limit was reached; `retry_after` in seconds, `limit` per minute.
     #[error("rate limit exceeded")]
     TooManyRequests { retry_after: u64, limit: u32 },

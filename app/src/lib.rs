@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod addressing;
+pub mod admin_accounts;
 pub mod calendar_data;
 pub mod caller;
 pub mod check_in;
@@ -13,6 +14,7 @@ pub mod csv_table;
 pub mod error;
 pub mod feed_tokens;
 pub mod input;
+pub mod mfa;
 pub mod notifications;
 pub mod oauth;
 pub mod preferences;

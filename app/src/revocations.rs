@@ -22,6 +22,8 @@ use uuid::Uuid;
 const ENDING_EVENTS: [&str; 2] = ["session_revoked", "refresh_token_reuse_detected"];
 /// User events after which tokens naming the previous role are refused.
 const ROLE_EVENTS: [&str; 1] = ["role_granted"];
+/// User events that set or clear "must change the password" (an admin reset, a change).
+const PASSWORD_EVENTS: [&str; 2] = ["password_reset", "password_changed"];
 /// OAuth2 client events that end a client's tokens: all of them, those of older secrets, one.
 const CLIENT_EVENTS: [&str; 3] = ["oauth_client_disabled", "oauth_client_secret_rotated", "oauth_token_revoked"];
 
@@ -31,6 +33,8 @@ struct Known {
     ended: HashMap<Uuid, DateTime<Utc>>,
     /// User id → their role since, and when it changed.
     roles: HashMap<Uuid, (Role, DateTime<Utc>)>,
+    /// Users whose password an admin reset and who have not changed it since (never pruned).
+    must_change_password: std::collections::HashSet<Uuid>,
     /// OAuth2 client id → when it was disabled.
     disabled_clients: HashMap<Uuid, DateTime<Utc>>,
     /// OAuth2 client id → the generation of its current secret, and when it was rotated.
@@ -72,7 +76,7 @@ impl Revocations {
         let rows = fetch_all(
             &store.database(),
             "SELECT stream_id, event_type, CAST(payload AS TEXT) FROM events \
-             WHERE event_type IN ($1, $2, $3, $4, $5, $6) ORDER BY position",
+             WHERE event_type IN ($1, $2, $3, $4, $5, $6, $7, $8) ORDER BY position",
             &[
                 ENDING_EVENTS[0].into(),
                 ENDING_EVENTS[1].into(),
@@ -80,6 +84,8 @@ impl Revocations {
                 CLIENT_EVENTS[0].into(),
                 CLIENT_EVENTS[1].into(),
                 CLIENT_EVENTS[2].into(),
+                PASSWORD_EVENTS[0].into(),
+                PASSWORD_EVENTS[1].into(),
             ],
         )
         .await?;
@@ -106,6 +112,25 @@ impl Revocations {
         self.change(|known| {
             known.roles.insert(user_id, (role, Utc::now()));
         });
+    }
+
+    /// Records an admin password reset now (the replica that made it does not wait for its tail).
+    pub fn password_reset(&self, user_id: Uuid) {
+        self.change(|known| {
+            known.must_change_password.insert(user_id);
+        });
+    }
+
+    /// Records that the user chose a new password now.
+    pub fn password_changed(&self, user_id: Uuid) {
+        self.change(|known| {
+            known.must_change_password.remove(&user_id);
+        });
+    }
+
+    /// Whether an admin reset the user's password and they have not changed it since.
+    pub fn must_change_password(&self, user_id: Uuid) -> bool {
+        self.known.read().map(|k| k.must_change_password.contains(&user_id)).unwrap_or(false)
     }
 
     /// Records a disabled OAuth2 client now.
@@ -187,6 +212,19 @@ impl Revocations {
     }
 
     fn note(&self, stream_id: &str, event_type: &str, payload: &str) {
+        if PASSWORD_EVENTS.contains(&event_type) {
+            if let Some(user) = stream_id.strip_prefix("user-").and_then(|s| Uuid::parse_str(s).ok()) {
+                let reset = event_type == PASSWORD_EVENTS[0];
+                self.change(|known| {
+                    if reset {
+                        known.must_change_password.insert(user);
+                    } else {
+                        known.must_change_password.remove(&user);
+                    }
+                });
+            }
+            return;
+        }
         let ending = ENDING_EVENTS.contains(&event_type);
         let role_change = ROLE_EVENTS.contains(&event_type);
         let client = CLIENT_EVENTS.contains(&event_type);

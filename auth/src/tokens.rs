@@ -69,6 +69,19 @@ pub enum TokenError {
 /// tokens hit; expiry is still checked on every use, revocation by the caller as before.
 const VERIFIED_CAPACITY: usize = 10_000;
 
+/// What an MFA challenge asserts: the password of `sub` was right at `iat`; a code is due.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct MfaChallengeClaims {
+    sub: Uuid,
+    /// Always `mfa`: an access token never decodes as a challenge, nor the reverse.
+    typ: String,
+    exp: i64,
+    iat: i64,
+}
+
+/// How long the second step of a login may wait for a code.
+pub const MFA_CHALLENGE_TTL: Duration = Duration::minutes(5);
+
 /// Signs and verifies access tokens with one HS256 secret.
 #[derive(Clone)]
 pub struct TokenIssuer {
@@ -163,6 +176,33 @@ impl TokenIssuer {
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
             .map_err(|e| AuthError::TokenSigning(e.to_string()))?;
         Ok(AccessToken { token, expires_in })
+    }
+
+    /// A short-lived challenge for the second step of a login of `user_id`; it starts no session.
+    pub fn issue_mfa_challenge(&self, user_id: Uuid, now: DateTime<Utc>) -> Result<String, AuthError> {
+        let iat = now.timestamp();
+        let claims = MfaChallengeClaims {
+            sub: user_id,
+            typ: "mfa".into(),
+            exp: iat.saturating_add(MFA_CHALLENGE_TTL.num_seconds()),
+            iat,
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| AuthError::TokenSigning(e.to_string()))
+    }
+
+    /// The user of an MFA challenge signed by us and not expired at `now`.
+    pub fn verify_mfa_challenge(&self, token: &str, now: DateTime<Utc>) -> Result<Uuid, TokenError> {
+        let claims = jsonwebtoken::decode::<MfaChallengeClaims>(token, &self.decoding, &self.validation)
+            .map_err(|_| TokenError::Invalid)?
+            .claims;
+        if claims.typ != "mfa" {
+            return Err(TokenError::Invalid);
+        }
+        if now.timestamp() >= claims.exp {
+            return Err(TokenError::Expired);
+        }
+        Ok(claims.sub)
     }
 
     /// The claims of `token` if its signature is ours and it has not expired at `now`

@@ -114,3 +114,17 @@ fn a_remembered_token_still_expires_and_a_forgery_is_never_remembered() {
         assert_eq!(issuer.verify_access(&forged.token, now()), Err(TokenError::Invalid));
     }
 }
+
+#[test]
+fn mfa_challenges_are_not_access_tokens_and_expire() {
+    let issuer = TokenIssuer::new(&[7u8; 32], Duration::minutes(15));
+    let now = Utc::now();
+    let user = Uuid::from_u128(5);
+    let challenge = issuer.issue_mfa_challenge(user, now).unwrap();
+    assert_eq!(issuer.verify_mfa_challenge(&challenge, now), Ok(user));
+    assert_eq!(issuer.verify_access(&challenge, now), Err(TokenError::Invalid));
+    let access = issuer.issue_access(user, "alice", Role::User, Uuid::from_u128(9), now).unwrap();
+    assert_eq!(issuer.verify_mfa_challenge(&access.token, now), Err(TokenError::Invalid));
+    let later = now + crate::tokens::MFA_CHALLENGE_TTL;
+    assert_eq!(issuer.verify_mfa_challenge(&challenge, later), Err(TokenError::Expired));
+}

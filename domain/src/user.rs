@@ -55,6 +55,30 @@ pub struct User {
     /// Set only by `locked_out` events recorded before lockout was replaced by throttling;
     /// no decision reads it any more. Kept so old logs and snapshots load unchanged.
     pub locked_until: Option<DateTime<Utc>>,
+    /// Second factor (TOTP, RFC 6238): the secret being set up or in use, and its backup codes.
+    #[serde(default)]
+    pub mfa: Mfa,
+    /// An admin disabled the account: it cannot log in and its sessions were ended.
+    #[serde(default)]
+    pub disabled: bool,
+    /// An admin reset the password: the account must choose its own before doing anything else.
+    #[serde(default)]
+    pub must_change_password: bool,
+}
+
+/// The TOTP state of an account. Codes are checked outside (the secret and the clock are
+/// there); the aggregate refuses a time step at or before the last one used, so a code works
+/// once, and holds the hashes of the unused backup codes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mfa {
+    /// Base32 TOTP secret; set up but not yet confirmed while `enabled` is false.
+    pub totp_secret: Option<String>,
+    /// Whether logins ask for a code.
+    pub enabled: bool,
+    /// The last TOTP time step accepted (Unix seconds / 30); older and equal steps are refused.
+    pub last_step: Option<u64>,
+    /// Hashes of the backup codes not used yet.
+    pub backup_code_hashes: Vec<String>,
 }
 
 /// What can be asked of a user stream.
@@ -93,6 +117,45 @@ pub enum UserCommand {
     /// Self or admin: replace the secret calendar-feed token (the token itself is kept outside
     /// the log, so a copy of the log cannot be used to read anyone's calendar).
     RegenerateCalendarToken,
+    /// Self: start (or restart) TOTP setup with a new secret; not active until `EnableMfa`.
+    SetUpMfa {
+        /// Base32 secret generated outside.
+        totp_secret: String,
+    },
+    /// Self: confirm setup with a code valid at time step `step`; installs the backup codes.
+    EnableMfa {
+        /// The matched TOTP time step.
+        step: u64,
+        /// Hashes of the new backup codes.
+        backup_code_hashes: Vec<String>,
+    },
+    /// A TOTP code valid at `step` was presented (login, disabling): refused when `step` was
+    /// already used or is older than the last one used.
+    UseTotpStep {
+        /// The matched TOTP time step.
+        step: u64,
+    },
+    /// A backup code was presented: refused unless its hash is one of the unused ones.
+    UseBackupCode {
+        /// Hash of the presented code.
+        code_hash: String,
+    },
+    /// Self: replace every backup code (MFA must be on).
+    RegenerateBackupCodes {
+        /// Hashes of the new codes.
+        backup_code_hashes: Vec<String>,
+    },
+    /// Self (after a code or the password was checked) or admin: turn MFA off and forget the secret.
+    DisableMfa,
+    /// Admin: the account can no longer log in.
+    Disable,
+    /// Admin: the account can log in again.
+    Enable,
+    /// Admin: set a new password that the user must change at the next login.
+    ResetPassword {
+        /// New hash.
+        password_hash: String,
+    },
 }
 
 /// Facts in a user stream.
@@ -117,6 +180,24 @@ pub enum UserEvent {
     Unlocked { by: Uuid, at: DateTime<Utc> },
     /// The calendar-feed token was replaced; the previous one stopped working.
     CalendarTokenRegenerated { by: Uuid, at: DateTime<Utc> },
+    /// A TOTP secret was generated; not in force until `mfa_enabled`.
+    MfaSetUp { totp_secret: String, at: DateTime<Utc> },
+    /// MFA turned on, confirmed by a code of time step `step`; the backup codes are installed.
+    MfaEnabled { step: u64, backup_code_hashes: Vec<String>, at: DateTime<Utc> },
+    /// A TOTP code of time step `step` was accepted.
+    TotpStepUsed { step: u64, at: DateTime<Utc> },
+    /// A backup code was used up.
+    BackupCodeUsed { code_hash: String, at: DateTime<Utc> },
+    /// Every backup code replaced.
+    BackupCodesRegenerated { backup_code_hashes: Vec<String>, at: DateTime<Utc> },
+    /// MFA turned off; the secret and backup codes are forgotten.
+    MfaDisabled { by: Uuid, at: DateTime<Utc> },
+    /// An admin disabled the account.
+    AccountDisabled { by: Uuid, at: DateTime<Utc> },
+    /// An admin enabled the account again.
+    AccountEnabled { by: Uuid, at: DateTime<Utc> },
+    /// An admin set a password that must be changed at the next login.
+    PasswordReset { password_hash: String, by: Uuid, at: DateTime<Utc> },
 }
 
 impl UserEvent {
@@ -131,6 +212,15 @@ impl UserEvent {
             UserEvent::LockedOut { .. } => "locked_out",
             UserEvent::Unlocked { .. } => "unlocked",
             UserEvent::CalendarTokenRegenerated { .. } => "calendar_token_regenerated",
+            UserEvent::MfaSetUp { .. } => "mfa_set_up",
+            UserEvent::MfaEnabled { .. } => "mfa_enabled",
+            UserEvent::TotpStepUsed { .. } => "totp_step_used",
+            UserEvent::BackupCodeUsed { .. } => "backup_code_used",
+            UserEvent::BackupCodesRegenerated { .. } => "backup_codes_regenerated",
+            UserEvent::MfaDisabled { .. } => "mfa_disabled",
+            UserEvent::AccountDisabled { .. } => "account_disabled",
+            UserEvent::AccountEnabled { .. } => "account_enabled",
+            UserEvent::PasswordReset { .. } => "password_reset",
         }
     }
 }
@@ -203,6 +293,104 @@ pub fn decide_user(
             }
             Ok(vec![UserEvent::CalendarTokenRegenerated { by: actor.user_id, at }])
         }
+        UserCommand::SetUpMfa { totp_secret } => {
+            only_self(actor.user_id, user, "only the user sets up their second factor")?;
+            if user.mfa.enabled {
+                return Err(Rejection::invalid_state("MFA is already on; disable it first"));
+            }
+            check_opaque("totp_secret", totp_secret, MAX_PASSWORD_HASH_CHARS)?;
+            Ok(vec![UserEvent::MfaSetUp { totp_secret: totp_secret.clone(), at }])
+        }
+        UserCommand::EnableMfa { step, backup_code_hashes } => {
+            only_self(actor.user_id, user, "only the user turns on their second factor")?;
+            if user.mfa.enabled {
+                return Err(Rejection::invalid_state("MFA is already on"));
+            }
+            if user.mfa.totp_secret.is_none() {
+                return Err(Rejection::invalid_state("set up MFA first"));
+            }
+            check_hashes(backup_code_hashes)?;
+            Ok(vec![UserEvent::MfaEnabled { step: *step, backup_code_hashes: backup_code_hashes.clone(), at }])
+        }
+        UserCommand::UseTotpStep { step } => {
+            only_self(actor.user_id, user, "only the user presents their codes")?;
+            if !user.mfa.enabled {
+                return Err(Rejection::invalid_state("MFA is off"));
+            }
+            if user.mfa.last_step.is_some_and(|last| *step <= last) {
+                return Err(Rejection::invalid_state("this code was already used; wait for the next one"));
+            }
+            Ok(vec![UserEvent::TotpStepUsed { step: *step, at }])
+        }
+        UserCommand::UseBackupCode { code_hash } => {
+            only_self(actor.user_id, user, "only the user presents their codes")?;
+            if !user.mfa.enabled || !user.mfa.backup_code_hashes.contains(code_hash) {
+                return Err(Rejection::invalid_state("not an unused backup code"));
+            }
+            Ok(vec![UserEvent::BackupCodeUsed { code_hash: code_hash.clone(), at }])
+        }
+        UserCommand::RegenerateBackupCodes { backup_code_hashes } => {
+            only_self(actor.user_id, user, "only the user replaces their backup codes")?;
+            if !user.mfa.enabled {
+                return Err(Rejection::invalid_state("MFA is off"));
+            }
+            check_hashes(backup_code_hashes)?;
+            Ok(vec![UserEvent::BackupCodesRegenerated { backup_code_hashes: backup_code_hashes.clone(), at }])
+        }
+        UserCommand::DisableMfa => {
+            if actor.user_id != user.id && actor.role != Role::Admin {
+                return Err(Rejection::forbidden("only the user or an admin may turn MFA off"));
+            }
+            if !user.mfa.enabled && user.mfa.totp_secret.is_none() {
+                return Ok(Vec::new());
+            }
+            Ok(vec![UserEvent::MfaDisabled { by: actor.user_id, at }])
+        }
+        UserCommand::Disable | UserCommand::Enable => {
+            if actor.role != Role::Admin {
+                return Err(Rejection::forbidden("only admins disable or enable accounts"));
+            }
+            let disable = matches!(command, UserCommand::Disable);
+            if disable && actor.user_id == user.id {
+                return Err(Rejection::invalid_state("admins cannot disable their own account"));
+            }
+            if user.disabled == disable {
+                return Ok(Vec::new());
+            }
+            Ok(vec![if disable {
+                UserEvent::AccountDisabled { by: actor.user_id, at }
+            } else {
+                UserEvent::AccountEnabled { by: actor.user_id, at }
+            }])
+        }
+        UserCommand::ResetPassword { password_hash } => {
+            if actor.role != Role::Admin {
+                return Err(Rejection::forbidden("only admins reset passwords"));
+            }
+            check_opaque("password_hash", password_hash, MAX_PASSWORD_HASH_CHARS)?;
+            Ok(vec![UserEvent::PasswordReset { password_hash: password_hash.clone(), by: actor.user_id, at }])
+        }
+    }
+}
+
+/// Most backup codes a set may hold.
+pub const MAX_BACKUP_CODES: usize = 20;
+
+fn check_hashes(hashes: &[String]) -> Result<(), Rejection> {
+    if hashes.is_empty() || hashes.len() > MAX_BACKUP_CODES {
+        return Err(Rejection::invalid_state("between 1 and 20 backup codes"));
+    }
+    for hash in hashes {
+        check_opaque("backup_code_hashes", hash, MAX_PASSWORD_HASH_CHARS)?;
+    }
+    Ok(())
+}
+
+fn only_self(actor: Uuid, user: &User, message: &str) -> Result<(), Rejection> {
+    if actor == user.id {
+        Ok(())
+    } else {
+        Err(Rejection::forbidden(message))
     }
 }
 
@@ -216,6 +404,9 @@ pub fn evolve_user(mut state: UserState, event: &UserEvent) -> UserState {
             role: *role,
             consecutive_failures: 0,
             locked_until: None,
+            mfa: Mfa::default(),
+            disabled: false,
+            must_change_password: false,
         });
         return state;
     }
@@ -225,7 +416,14 @@ pub fn evolve_user(mut state: UserState, event: &UserEvent) -> UserState {
     match event {
         UserEvent::Registered { .. } => {}
         UserEvent::RoleGranted { role, .. } => user.role = *role,
-        UserEvent::PasswordChanged { password_hash, .. } => user.password_hash = password_hash.clone(),
+        UserEvent::PasswordChanged { password_hash, .. } => {
+            user.password_hash = password_hash.clone();
+            user.must_change_password = false;
+        }
+        UserEvent::PasswordReset { password_hash, .. } => {
+            user.password_hash = password_hash.clone();
+            user.must_change_password = true;
+        }
         UserEvent::LoginSucceeded { .. } => {
             user.consecutive_failures = 0;
             user.locked_until = None;
@@ -241,6 +439,24 @@ pub fn evolve_user(mut state: UserState, event: &UserEvent) -> UserState {
         }
         // The token lives outside the aggregate; the event only records that it changed.
         UserEvent::CalendarTokenRegenerated { .. } => {}
+        UserEvent::MfaSetUp { totp_secret, .. } => {
+            user.mfa = Mfa { totp_secret: Some(totp_secret.clone()), ..Mfa::default() };
+        }
+        UserEvent::MfaEnabled { step, backup_code_hashes, .. } => {
+            user.mfa.enabled = true;
+            user.mfa.last_step = Some(*step);
+            user.mfa.backup_code_hashes = backup_code_hashes.clone();
+        }
+        UserEvent::TotpStepUsed { step, .. } => {
+            user.mfa.last_step = Some(user.mfa.last_step.map_or(*step, |last| last.max(*step)));
+        }
+        UserEvent::BackupCodeUsed { code_hash, .. } => user.mfa.backup_code_hashes.retain(|h| h != code_hash),
+        UserEvent::BackupCodesRegenerated { backup_code_hashes, .. } => {
+            user.mfa.backup_code_hashes = backup_code_hashes.clone();
+        }
+        UserEvent::MfaDisabled { .. } => user.mfa = Mfa::default(),
+        UserEvent::AccountDisabled { .. } => user.disabled = true,
+        UserEvent::AccountEnabled { .. } => user.disabled = false,
     }
     state
 }

@@ -136,3 +136,42 @@ fn calendar_token_regeneration_by_self_or_admin() {
     assert!(run(&mut state, UserCommand::RegenerateCalendarToken, &stranger).is_ok());
     assert_eq!(state, registered(), "the token itself is not part of the state");
 }
+
+#[test]
+fn a_totp_step_is_accepted_once_and_older_steps_never() {
+    let mut state = registered();
+    let me = ctx(1, Role::User);
+    run(&mut state, UserCommand::SetUpMfa { totp_secret: "JBSWY3DPEHPK3PXP".into() }, &me).unwrap();
+    assert!(!state.user.as_ref().unwrap().mfa.enabled);
+    assert!(run(&mut state, UserCommand::UseTotpStep { step: 100 }, &me).is_err(), "not enabled yet");
+    let enable = UserCommand::EnableMfa { step: 100, backup_code_hashes: vec!["b1".into(), "b2".into()] };
+    run(&mut state, enable, &me).unwrap();
+    assert!(run(&mut state, UserCommand::UseTotpStep { step: 100 }, &me).is_err(), "the enabling code is spent");
+    assert_eq!(run(&mut state, UserCommand::UseTotpStep { step: 101 }, &me).unwrap().len(), 1);
+    assert!(run(&mut state, UserCommand::UseTotpStep { step: 101 }, &me).is_err(), "replay refused");
+    assert!(run(&mut state, UserCommand::UseTotpStep { step: 99 }, &me).is_err(), "older step refused");
+    assert_eq!(run(&mut state, UserCommand::UseBackupCode { code_hash: "b1".into() }, &me).unwrap().len(), 1);
+    assert!(run(&mut state, UserCommand::UseBackupCode { code_hash: "b1".into() }, &me).is_err(), "used once");
+    assert!(run(&mut state, UserCommand::UseBackupCode { code_hash: "zz".into() }, &me).is_err());
+    let other = DecisionContext { actor: Actor { user_id: Uuid::from_u128(7), role: Role::Admin }, ..me };
+    assert!(run(&mut state, UserCommand::UseTotpStep { step: 200 }, &other).is_err(), "only the user");
+    run(&mut state, UserCommand::DisableMfa, &me).unwrap();
+    assert_eq!(state.user.as_ref().unwrap().mfa, Mfa::default());
+}
+
+#[test]
+fn admins_disable_enable_and_reset() {
+    let mut state = registered();
+    let admin =
+        DecisionContext { actor: Actor { user_id: Uuid::from_u128(7), role: Role::Admin }, ..ctx(1, Role::Admin) };
+    assert!(run(&mut state, UserCommand::Disable, &ctx(1, Role::User)).is_err());
+    run(&mut state, UserCommand::Disable, &admin).unwrap();
+    assert!(state.user.as_ref().unwrap().disabled);
+    assert!(run(&mut state, UserCommand::Disable, &admin).unwrap().is_empty());
+    run(&mut state, UserCommand::Enable, &admin).unwrap();
+    assert!(!state.user.as_ref().unwrap().disabled);
+    run(&mut state, UserCommand::ResetPassword { password_hash: "h2".into() }, &admin).unwrap();
+    assert!(state.user.as_ref().unwrap().must_change_password);
+    run(&mut state, UserCommand::ChangePassword { password_hash: "h3".into() }, &ctx(2, Role::User)).unwrap();
+    assert!(!state.user.as_ref().unwrap().must_change_password);
+}

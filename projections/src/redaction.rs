@@ -1,7 +1,9 @@
 //! The one rule that keeps secret material out of everything that leaves the service.
 //!
 //! The log keeps what the write side needs to decide: an account's password hash
-//! (`registered`, `password_changed`), the hashes of a session's refresh tokens
+//! (`registered`, `password_changed`, `password_reset`), its TOTP secret and the hashes of its
+//! backup codes (`mfa_set_up`, `mfa_enabled`, `backup_codes_regenerated`, `backup_code_used`),
+//! the hashes of a session's refresh tokens
 //! (`session_started`, `session_rotated`, `refresh_token_reuse_detected`), the hash of an OAuth2
 //! client's secret (`oauth_client_registered`, `oauth_client_secret_rotated`), and every answer an
 //! idempotency record repeats (which embeds those events). None of it may be handed out.
@@ -49,7 +51,11 @@ pub const SECRET_FIELDS: &[&str] = &[
     // OAuth2 clients: the SHA-256 of their secret (`oauth_client_registered`, `…_secret_rotated`)
     "secret_hash",
     "signing_secret",
+    // multi-factor authentication: the TOTP secret, hashes of backup codes
     "totp_secret",
+    "backup_code_hashes",
+    "code_hash",
+    "backup_codes",
 ];
 
 /// Replaces, in place, every secret in `value` (see the module rule). Returns whether
@@ -165,6 +171,11 @@ mod tests {
             json!({"type": "oauth_client_registered", "name": "door", "scopes": ["resources:read"],
                    "owner": Uuid::nil(), "secret_hash": secret}),
             json!({"type": "oauth_client_secret_rotated", "secret_hash": secret, "generation": 2}),
+            json!({"type": "mfa_set_up", "totp_secret": secret}),
+            json!({"type": "mfa_enabled", "step": 1, "backup_code_hashes": [secret, secret]}),
+            json!({"type": "backup_codes_regenerated", "backup_code_hashes": [secret]}),
+            json!({"type": "backup_code_used", "code_hash": secret}),
+            json!({"type": "password_reset", "password_hash": secret, "by": "x"}),
         ];
         for payload in cases {
             let event = recorded(payload.clone());

@@ -35,6 +35,8 @@ impl Problem {
                 problem.args.push(("field", field.clone()));
                 match field.as_str() {
                     "username" => problem.key = "error-username-format".into(),
+                    "code" if message.contains("already used") => problem.key = "error-mfa-code-used".into(),
+                    "code" => problem.key = "error-mfa-code".into(),
                     "current_password" => problem.key = "error-current-password".into(),
                     "password" | "new_password" if message.contains(':') => {
                         problem.key = "error-password-policy".into();
@@ -68,7 +70,18 @@ impl Problem {
             AppError::Unauthorized(message) if message.contains("username or password") => {
                 p(StatusCode::UNAUTHORIZED, "error-login")
             }
+            AppError::Unauthorized(message)
+                if message.contains("already used") || message.contains("incorrect code") =>
+            {
+                let key = if message.contains("already used") { "error-mfa-code-used" } else { "error-mfa-code" };
+                let mut problem = p(StatusCode::UNAUTHORIZED, key);
+                problem.field = Some("code".into());
+                problem
+            }
             AppError::Unauthorized(_) => p(StatusCode::UNAUTHORIZED, "error-unauthorized"),
+            AppError::MfaRequired { .. } => p(StatusCode::UNAUTHORIZED, "error-mfa-required"),
+            AppError::AccountDisabled => p(StatusCode::FORBIDDEN, "error-account-disabled"),
+            AppError::PasswordChangeRequired => p(StatusCode::FORBIDDEN, "error-password-change-required"),
             AppError::Forbidden(_) | AppError::InsufficientScope { .. } => p(StatusCode::FORBIDDEN, "error-forbidden"),
             AppError::NotFound(_) => p(StatusCode::NOT_FOUND, "error-not-found"),
             AppError::Refused { field, .. } => {

@@ -122,8 +122,12 @@ impl Ctx {
     /// The context of a page for signed-in readers; anyone else is sent to the login page.
     pub async fn signed_in(req: &HttpRequest, services: &Services, keys: &WebKeys) -> Result<Ctx, PageError> {
         let ctx = Ctx::load(req, services, keys).await.map_err(|e| PageError::plain(req, e))?;
-        if ctx.reader.is_none() {
+        let Some(reader) = ctx.reader.as_ref() else {
             return Err(PageError::Login { next: login_return_path(req) });
+        };
+        // After an admin reset, only the password page until a new password is chosen.
+        if services.revocations.must_change_password(reader.caller.user_id) && req.path() != "/password" {
+            return Err(PageError::of(&ctx, AppError::PasswordChangeRequired));
         }
         Ok(ctx)
     }

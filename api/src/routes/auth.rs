@@ -184,7 +184,7 @@ struct TokenPair {
 }
 
 /// The user id a username's claim points at.
-async fn tokens_for(
+pub(super) async fn tokens_for(
     state: &Services,
     user_id: Uuid,
     username: &str,

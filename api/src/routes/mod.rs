@@ -13,6 +13,7 @@ mod availability;
 mod calendar;
 mod groups;
 mod health;
+mod mfa;
 mod notifications;
 mod oauth;
 mod reservations;
@@ -42,6 +43,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::scope("/api/v1")
                 .configure(auth::configure)
                 .configure(accounts::configure)
+                .configure(mfa::configure)
                 .configure(resources::configure)
                 .configure(schedule::configure)
                 .configure(availability::configure)
@@ -69,6 +71,7 @@ pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
     let parts = [
         auth::Api::openapi(),
         accounts::Api::openapi(),
+        mfa::Api::openapi(),
         resources::Api::openapi(),
         schedule::Api::openapi(),
         availability::Api::openapi(),

@@ -17,6 +17,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/setup", web::post().to(setup))
         .route("/login", web::get().to(login_form))
         .route("/login", web::post().to(login))
+        .route("/login/mfa", web::post().to(login_mfa))
         .route("/register", web::get().to(register_form))
         .route("/register", web::post().to(register))
         .route("/logout", web::post().to(logout))
@@ -112,43 +113,34 @@ async fn setup(
     }
 }
 
-pages!(CredentialsPage, LoginPage, PasswordPage);
+/// The second step of a login with MFA: a code field; the challenge rides in a hidden field.
+#[derive(Template)]
+#[template(path = "login_mfa.html")]
+struct MfaLoginPage {
+    ctx: Ctx,
+    errors: FormErrors,
+    mfa_token: String,
+    next: String,
+}
+
+pages!(CredentialsPage, LoginPage, PasswordPage, MfaLoginPage);
 
 /// Logs in with the form's credentials and sets the session cookie.
 async fn sign_in(
     req: HttpRequest,
     services: web::Data<Services>,
     keys: web::Data<WebKeys>,
-    mut ctx: Ctx,
+    ctx: Ctx,
     form: &CredentialsForm,
     next: &str,
 ) -> Page {
     let source = super::client_ip(&req, &services).unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into());
     let info = request_info(&req, &services);
     match accounts::login(&services, &info, source, &form.username, &form.password).await {
-        Ok(session) => {
-            // A language or theme chosen before logging in becomes the account's preference.
-            let mut chosen = serde_json::Map::new();
-            if let Some(lang) = req.cookie(session::LANG_COOKIE).and_then(|c| crate::Lang::from_code(c.value())) {
-                chosen.insert("language".into(), lang.code().into());
-            }
-            if let Some(theme) = req
-                .cookie(session::THEME_COOKIE)
-                .map(|c| c.value().to_string())
-                .filter(|t| ["light", "dark"].contains(&t.as_str()))
-            {
-                chosen.insert("theme".into(), theme.into());
-            }
-            if !chosen.is_empty() {
-                let current = preferences::get(&services, session.user_id).await.unwrap_or_default();
-                chosen.retain(|key, _| !current.contains_key(key));
-                if !chosen.is_empty() {
-                    // Best effort: a failure here must not fail the login.
-                    let _ = preferences::merge(&services, session.user_id, chosen).await;
-                }
-            }
-            ctx.add_cookie(keys.session_cookie(&req, session.refresh_token));
-            Ok(ctx.redirect(&req, &safe_next(next)))
+        Ok(session) => Ok(start_web_session(&req, &services, &keys, ctx, session, next).await),
+        Err(AppError::MfaRequired { mfa_token }) => {
+            let page = MfaLoginPage { ctx, errors: FormErrors::default(), mfa_token, next: safe_next(next) };
+            Ok(respond(page, StatusCode::OK))
         }
         Err(error) => {
             let errors = FormErrors::from_error(ctx.lang, &error, &[]);
@@ -159,6 +151,67 @@ async fn sign_in(
                 next: safe_next(next),
                 notice: String::new(),
             };
+            Ok(respond_failed(page, &error))
+        }
+    }
+}
+
+/// Sets the session cookie of a started session, adopting a language or theme chosen before.
+async fn start_web_session(
+    req: &HttpRequest,
+    services: &Services,
+    keys: &WebKeys,
+    mut ctx: Ctx,
+    started: accounts::StartedSession,
+    next: &str,
+) -> HttpResponse {
+    // A language or theme chosen before logging in becomes the account's preference.
+    let mut chosen = serde_json::Map::new();
+    if let Some(lang) = req.cookie(session::LANG_COOKIE).and_then(|c| crate::Lang::from_code(c.value())) {
+        chosen.insert("language".into(), lang.code().into());
+    }
+    if let Some(theme) = req
+        .cookie(session::THEME_COOKIE)
+        .map(|c| c.value().to_string())
+        .filter(|t| ["light", "dark"].contains(&t.as_str()))
+    {
+        chosen.insert("theme".into(), theme.into());
+    }
+    if !chosen.is_empty() {
+        let current = preferences::get(services, started.user_id).await.unwrap_or_default();
+        chosen.retain(|key, _| !current.contains_key(key));
+        if !chosen.is_empty() {
+            // Best effort: a failure here must not fail the login.
+            let _ = preferences::merge(services, started.user_id, chosen).await;
+        }
+    }
+    ctx.add_cookie(keys.session_cookie(req, started.refresh_token));
+    ctx.redirect(req, &safe_next(next))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct MfaLoginForm {
+    csrf: String,
+    mfa_token: String,
+    code: String,
+    next: String,
+}
+
+async fn login_mfa(
+    req: HttpRequest,
+    services: web::Data<Services>,
+    keys: web::Data<WebKeys>,
+    form: web::Form<MfaLoginForm>,
+) -> Page {
+    let ctx = context(&req, &services, &keys).await?;
+    ctx.check_csrf(&req, &keys, Some(&form.csrf))?;
+    let info = request_info(&req, &services);
+    match reserver_app::mfa::complete_login(&services, &info, &form.mfa_token, &form.code).await {
+        Ok(session) => Ok(start_web_session(&req, &services, &keys, ctx, session, &form.next).await),
+        Err(error) => {
+            let errors = FormErrors::from_error(ctx.lang, &error, &["code"]);
+            let page = MfaLoginPage { ctx, errors, mfa_token: form.mfa_token.clone(), next: safe_next(&form.next) };
             Ok(respond_failed(page, &error))
         }
     }

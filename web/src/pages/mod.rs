@@ -3,6 +3,7 @@
 mod auth;
 mod dashboard;
 mod live;
+mod mfa;
 mod notifications;
 mod preferences;
 mod recurring;
@@ -28,6 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     waitlist::configure(cfg);
     recurring::configure(cfg);
     reservations::configure(cfg);
+    mfa::configure(cfg);
 }
 
 /// A form that carries nothing but its CSRF token (a button that changes something).

@@ -1,0 +1,124 @@
+//! What administrators do to other accounts: unlock (clear the login throttle), disable and
+//! enable, and reset a password so that the user must choose a new one at the next login.
+//!
+//! A disabled account cannot log in (`403 account-disabled` after a correct password) and every
+//! one of its sessions ends at once, so its tokens, web cookie and live connections stop working.
+//! Its reservations are kept as they are: future bookings stay on the schedule until an admin or
+//! approver cancels them (disabling is reversible; cancelling is not).
+
+use reserver_domain::user::{User, UserCommand};
+use reserver_domain::Role;
+use reserver_projections::sessions as rm;
+use uuid::Uuid;
+
+use crate::caller::{command_meta, Caller, RequestInfo};
+use crate::error::AppError;
+use crate::services::Services;
+
+fn admin_only(caller: &Caller) -> Result<(), AppError> {
+    caller.require(&[Role::Admin])
+}
+
+async fn account(services: &Services, user_id: Uuid) -> Result<User, AppError> {
+    services.users.load(user_id).await?.1.user.ok_or_else(|| AppError::not_found("user"))
+}
+
+/// Clears the login throttle of the account's name (and any legacy lockout). Returns the log
+/// position (0 when nothing was written).
+pub async fn unlock(
+    services: &Services,
+    info: &RequestInfo<'_>,
+    caller: &Caller,
+    user_id: Uuid,
+) -> Result<u64, AppError> {
+    admin_only(caller)?;
+    let user = account(services, user_id).await?;
+    let decided = services
+        .users
+        .execute(user_id, caller.actor(), UserCommand::Unlock, command_meta(info, Some(caller), &[])?)
+        .await?;
+    services.login_throttle.forgive(&user.username);
+    Ok(decided.position)
+}
+
+/// Ends every session of `user_id` (after the read model has seen them all up to `position`).
+async fn end_sessions(
+    services: &Services,
+    info: &RequestInfo<'_>,
+    caller: &Caller,
+    user_id: Uuid,
+    position: u64,
+) -> Result<u64, AppError> {
+    services.caught_up(Some(position)).await?;
+    let now = services.clock.now();
+    let mut last = position;
+    for session in rm::sessions_for_user(&services.db(), user_id).await? {
+        if session.is_live(now) {
+            last = last.max(crate::sessions::revoke(services, info, caller, user_id, session.session_id).await?);
+        }
+    }
+    Ok(last)
+}
+
+/// Disables the account and ends its sessions at once. Errors: `Forbidden` for non-admins,
+/// `Rejected` when an admin disables their own account.
+pub async fn disable(
+    services: &Services,
+    info: &RequestInfo<'_>,
+    caller: &Caller,
+    user_id: Uuid,
+) -> Result<u64, AppError> {
+    admin_only(caller)?;
+    account(services, user_id).await?;
+    let decided = services
+        .users
+        .execute(user_id, caller.actor(), UserCommand::Disable, command_meta(info, Some(caller), &[])?)
+        .await?;
+    end_sessions(services, info, caller, user_id, decided.position).await
+}
+
+/// Lets a disabled account log in again.
+pub async fn enable(
+    services: &Services,
+    info: &RequestInfo<'_>,
+    caller: &Caller,
+    user_id: Uuid,
+) -> Result<u64, AppError> {
+    admin_only(caller)?;
+    account(services, user_id).await?;
+    let decided = services
+        .users
+        .execute(user_id, caller.actor(), UserCommand::Enable, command_meta(info, Some(caller), &[])?)
+        .await?;
+    Ok(decided.position)
+}
+
+/// Sets a new password (policy-checked) that the user must change at the next login, ends the
+/// account's sessions and clears its login throttle.
+pub async fn reset_password(
+    services: &Services,
+    info: &RequestInfo<'_>,
+    caller: &Caller,
+    user_id: Uuid,
+    new_password: &str,
+) -> Result<u64, AppError> {
+    admin_only(caller)?;
+    let user = account(services, user_id).await?;
+    reserver_auth::check_password_policy(&user.username, new_password).map_err(|violations| {
+        let message = violations.iter().map(|v| format!("{}: {}", v.rule, v.message)).collect::<Vec<_>>().join("; ");
+        AppError::validation("new_password", message)
+    })?;
+    let hash = reserver_auth::hash_password(new_password).map_err(|e| AppError::Internal(e.to_string()))?;
+    let decided = services
+        .users
+        .execute(
+            user_id,
+            caller.actor(),
+            UserCommand::ResetPassword { password_hash: hash },
+            command_meta(info, Some(caller), &[])?,
+        )
+        .await?;
+    services.revocations.password_reset(user_id);
+    services.login_throttle.forgive(&user.username);
+    end_sessions(services, info, caller, user_id, decided.position).await
+}
