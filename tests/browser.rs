@@ -235,6 +235,20 @@ async fn a_person_uses_the_web_app() {
     })
     .await;
 
+    // Her sessions (the desk and the phone) and two-step verification, set up with a QR code.
+    alice.goto(server.url("/sessions")).await.expect("sessions");
+    assert!(body_text(&alice).await.contains("This session"));
+    assert_accessible(&alice, "sessions").await;
+    alice.goto(server.url("/mfa")).await.expect("two-step verification");
+    assert_accessible(&alice, "two-step verification").await;
+    click(&alice, "form[action='/mfa/setup'] button").await;
+    eventually(10, "the QR code", || async {
+        alice.find(By::Css("svg")).await.is_ok() && alice.find(By::Css("form[action='/mfa/enable']")).await.is_ok()
+    })
+    .await;
+    assert_accessible(&alice, "two-step verification setup").await;
+    screenshot(&alice, "09_mfa_setup_desktop").await;
+
     // Her dashboard, light and dark.
     alice.goto(server.url("/")).await.expect("dashboard");
     assert_accessible(&alice, "dashboard with bookings").await;
