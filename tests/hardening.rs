@@ -26,6 +26,7 @@ on_both_backends!(
     boundary::api_viewers_work_offline,
     boundary::unknown_fields_and_untyped_preferences_are_refused,
     commands::ids_are_actionable_right_after_their_create,
+    commands::writes_are_answered_while_the_catalog_lags,
     clients::forwarded_headers_from_strangers_change_nothing,
     clients::a_trusted_proxy_names_the_client,
     clients::secrets_stay_out_of_the_log,

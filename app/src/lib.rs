@@ -8,6 +8,7 @@ pub mod addressing;
 pub mod admin_accounts;
 pub mod calendar_data;
 pub mod caller;
+pub mod catalog;
 pub mod check_in;
 pub mod client_ip;
 pub mod csv_table;

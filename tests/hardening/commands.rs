@@ -88,3 +88,34 @@ pub async fn ids_are_actionable_right_after_their_create(backend: Backend) {
     let probe = post(&s, &bob, &format!("/api/v1/reservations/{}/cancel", booked.id()), json!({})).await;
     assert_eq!(probe.status, 404, "{}", probe.body);
 }
+
+/// A catalog that cannot keep up (here: its table locked by a long transaction) does not turn
+/// accepted writes into errors: a resource created or changed meanwhile is answered from its
+/// aggregate once the read model has been waited for. (SQLite has no table locks; there the
+/// writes are answered from the read model as usual.)
+pub async fn writes_are_answered_while_the_catalog_lags(backend: Backend) {
+    use sqlx::Connection;
+    let db = ScratchDatabase::new(backend).await;
+    let s = Server::start(db.url()).await;
+    let admin = s.setup_admin().await;
+    let mut lock = None;
+    if backend == Backend::Postgres {
+        let mut connection = sqlx::PgConnection::connect(db.url()).await.expect("connect");
+        sqlx::query("BEGIN").execute(&mut connection).await.expect("begin");
+        sqlx::query("LOCK TABLE rm_resources IN ACCESS EXCLUSIVE MODE").execute(&mut connection).await.expect("lock");
+        lock = Some(connection);
+    }
+    let created = post(&s, &admin, "/api/v1/resources", json!({ "name": "Made meanwhile", "capacity": 2 })).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!((created.body["name"].as_str(), created.body["capacity"].as_u64()), (Some("Made meanwhile"), Some(2)));
+    let id = created.body["id"].as_str().expect("id").to_string();
+    let changed = patch(&s, &admin, &format!("/api/v1/resources/{id}"), json!({ "name": "Renamed" })).await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    assert_eq!(changed.body["name"], "Renamed");
+    if let Some(mut connection) = lock {
+        sqlx::query("ROLLBACK").execute(&mut connection).await.expect("unlock");
+    }
+    // Once the catalog catches up, it shows the same.
+    let shown = get_at(&s, &admin, &format!("/api/v1/resources/{id}"), changed.position).await;
+    assert_eq!((shown.status, shown.body["name"].as_str()), (200, Some("Renamed")));
+}

@@ -5,7 +5,6 @@ use actix_web::HttpRequest;
 use chrono_tz::Tz;
 use reserver_domain::resource::{ResourceDetails, ResourceKind, ResourceStatus};
 use reserver_domain::{BookingPolicy, ResourceCommand, Role};
-use reserver_projections::catalog;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -143,8 +142,6 @@ pub async fn create_resource(
         let meta = command_meta_part(req, Some(user), body, &format!("{part}/maintenance"))?;
         decided = state.resources.execute(created, user.actor(), status, meta).await?;
     }
-    state.caught_up(Some(decided.position)).await?;
-    let view =
-        catalog::get_resource(&state.db(), created).await?.ok_or_else(|| AppError::NotFound("resource".into()))?;
+    let view = reserver_app::catalog::resource_after_write(state, created, decided.position).await?;
     Ok((decided.position, views::resource(&view)))
 }

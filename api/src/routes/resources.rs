@@ -292,8 +292,7 @@ async fn update(
     let mut meta = command_meta(&req, Some(&user), &body)?;
     meta.expected_version = Some(if_match(&req)?.unwrap_or(version));
     let decided = state.resources.execute(id, user.actor(), command, meta).await?;
-    state.caught_up(Some(decided.position)).await?;
-    let view = catalog::get_resource(&state.db(), id).await?.ok_or_else(|| AppError::NotFound("resource".into()))?;
+    let view = reserver_app::catalog::resource_after_write(&state, id, decided.position).await?;
     let mut response = written(StatusCode::OK, decided.position, views::resource(&view));
     if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&etag(decided.stream_version)) {
         response.headers_mut().insert(actix_web::http::header::ETAG, v);
