@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod addressing;
+pub mod availability;
 pub mod calendar_data;
 pub mod caller;
 pub mod check_in;
