@@ -137,6 +137,8 @@ pub enum BenchCommand {
     Append(AppendBenchArgs),
     /// HTTP load: bookings under contention, overlap check, list and availability reads.
     Http(reserver_loadgen::http::HttpBenchArgs),
+    /// Uncached availability: free slots, next free, search and summaries on fully booked resources.
+    Availability(reserver_loadgen::availability::AvailabilityBenchArgs),
     /// Web pages: server time of each page, signed in, schedule of a resource with 1,000 bookings.
     Pages(reserver_loadgen::pages::PagesBenchArgs),
 }
