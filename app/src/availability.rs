@@ -226,11 +226,23 @@ pub async fn next_available(
     }
 }
 
-/// Whether a unit of resource `id` is free right now and, if so, until when; otherwise the
-/// next free slot of `duration` (the web app's "free now" / "next free"). `None` when the
-/// resource is not held in memory.
-pub fn free_now(services: &Services, id: Uuid, duration: Duration, now: DateTime<Utc>) -> Option<Option<TimeRange>> {
-    services.availability.next_available(id, now, duration, now, None).ok()
+/// `f` applied to resource `id`'s availability state (what the rules read: settings, hours,
+/// blackouts, and the reservations holding a unit), from the index; from the read model if the
+/// index dropped it. `None` for a resource that does not exist. For callers that run the
+/// domain's own availability functions themselves (the web app's lists and schedule grid).
+pub async fn with_state<R>(services: &Services, id: Uuid, f: impl FnOnce(&ResourceState) -> R) -> AppResult<Option<R>> {
+    let mut f = Some(f);
+    let answer = services.availability.with_state(id, |s| f.take().map(|f| f(s)));
+    match answer {
+        Ok(answer) => Ok(answer),
+        Err(IndexError::UnknownResource(_)) => Ok(None),
+        Err(IndexError::Evicted(_)) => {
+            // The index refused before calling `f`: ask the read model.
+            let state = read_model::resource_state(&services.db(), id).await?;
+            Ok(state.as_ref().and_then(|s| f.take().map(|f| f(s))))
+        }
+        Err(e) => Err(index_error(e)),
+    }
 }
 
 /// The schedule grid of `days` local days from `from` (at most 31).

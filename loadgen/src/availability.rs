@@ -92,7 +92,9 @@ async fn measure(base: &str, args: &AvailabilityBenchArgs, backend: Backend) -> 
         args.seconds,
         args.workers
     );
-    println!("| question (each one random: resource, day, slot length) | requests/s | p50 ms | p95 ms | p99 ms | notes |");
+    println!(
+        "| question (each one random: resource, day, slot length) | requests/s | p50 ms | p95 ms | p99 ms | notes |"
+    );
     println!("|---|---:|---:|---:|---:|---|");
     let day0 = Utc::now().duration_trunc(chrono::Duration::days(1)).unwrap_or_else(|_| Utc::now());
     type Path = Box<dyn Fn(&mut Rng) -> String + Send + Sync>;
