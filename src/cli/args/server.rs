@@ -55,7 +55,8 @@ pub struct ServeArgs {
     /// Requests per minute to login, registration, refresh and setup (by address).
     #[arg(long, env = "RATE_LIMIT_AUTH", default_value = "10/minute", value_parser = per_minute)]
     rate_limit_auth: u32,
-    /// Milliseconds list and availability answers may be served from cache (0: off).
+    /// Milliseconds an answer of the resource list may be served again (0: off). Availability is
+    /// answered from the in-memory index, uncached.
     #[arg(long, env = "READ_CACHE_MS", default_value_t = 1000)]
     read_cache_ms: u64,
     #[command(flatten)]
