@@ -52,6 +52,9 @@ pub struct AvailabilityBenchArgs {
 
 const PASSWORD: &str = "Bench-Password-42!";
 
+/// Draws the next question's path (and query).
+type PathFn = std::sync::Arc<dyn Fn(&mut Rng) -> String + Send + Sync>;
+
 /// Slot lengths asked for, in minutes.
 const DURATIONS: [u64; 6] = [15, 30, 45, 60, 90, 120];
 
@@ -97,16 +100,15 @@ async fn measure(base: &str, args: &AvailabilityBenchArgs, backend: Backend) -> 
     );
     println!("|---|---:|---:|---:|---:|---|");
     let day0 = Utc::now().duration_trunc(chrono::Duration::days(1)).unwrap_or_else(|_| Utc::now());
-    type Path = Box<dyn Fn(&mut Rng) -> String + Send + Sync>;
     let ids = resources.clone();
-    let slots: Path = Box::new(move |rng| {
+    let slots: PathFn = std::sync::Arc::new(move |rng| {
         let id = &ids[rng.below(ids.len() as u64) as usize];
         let date = (day0 + chrono::Duration::days(1 + rng.below(days) as i64)).date_naive();
         let minutes = DURATIONS[rng.below(DURATIONS.len() as u64) as usize];
         format!("/api/v1/resources/{id}/available-slots?date={date}&duration_minutes={minutes}")
     });
     let ids = resources.clone();
-    let next: Path = Box::new(move |rng| {
+    let next: PathFn = std::sync::Arc::new(move |rng| {
         let id = &ids[rng.below(ids.len() as u64) as usize];
         let start = day0 + chrono::Duration::minutes(60 * 24 + rng.below(days * 24 * 60) as i64);
         let minutes = DURATIONS[rng.below(DURATIONS.len() as u64) as usize];
@@ -115,7 +117,7 @@ async fn measure(base: &str, args: &AvailabilityBenchArgs, backend: Backend) -> 
             start.format("%Y-%m-%dT%H:%M:%SZ")
         )
     });
-    let search: Path = Box::new(move |rng| {
+    let search: PathFn = std::sync::Arc::new(move |rng| {
         let start = day0 + chrono::Duration::days(1 + rng.below(days) as i64);
         let end = start + chrono::Duration::days(1);
         let minutes = DURATIONS[rng.below(DURATIONS.len() as u64) as usize];
@@ -126,12 +128,12 @@ async fn measure(base: &str, args: &AvailabilityBenchArgs, backend: Backend) -> 
         )
     });
     let ids = resources.clone();
-    let summary: Path = Box::new(move |rng| {
+    let summary: PathFn = std::sync::Arc::new(move |rng| {
         let id = &ids[rng.below(ids.len() as u64) as usize];
         let minutes = DURATIONS[rng.below(DURATIONS.len() as u64) as usize];
         format!("/api/v1/resources/{id}/availability?days_ahead=30&duration_minutes={minutes}")
     });
-    let phases: Vec<(&str, String, Path)> = vec![
+    let phases: Vec<(&str, String, PathFn)> = vec![
         ("GET /resources/{id}/available-slots?date=…", "one local day".into(), slots),
         ("GET /resources/{id}/next-available?start=…", "first free slot from a random instant".into(), next),
         (
@@ -141,9 +143,7 @@ async fn measure(base: &str, args: &AvailabilityBenchArgs, backend: Backend) -> 
         ),
         ("GET /resources/{id}/availability?days_ahead=30", "30 per-day summaries".into(), summary),
     ];
-    let paths: Vec<(&str, String, std::sync::Arc<Path>)> =
-        phases.into_iter().map(|(l, n, p)| (l, n, std::sync::Arc::new(p))).collect();
-    for (label, note, path) in paths {
+    for (label, note, path) in phases {
         let (count, mut lat, errors) = load(&client, base, &token, path, args).await;
         lat.sort();
         println!(
@@ -246,7 +246,7 @@ async fn load(
     client: &reqwest::Client,
     base: &str,
     token: &str,
-    path: std::sync::Arc<Box<dyn Fn(&mut Rng) -> String + Send + Sync>>,
+    path: PathFn,
     args: &AvailabilityBenchArgs,
 ) -> (u64, Vec<Duration>, u64) {
     let deadline = Instant::now() + Duration::from_secs_f64(args.seconds);
