@@ -13,6 +13,7 @@ use reserver_api::ApiState;
 use reserver_app::revocations::Revocations;
 use reserver_app::Services;
 use reserver_auth::{RateLimiter, SecretKey, TokenIssuer};
+use reserver_availability_index::{AvailabilityIndex, IndexConfig};
 use reserver_commands::{scheduler, Clock, CommandPipeline, PipelineConfig, SystemClock};
 use reserver_projections::ProjectionRuntime;
 use reserver_store::{EventStore, StoreConfig};
@@ -59,6 +60,20 @@ impl Application {
             CommandPipeline::new(s, c, p)
         };
         let projections = ProjectionRuntime::start(store.clone()).await.context("starting the projectors")?;
+        // Every availability question is answered from memory: build the index from the log
+        // now (ready before the server binds), then follow the live tail.
+        let availability = AvailabilityIndex::start(store.clone(), IndexConfig::default())
+            .await
+            .context("building the availability index")?;
+        let (startup, stats) = (availability.startup(), availability.stats());
+        tracing::info!(
+            events = startup.events,
+            position = startup.position,
+            resources = stats.resources,
+            reservations = stats.reservations,
+            elapsed_ms = startup.elapsed.as_millis() as u64,
+            "availability index built from the log; following it"
+        );
         let access_lifetime = chrono::Duration::minutes(settings.access_token_minutes);
         let revocations = Arc::new(Revocations::new(access_lifetime));
         let (live_hub, live_tail) =
@@ -86,6 +101,7 @@ impl Application {
             sessions: CommandPipeline::new(store.clone(), clock.clone(), PipelineConfig::default()),
             resources,
             projections,
+            availability,
             tokens: TokenIssuer::new(secret.as_bytes(), access_lifetime),
             revocations,
             rate_limits: RateLimiter::new(settings.rate_limits),

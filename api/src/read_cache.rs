@@ -1,4 +1,4 @@
-//! A tiny time-bounded cache for the hottest read endpoints (resource lists, availability).
+//! A tiny time-bounded cache for the resource list (`GET /resources`), still answered from SQL.
 //! Read models are eventually consistent anyway; an answer up to `ttl` old changes nothing for a
 //! client that did not ask for a position. A request with `min_position` bypasses the cache, so
 //! read-your-writes is unaffected.

@@ -1,5 +1,6 @@
 //! What only the HTTP API keeps beside the shared [`reserver_app::Services`]: the live hub for
-//! WebSocket connections, the metrics recorder, and the short-lived answer cache.
+//! WebSocket connections, the metrics recorder, and the short-lived answer cache of the resource
+//! list (availability is answered from the in-memory index, uncached).
 
 use reserver_app::{AppError, Services};
 
@@ -11,7 +12,8 @@ pub struct ApiState {
     pub live_hub: LiveHub,
     pub live: LiveSettings,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
-    /// Short-lived answers of the hottest reads (bypassed by `min_position`).
+    /// Short-lived answers of `GET /resources` (bypassed by `min_position`): the one hot read
+    /// still answered from SQL.
     pub read_cache: ReadCache,
     /// Open WebSocket connections per user.
     pub connections: crate::live::socket::ConnectionCounts,

@@ -20,6 +20,10 @@ pub struct Services {
     pub groups: CommandPipeline<GroupAggregate>,
     pub sessions: CommandPipeline<SessionAggregate>,
     pub projections: ProjectionHandle,
+    /// Every resource's availability in memory, following the log: free slots, next free,
+    /// per-day summaries, schedules and search without a database round trip
+    /// (see [`crate::availability`]).
+    pub availability: reserver_availability_index::AvailabilityIndex,
     pub tokens: TokenIssuer,
     /// Sessions ended by logout or refresh reuse: their access tokens are refused.
     pub revocations: Arc<Revocations>,

@@ -26,7 +26,7 @@ mod queries;
 
 pub use error::{IndexError, IndexLag};
 pub use follow::{AvailabilityIndex, IndexConfig, StartupReport};
-pub use memory::{IndexLimits, IndexStats, MemoryIndex};
+pub use memory::{CatalogDates, IndexLimits, IndexStats, MemoryIndex};
 pub use queries::{
     DaySummary, Schedule, ScheduleBlackout, ScheduleDay, ScheduleReservation, SearchHit, SearchQuery,
     MAX_SCHEDULE_DAYS, MAX_SEARCH_RESOURCES, MAX_SLOTS,

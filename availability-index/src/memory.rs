@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use chrono::{DateTime, Utc};
 use reserver_domain::group::GroupEvent;
 use reserver_domain::{ResourceEvent, ResourceState};
 use reserver_store::RecordedEvent;
@@ -41,6 +42,20 @@ pub struct IndexStats {
     /// The bound on `reservations`.
     pub max_reservations: usize,
 }
+
+/// When a resource was created and last changed, as the catalogue shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CatalogDates {
+    /// When `resource_created` was recorded.
+    pub created_at: DateTime<Utc>,
+    /// The last event that changed its description, settings, hours or status.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The resource events that change what the catalogue shows (its `updated_at`): the same list
+/// as the catalogue projector's.
+const CATALOG_EVENT_TYPES: [&str; 5] =
+    ["resource_created", "resource_updated", "resource_retired", "business_hours_set", "resource_status_changed"];
 
 /// One resource: its state, or the mark that it was evicted.
 #[allow(clippy::large_enum_variant)] // one per resource, behind its own lock; evicted ones are rare
@@ -80,6 +95,9 @@ pub struct MemoryIndex {
     resources: RwLock<HashMap<Uuid, Shared<Entry>>>,
     /// Group → parent.
     groups: RwLock<HashMap<Uuid, Option<Uuid>>>,
+    /// Resource → when it was created and when its catalogue entry last changed (the
+    /// catalogue read model's rule), so a resource's description needs no read model.
+    dates: RwLock<HashMap<Uuid, CatalogDates>>,
     kept: AtomicUsize,
     evicted: AtomicUsize,
     position: AtomicU64,
@@ -92,6 +110,7 @@ impl MemoryIndex {
         Self {
             resources: RwLock::new(HashMap::new()),
             groups: RwLock::new(HashMap::new()),
+            dates: RwLock::new(HashMap::new()),
             kept: AtomicUsize::new(0),
             evicted: AtomicUsize::new(0),
             position: AtomicU64::new(0),
@@ -153,6 +172,18 @@ impl MemoryIndex {
         }
     }
 
+    /// When resource `id` was created and when its description, settings, hours or status
+    /// last changed (bookings do not count): the catalogue read model's `created_at` and
+    /// `updated_at`.
+    pub fn catalog_dates(&self, id: Uuid) -> Option<CatalogDates> {
+        read(&self.dates).get(&id).copied()
+    }
+
+    /// Whether group `id` exists (as far as the index has followed the log).
+    pub fn has_group(&self, id: Uuid) -> bool {
+        read(&self.groups).contains_key(&id)
+    }
+
     pub(crate) fn entry(&self, id: Uuid) -> Option<Shared<Entry>> {
         read(&self.resources).get(&id).cloned()
     }
@@ -199,6 +230,13 @@ impl MemoryIndex {
     }
 
     fn apply_resource(&self, id: Uuid, event: &ResourceEvent) {
+        if let ResourceEvent::ResourceCreated { at, .. } = event {
+            write(&self.dates).insert(id, CatalogDates { created_at: *at, updated_at: *at });
+        } else if CATALOG_EVENT_TYPES.contains(&event.event_type()) {
+            if let Some(dates) = write(&self.dates).get_mut(&id) {
+                dates.updated_at = event.at();
+            }
+        }
         let entry = match self.entry(id) {
             Some(entry) => entry,
             None => write(&self.resources)

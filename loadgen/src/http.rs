@@ -40,7 +40,8 @@ pub struct HttpBenchArgs {
     /// HTTP workers of the server under test.
     #[arg(long, default_value_t = 2)]
     workers: usize,
-    /// The server's read cache for lists and availability, in ms (0: off, every read computed).
+    /// The server's answer cache of the resource list, in ms (0: off, every read computed).
+    /// Availability is never cached: it is answered from the in-memory index.
     #[arg(long, default_value_t = 1000)]
     read_cache_ms: u64,
     /// The `reserver` binary to start (default: this one).

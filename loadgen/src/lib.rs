@@ -3,6 +3,7 @@
 //! Nothing here runs in the test suite; results go to docs/benchmarks.md.
 
 pub mod append;
+pub mod availability;
 pub mod http;
 pub mod pages;
 mod server;

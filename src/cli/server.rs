@@ -86,6 +86,7 @@ pub async fn bench(command: BenchCommand) -> Result<(), Failure> {
         BenchCommand::Append(args) => bench::run_append(args).await?,
         BenchCommand::Http(args) => reserver_loadgen::http::run(args).await?,
         BenchCommand::Pages(args) => reserver_loadgen::pages::run(args).await?,
+        BenchCommand::Availability(args) => reserver_loadgen::availability::run(args).await?,
     }
     Ok(())
 }

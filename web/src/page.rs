@@ -46,6 +46,7 @@ impl Ctx {
             .ok()
             .and_then(|q| q.get("min_position").and_then(|p| p.parse::<u64>().ok()));
         services.caught_up(min_position).await?;
+        reserver_app::availability::index_caught_up(services, min_position).await?;
         let mut cookies = Vec::new();
         let mut reader = None;
         let mut preferences = serde_json::Map::new();

@@ -1,10 +1,13 @@
-//! When a resource is free: the per-day summary, free slots in a window, and the next free slot.
+//! When resources are free: the per-day summary, free slots in a window, the next free slot,
+//! and the free-slot search across resources. All answered from the in-memory availability
+//! index (`reserver_app::availability`), with no database round trip and no answer cache:
+//! `X-Min-Position` waits for the index.
 
-use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{Duration, Utc};
+use actix_web::{web, HttpResponse};
+use chrono::Utc;
+use reserver_app::availability::{self, SearchParams, WindowParams};
 use reserver_domain::TimeRange;
-use reserver_projections::availability;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
@@ -12,64 +15,19 @@ use crate::api_doc::problems::{Invalid, Lagging, NotFound, RateLimited, Unauthen
 use crate::api_doc::read_models;
 use crate::error::ApiError;
 use crate::extract::{CurrentUser, MinPosition};
-use crate::routes::schedule::resource_view;
 use crate::routes::support::instant;
 use crate::views::{self, ResourceBody};
-use reserver_app::AppError;
 use reserver_app::Services;
 
 #[derive(OpenApi)]
-#[openapi(paths(availability_summary, available_slots, next_available))]
+#[openapi(paths(availability_summary, available_slots, next_available, search))]
 pub(super) struct Api;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/resources/{id}/availability", web::get().to(availability_summary))
         .route("/resources/{id}/available-slots", web::get().to(available_slots))
-        .route("/resources/{id}/next-available", web::get().to(next_available));
-}
-
-#[derive(Debug, Deserialize)]
-struct WindowParams {
-    days_ahead: Option<u32>,
-    date: Option<chrono::NaiveDate>,
-    start: Option<String>,
-    end: Option<String>,
-    duration_minutes: Option<u32>,
-    limit: Option<usize>,
-}
-
-impl WindowParams {
-    fn duration(&self) -> Result<Duration, AppError> {
-        match self.duration_minutes.unwrap_or(60) {
-            m @ 1..=10_080 => Ok(Duration::minutes(i64::from(m))),
-            _ => Err(AppError::validation("duration_minutes", "must be between 1 and 10080")),
-        }
-    }
-
-    fn days(&self) -> Result<u32, AppError> {
-        match self.days_ahead.unwrap_or(7) {
-            d @ 1..=366 => Ok(d),
-            _ => Err(AppError::validation("days_ahead", "must be between 1 and 366")),
-        }
-    }
-
-    /// The searched window: `start`/`end`, or a local `date`'s 24 hours, or now + `days_ahead`.
-    fn window(&self, tz: chrono_tz::Tz) -> Result<TimeRange, AppError> {
-        let now = Utc::now();
-        let (start, end) = match (&self.start, &self.end, self.date) {
-            (Some(s), Some(e), _) => (instant("start", s)?, instant("end", e)?),
-            (_, _, Some(date)) => {
-                let midnight = date.and_hms_opt(0, 0, 0).unwrap_or_default();
-                let start = reserver_domain::schedule_rules::resolve_local(tz, midnight);
-                (start, start + Duration::days(1))
-            }
-            _ => (now, now + Duration::days(i64::from(self.days()?))),
-        };
-        if end - start > Duration::days(366) {
-            return Err(AppError::validation("end", "the window may span at most 366 days"));
-        }
-        TimeRange::new(start, end).map_err(|_| AppError::validation("end", "must be after start"))
-    }
+        .route("/resources/{id}/next-available", web::get().to(next_available))
+        .route("/availability/search", web::get().to(search));
 }
 
 /// Per-day availability of a resource.
@@ -102,30 +60,20 @@ struct AvailabilitySummary {
 )]
 async fn availability_summary(
     state: web::Data<Services>,
-    api: web::Data<crate::ApiState>,
-    req: HttpRequest,
     _u: CurrentUser,
     min: MinPosition,
     id: web::Path<Uuid>,
     params: web::Query<WindowParams>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let key = format!("availability/{id}?{}", req.query_string());
     let (days, duration) = (params.days()?, params.duration()?);
-    let inner = state.clone();
-    let compute = || async move {
-        let view = resource_view(&inner, id).await?;
-        let today = Utc::now().with_timezone(&view.time_zone).date_naive();
-        let days = availability::day_summary(&inner.db(), id, today, days, duration, Utc::now()).await?;
-        let summary = AvailabilitySummary {
-            resource_id: id,
-            time_zone: view.time_zone.name().to_string(),
-            resource: views::resource(&view),
-            days,
-        };
-        serde_json::to_value(summary).map_err(|e| AppError::Internal(e.to_string()))
-    };
-    Ok(api.cached(&state, key, min.0, compute).await?)
+    let (view, days) = availability::day_summary(&state, id, days, duration, min.0).await?;
+    Ok(HttpResponse::Ok().json(AvailabilitySummary {
+        resource_id: id,
+        time_zone: view.time_zone.name().to_string(),
+        resource: views::resource(&view),
+        days,
+    }))
 }
 
 /// A free slot.
@@ -180,14 +128,8 @@ async fn available_slots(
     id: web::Path<Uuid>,
     params: web::Query<WindowParams>,
 ) -> Result<HttpResponse, ApiError> {
-    state.caught_up(min.0).await?;
     let id = id.into_inner();
-    let view = resource_view(&state, id).await?;
-    let window = params.window(view.time_zone)?;
-    let limit = params.limit.unwrap_or(50).clamp(1, 500);
-    let slots =
-        availability::free_slots(&state.db(), id, window, params.duration()?, Utc::now(), limit, Some(user.user_id))
-            .await?;
+    let slots = availability::free_slots(&state, id, &params, Some(user.user_id), min.0).await?;
     Ok(HttpResponse::Ok().json(Slots { resource_id: id, slots: slots.iter().map(Slot::from).collect() }))
 }
 
@@ -224,18 +166,87 @@ async fn next_available(
     id: web::Path<Uuid>,
     params: web::Query<WindowParams>,
 ) -> Result<HttpResponse, ApiError> {
-    state.caught_up(min.0).await?;
     let id = id.into_inner();
-    resource_view(&state, id).await?;
-    let from = match &params.start {
-        Some(s) => instant("start", s)?,
-        None => Utc::now(),
-    };
-    let slot =
-        availability::next_available(&state.db(), id, from, params.duration()?, Utc::now(), Some(user.user_id)).await?;
+    let from = params.start.as_deref().map(|s| instant("start", s)).transpose()?;
+    let slot = availability::next_available(&state, id, from, params.duration()?, Some(user.user_id), min.0).await?;
     Ok(HttpResponse::Ok().json(NextAvailable {
         resource_id: id,
         available: slot.is_some(),
         next_available: slot.as_ref().map(Slot::from),
+    }))
+}
+
+/// A resource with free slots in the searched window.
+#[derive(Serialize, ToSchema)]
+struct SearchResource {
+    resource_id: Uuid,
+    name: String,
+    capacity: u32,
+    /// IANA zone of the resource.
+    time_zone: String,
+    /// Free slots, earliest first (at most `slots_per_resource`).
+    slots: Vec<Slot>,
+}
+
+/// The answer of a free-slot search.
+#[derive(Serialize, ToSchema)]
+struct SearchResults {
+    /// The searched window.
+    window: Slot,
+    duration_minutes: i64,
+    /// Resources with at least one free slot, by their first free slot, then name.
+    resources: Vec<SearchResource>,
+}
+
+/// Free slots across resources.
+///
+/// Resources matching every given filter (available, not retired) that have a free slot of
+/// `duration_minutes` in the window, each with its first free slots; the caller's own quota
+/// counts, as with `available-slots`. Answered from memory; `X-Min-Position` waits for it.
+#[utoipa::path(
+    get,
+    path = "/api/v1/availability/search",
+    tag = "availability",
+    operation_id = "search_availability",
+    summary = "Find resources with free slots",
+    params(
+        ("tags" = Option<String>, Query, description = "Comma-separated; every tag must be present (case-insensitive)"),
+        ("group_id" = Option<Uuid>, Query, description = "Only resources of this group (422 if it does not exist)"),
+        ("include_subgroups" = Option<bool>, Query, description = "With `group_id`: its subgroups too"),
+        ("min_capacity" = Option<u32>, Query, description = "At least this many units (1 or more)"),
+        ("kind" = Option<String>, Query, description = "Only this kind: room, desk, equipment, lab or other"),
+        ("start" = Option<chrono::DateTime<Utc>>, Query, description = "Window start (RFC 3339; default now)"),
+        ("end" = Option<chrono::DateTime<Utc>>, Query, description = "Window end (default start + 1 day); at most 31 days after start"),
+        ("duration_minutes" = Option<i64>, Query, description = "Slot length, 1 to 10080 (default 60)"),
+        ("limit" = Option<u32>, Query, description = "Most resources returned, 1 to 100 (default 20)"),
+        ("slots_per_resource" = Option<u32>, Query, description = "Most slots per resource, 1 to 100 (default 5)"),
+        MinPosition
+    ),
+    responses(
+        (status = 200, description = "Resources with free slots", body = SearchResults),
+        Unauthenticated, Invalid, RateLimited, Lagging
+    ),
+    security(("bearer" = []))
+)]
+async fn search(
+    state: web::Data<Services>,
+    user: CurrentUser,
+    min: MinPosition,
+    params: web::Query<SearchParams>,
+) -> Result<HttpResponse, ApiError> {
+    let (query, hits) = availability::search(&state, &params, Some(user.user_id), min.0).await?;
+    Ok(HttpResponse::Ok().json(SearchResults {
+        window: Slot::from(&query.window),
+        duration_minutes: query.duration.num_minutes(),
+        resources: hits
+            .iter()
+            .map(|h| SearchResource {
+                resource_id: h.resource_id,
+                name: h.name.clone(),
+                capacity: h.capacity,
+                time_zone: h.time_zone.name().to_string(),
+                slots: h.slots.iter().map(Slot::from).collect(),
+            })
+            .collect(),
     }))
 }

@@ -58,7 +58,8 @@ pub struct ServeArgs {
     /// Requests per minute to login, registration, refresh and setup (by address).
     #[arg(long, env = "RATE_LIMIT_AUTH", default_value = "10/minute", value_parser = per_minute)]
     rate_limit_auth: u32,
-    /// Milliseconds list and availability answers may be served from cache (0: off).
+    /// Milliseconds an answer of the resource list may be served again (0: off). Availability is
+    /// answered from the in-memory index, uncached.
     #[arg(long, env = "READ_CACHE_MS", default_value_t = 1000)]
     read_cache_ms: u64,
     #[command(flatten)]
@@ -141,6 +142,8 @@ pub enum BenchCommand {
     Append(AppendBenchArgs),
     /// HTTP load: bookings under contention, overlap check, list and availability reads.
     Http(reserver_loadgen::http::HttpBenchArgs),
+    /// Uncached availability: free slots, next free, search and summaries on fully booked resources.
+    Availability(reserver_loadgen::availability::AvailabilityBenchArgs),
     /// Web pages: server time of each page, signed in, schedule of a resource with 1,000 bookings.
     Pages(reserver_loadgen::pages::PagesBenchArgs),
 }

@@ -9,7 +9,6 @@ use reserver_app::{check_in, waitlist, AppError, Services};
 use reserver_domain::availability::free_intervals;
 use reserver_domain::resource::state::ReservationStatus;
 use reserver_domain::TimeRange;
-use reserver_projections::availability::resource_state;
 use reserver_projections::catalog::{self, ResourceQuery, ResourceView};
 use reserver_projections::page::PageRequest;
 use reserver_projections::reservations::{self as rm, TimeScope};
@@ -86,9 +85,12 @@ async fn free_now(services: &Services, resource: &ResourceView, now: DateTime<Ut
     if resource.status_label() != "available" {
         return Ok(false);
     }
-    let Some(state) = resource_state(&services.db(), resource.resource_id).await? else { return Ok(false) };
     let Ok(instant) = TimeRange::new(now, now + Duration::seconds(1)) else { return Ok(false) };
-    Ok(free_intervals(&state, &instant).iter().any(|free| free.start() <= now && now < free.end()))
+    let free = reserver_app::availability::with_state(services, resource.resource_id, |state| {
+        free_intervals(state, &instant).iter().any(|free| free.start() <= now && now < free.end())
+    })
+    .await?;
+    Ok(free.unwrap_or(false))
 }
 
 async fn cards(ctx: &Ctx, services: &Services) -> Result<Cards, AppError> {

@@ -11,13 +11,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
+use reserver_app::availability;
 use reserver_app::{reservations, AppError, Services};
 use reserver_domain::availability::{free_intervals, local_day, next_available, open_intervals};
 use reserver_domain::resource::rules::{check_slot, occupied, peak_concurrency, reach_of};
 use reserver_domain::resource::state::{ResourceKind, ResourceStatus};
 use reserver_domain::schedule_rules::{blocking_blackout, resolve_local};
 use reserver_domain::{Rejection, ResourceState, TimeRange};
-use reserver_projections::availability::resource_state;
 use reserver_projections::catalog::{self, GroupNode, ResourceQuery, ResourceSort, ResourceView};
 use reserver_projections::page::PageRequest;
 use reserver_projections::reservations as rm;
@@ -234,8 +234,11 @@ async fn list(req: HttpRequest, services: web::Data<Services>, keys: web::Data<W
     let user = ctx.caller().user_id;
     let mut rows = Vec::with_capacity(found.len());
     for view in &found {
-        let state = resource_state(&db, view.resource_id).await.map_err(|e| PageError::of(&ctx, e.into()))?;
-        rows.push(row(&ctx, view, state.as_ref(), now, user));
+        let answered =
+            availability::with_state(&services, view.resource_id, |state| row(&ctx, view, Some(state), now, user))
+                .await
+                .map_err(|e| PageError::of(&ctx, e))?;
+        rows.push(answered.unwrap_or_else(|| row(&ctx, view, None, now, user)));
     }
     let trail: Vec<&str> = query.trail.split('.').filter(|c| !c.is_empty()).collect();
     let results = Results {
@@ -380,7 +383,10 @@ async fn load_resource(ctx: &Ctx, services: &Services, id: &str) -> Result<(Reso
     let id: Uuid = id.parse().map_err(|_| not_found())?;
     let db = services.db();
     let view = catalog::get_resource(&db, id).await.map_err(|e| PageError::of(ctx, e.into()))?.ok_or_else(not_found)?;
-    let state = resource_state(&db, id).await.map_err(|e| PageError::of(ctx, e.into()))?.ok_or_else(not_found)?;
+    let state = availability::with_state(services, id, ResourceState::clone)
+        .await
+        .map_err(|e| PageError::of(ctx, e))?
+        .ok_or_else(not_found)?;
     Ok((view, state))
 }
 
