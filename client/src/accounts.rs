@@ -96,7 +96,14 @@ pub struct SessionInfo {
 pub(crate) enum ListOf<T> {
     Bare(Vec<T>),
     Wrapped {
-        #[serde(alias = "sessions", alias = "clients", alias = "roles", alias = "results", alias = "users")]
+        #[serde(
+            alias = "sessions",
+            alias = "clients",
+            alias = "roles",
+            alias = "results",
+            alias = "users",
+            alias = "resources"
+        )]
         data: Vec<T>,
     },
 }

@@ -119,13 +119,14 @@ pub async fn reservations_and_waiting_features(backend: Backend) {
     let past = w.run(&["reservations", "list", "--past", "-o", "json"]).json();
     assert_eq!(past, Value::Array(vec![]));
 
+    // A free-slot search across resources.
+    let found = w.run(&["find", "--tags", "room", "--duration", "1h", "-o", "json"]).json();
+    let hits = found.as_array().cloned().unwrap_or_default();
+    assert!(!hits.is_empty(), "{found}");
+    assert!(hits.iter().all(|hit| hit.to_string().contains("Room A")), "{found}");
+
     // Endpoints a server may not have yet: one clear sentence and exit 3, never a crash.
-    for args in [
-        vec!["roles", "list"],
-        vec!["quotas", "show"],
-        vec!["oauth", "clients", "list"],
-        vec!["find", "--tags", "room", "--duration", "1h"],
-    ] {
+    for args in [vec!["roles", "list"], vec!["quotas", "show"], vec!["oauth", "clients", "list"]] {
         let run = w.run(&args);
         match run.code {
             0 => {}
