@@ -5,7 +5,7 @@
 //! availability index. With `--wrk-script`, the same questions are also asked by `wrk` (a load
 //! generator nobody here wrote), so the figures can be reproduced independently.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::{DurationRound, Utc};
 use clap::Args;
@@ -14,7 +14,7 @@ use reserver_store::scratch::{ScratchDatabase, DEFAULT_TEST_DATABASE_URL};
 use reserver_store::Backend;
 use serde_json::{json, Value};
 
-use crate::http::percentile;
+use crate::common::{admin_token, get_load, percentile, PathFn};
 use crate::server::ServerProcess;
 
 #[derive(Debug, Args)]
@@ -50,11 +50,6 @@ pub struct AvailabilityBenchArgs {
     server_bin: Option<std::path::PathBuf>,
 }
 
-const PASSWORD: &str = "Bench-Password-42!";
-
-/// Draws the next question's path (and query).
-type PathFn = std::sync::Arc<dyn Fn(&mut Rng) -> String + Send + Sync>;
-
 /// Slot lengths asked for, in minutes.
 const DURATIONS: [u64; 6] = [15, 30, 45, 60, 90, 120];
 
@@ -68,17 +63,6 @@ pub async fn run(args: AvailabilityBenchArgs) -> anyhow::Result<()> {
     let outcome = measure(&server.base_url, &args, db.backend()).await;
     server.stop();
     outcome
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n.max(1)
-    }
 }
 
 async fn measure(base: &str, args: &AvailabilityBenchArgs, backend: Backend) -> anyhow::Result<()> {
@@ -144,7 +128,7 @@ async fn measure(base: &str, args: &AvailabilityBenchArgs, backend: Backend) -> 
         ("GET /resources/{id}/availability?days_ahead=30", "30 per-day summaries".into(), summary),
     ];
     for (label, note, path) in phases {
-        let (count, mut lat, errors) = load(&client, base, &token, path, args).await;
+        let (count, mut lat, errors) = get_load(&client, base, &token, path, args.concurrency, args.seconds).await;
         lat.sort();
         println!(
             "| {label} | {:.0} | {:.2} | {:.2} | {:.2} | {note}; non-200: {errors} |",
@@ -183,21 +167,7 @@ async fn seed(
     base: &str,
     args: &AvailabilityBenchArgs,
 ) -> anyhow::Result<(String, Vec<String>, u64)> {
-    client
-        .post(format!("{base}/api/v1/setup/initialize"))
-        .json(&json!({ "username": "admin", "password": PASSWORD }))
-        .send()
-        .await?
-        .error_for_status()?;
-    let login: Value = client
-        .post(format!("{base}/api/v1/token"))
-        .form(&[("username", "admin"), ("password", PASSWORD)])
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let token = login["access_token"].as_str().unwrap_or_default().to_string();
+    let token = admin_token(client, base).await?;
     let mut resources = Vec::new();
     for i in 0..args.resources {
         let r: Value = client
@@ -240,40 +210,4 @@ async fn seed(
     }
     let days = (bookings as u64 * 90).div_ceil(24 * 60).max(1);
     Ok((token, resources, days))
-}
-
-async fn load(
-    client: &reqwest::Client,
-    base: &str,
-    token: &str,
-    path: PathFn,
-    args: &AvailabilityBenchArgs,
-) -> (u64, Vec<Duration>, u64) {
-    let deadline = Instant::now() + Duration::from_secs_f64(args.seconds);
-    let bearer = format!("Bearer {token}");
-    let workers = (0..args.concurrency).map(|w| {
-        let (client, base, bearer, path) = (client.clone(), base.to_string(), bearer.clone(), path.clone());
-        tokio::spawn(async move {
-            let mut rng = Rng(0x2545_F491_4F6C_DD1D ^ ((w as u64 + 1) * 0x9E37_79B9));
-            let (mut lat, mut errors) = (Vec::new(), 0u64);
-            while Instant::now() < deadline {
-                let url = format!("{base}{}", path(&mut rng));
-                let began = Instant::now();
-                match client.get(&url).header(reqwest::header::AUTHORIZATION, bearer.as_str()).send().await {
-                    Ok(r) if r.status() == 200 => {
-                        let _ = r.bytes().await;
-                        lat.push(began.elapsed());
-                    }
-                    _ => errors += 1,
-                }
-            }
-            (lat, errors)
-        })
-    });
-    let (mut all, mut errors) = (Vec::new(), 0);
-    for (lat, e) in join_all(workers).await.into_iter().flatten() {
-        all.extend(lat);
-        errors += e;
-    }
-    (all.len() as u64, all, errors)
 }

@@ -14,6 +14,7 @@ use reserver_store::scratch::{ScratchDatabase, DEFAULT_TEST_DATABASE_URL};
 use reserver_store::Backend;
 use serde_json::{json, Value};
 
+use crate::common::{admin_token, get_load, percentile, token, PathFn, Rng, PASSWORD};
 use crate::server::ServerProcess;
 
 #[derive(Debug, Args)]
@@ -49,17 +50,6 @@ pub struct HttpBenchArgs {
     server_bin: Option<std::path::PathBuf>,
 }
 
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n.max(1)
-    }
-}
-
 #[derive(Default)]
 struct Tally {
     latencies: Vec<Duration>,
@@ -67,13 +57,6 @@ struct Tally {
     conflicts: u64,
     other: u64,
     max_position: u64,
-}
-
-pub(crate) fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1000.0
 }
 
 pub async fn run(args: HttpBenchArgs) -> anyhow::Result<()> {
@@ -135,7 +118,8 @@ async fn measure(base: &str, args: &HttpBenchArgs, backend: Backend) -> anyhow::
             format!("/api/v1/resources/{}/availability?days_ahead=30", resources[0]),
         ),
     ] {
-        let (count, mut lat, errors) = read_load(&client, &format!("{base}{path}"), &token, args).await;
+        let fixed: PathFn = std::sync::Arc::new(move |_| path.clone());
+        let (count, mut lat, errors) = get_load(&client, base, &token, fixed, args.concurrency, args.seconds).await;
         lat.sort();
         println!(
             "| {label} | {:.0} | {:.2} | {:.2} | {:.2} | non-200: {errors} |",
@@ -151,35 +135,12 @@ async fn measure(base: &str, args: &HttpBenchArgs, backend: Backend) -> anyhow::
     Ok(())
 }
 
-const PASSWORD: &str = "Bench-Password-42!";
-
 async fn seed(
     client: &reqwest::Client,
     base: &str,
     args: &HttpBenchArgs,
 ) -> anyhow::Result<(String, Vec<String>, Vec<String>)> {
-    client
-        .post(format!("{base}/api/v1/setup/initialize"))
-        .json(&json!({ "username": "admin", "password": PASSWORD }))
-        .send()
-        .await?
-        .error_for_status()?;
-    let login = |name: String| {
-        let client = client.clone();
-        let base = base.to_string();
-        async move {
-            let r: Value = client
-                .post(format!("{base}/api/v1/token"))
-                .form(&[("username", name.as_str()), ("password", PASSWORD)])
-                .send()
-                .await?
-                .error_for_status()?
-                .json()
-                .await?;
-            anyhow::Ok(r["access_token"].as_str().unwrap_or_default().to_string())
-        }
-    };
-    let admin = login("admin".into()).await?;
+    let admin = admin_token(client, base).await?;
     let mut resources = Vec::new();
     for i in 0..args.resources {
         let r: Value = client
@@ -202,7 +163,7 @@ async fn seed(
             .send()
             .await?
             .error_for_status()?;
-        users.push(login(name).await?);
+        users.push(token(client, base, &name).await?);
     }
     Ok((admin, users, resources))
 }
@@ -327,37 +288,4 @@ async fn check_overlaps(
         overlaps += spans.windows(2).filter(|p| p[0].1 > p[1].0).count();
     }
     Ok(overlaps)
-}
-
-async fn read_load(
-    client: &reqwest::Client,
-    url: &str,
-    token: &str,
-    args: &HttpBenchArgs,
-) -> (u64, Vec<Duration>, u64) {
-    let deadline = Instant::now() + Duration::from_secs_f64(args.seconds);
-    let bearer = format!("Bearer {token}");
-    let workers = (0..args.concurrency).map(|_| {
-        let (client, url, bearer) = (client.clone(), url.to_string(), bearer.clone());
-        tokio::spawn(async move {
-            let (mut lat, mut errors) = (Vec::new(), 0u64);
-            while Instant::now() < deadline {
-                let began = Instant::now();
-                match client.get(&url).header(reqwest::header::AUTHORIZATION, bearer.as_str()).send().await {
-                    Ok(r) if r.status() == 200 => {
-                        let _ = r.bytes().await;
-                        lat.push(began.elapsed());
-                    }
-                    _ => errors += 1,
-                }
-            }
-            (lat, errors)
-        })
-    });
-    let (mut all, mut errors) = (Vec::new(), 0);
-    for (lat, e) in join_all(workers).await.into_iter().flatten() {
-        all.extend(lat);
-        errors += e;
-    }
-    (all.len() as u64, all, errors)
 }

@@ -4,6 +4,7 @@
 
 pub mod append;
 pub mod availability;
+mod common;
 pub mod http;
 pub mod pages;
 mod server;

@@ -10,7 +10,7 @@ use clap::Args;
 use reserver_store::scratch::{ScratchDatabase, DEFAULT_TEST_DATABASE_URL};
 use serde_json::{json, Value};
 
-use crate::http::percentile;
+use crate::common::{admin_token, percentile, PASSWORD};
 use crate::server::ServerProcess;
 
 #[derive(Debug, Args)]
@@ -33,8 +33,6 @@ pub struct PagesBenchArgs {
     server_bin: Option<std::path::PathBuf>,
 }
 
-const PASSWORD: &str = "Bench-Password-42!";
-
 pub async fn run(args: PagesBenchArgs) -> anyhow::Result<()> {
     let db = match args.backend.as_str() {
         "sqlite" => ScratchDatabase::sqlite_in(&args.sqlite_dir)?,
@@ -49,21 +47,7 @@ pub async fn run(args: PagesBenchArgs) -> anyhow::Result<()> {
 
 async fn measure(base: &str, args: &PagesBenchArgs) -> anyhow::Result<()> {
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
-    client
-        .post(format!("{base}/api/v1/setup/initialize"))
-        .json(&json!({ "username": "admin", "password": PASSWORD }))
-        .send()
-        .await?
-        .error_for_status()?;
-    let token: Value = client
-        .post(format!("{base}/api/v1/token"))
-        .form(&[("username", "admin"), ("password", PASSWORD)])
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let token = token["access_token"].as_str().unwrap_or_default().to_string();
+    let token = admin_token(&client, base).await?;
     let resource: Value = client
         .post(format!("{base}/api/v1/resources"))
         .bearer_auth(&token)
