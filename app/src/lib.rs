@@ -22,6 +22,7 @@ pub mod oauth;
 pub mod preferences;
 pub mod reservations;
 pub mod revocations;
+pub mod roles;
 pub mod series;
 pub mod services;
 pub mod sessions;

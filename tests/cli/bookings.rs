@@ -119,6 +119,11 @@ pub async fn reservations_and_waiting_features(backend: Backend) {
     let past = w.run(&["reservations", "list", "--past", "-o", "json"]).json();
     assert_eq!(past, Value::Array(vec![]));
 
+    // The roles and what each may do.
+    let roles = w.run(&["roles", "list", "-o", "json"]).json();
+    let names: Vec<_> = roles.as_array().cloned().unwrap_or_default().iter().map(|r| r["name"].clone()).collect();
+    assert_eq!(names, ["admin", "approver", "auditor", "user", "guest"], "{roles}");
+
     // A free-slot search across resources.
     let found = w.run(&["find", "--tags", "room", "--duration", "1h", "-o", "json"]).json();
     let hits = found.as_array().cloned().unwrap_or_default();

@@ -42,6 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/users/me/sessions/{id}", web::delete().to(revoke_my_session))
         .route("/users/{id}/sessions", web::get().to(user_sessions))
         .route("/users/{id}/sessions/{session_id}", web::delete().to(revoke_user_session))
+        .route("/roles", web::get().to(roles))
         .route("/users", web::get().to(list_users))
         .route("/users/{id}/role", web::put().to(grant_role));
 }
@@ -413,4 +414,37 @@ async fn revoke_user_session(
     let info = crate::extract::request_info(&req);
     let position = reserver_app::sessions::revoke(&state, &info, &user, owner, session_id).await?;
     Ok(HttpResponse::NoContent().insert_header((crate::extract::LOG_POSITION_HEADER, position.to_string())).finish())
+}
+
+/// One role and what it may do.
+#[derive(Serialize, ToSchema)]
+struct RoleBody {
+    #[schema(example = "approver")]
+    name: &'static str,
+    description: &'static str,
+    /// Stable snake_case permission names, e.g. `reservations:write`, `approvals:answer`.
+    permissions: Vec<&'static str>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct RoleList {
+    roles: Vec<RoleBody>,
+}
+
+/// The fixed roles (admin, approver, auditor, user, guest) and what each may do.
+#[utoipa::path(
+    get,
+    path = "/api/v1/roles",
+    tag = "auth",
+    operation_id = "list_roles",
+    summary = "The roles and what each may do",
+    responses((status = 200, description = "Every role", body = RoleList), Unauthenticated, RateLimited),
+    security(("bearer" = []))
+)]
+async fn roles(_user: CurrentUser) -> HttpResponse {
+    let roles = reserver_app::roles::all()
+        .into_iter()
+        .map(|r| RoleBody { name: r.name, description: r.description, permissions: r.permissions })
+        .collect();
+    HttpResponse::Ok().json(RoleList { roles })
 }
