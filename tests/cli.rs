@@ -25,6 +25,8 @@ on_both_backends!(
     accounts::scripts_are_never_prompted,
     accounts::password_and_sessions,
     accounts::oauth_clients,
+    accounts::mfa_setup_and_login_with_a_code,
+    accounts::user_administration,
     bookings::book_and_conflict_with_alternatives,
     bookings::recurring_preview_and_series,
     bookings::reservations_and_waiting_features,

@@ -3,23 +3,9 @@
 use std::time::Duration;
 
 use serde_json::json;
-use totp_rs::{Algorithm, Builder, Secret};
 
 use crate::common::*;
 use crate::support::*;
-
-/// The code of `secret` (base32) at `offset_steps` 30-second steps from now.
-pub fn code(secret: &str, offset_steps: i64) -> String {
-    let totp = Builder::new()
-        .with_algorithm(Algorithm::SHA1)
-        .with_digits(6)
-        .with_step_duration(30)
-        .with_secret(Secret::try_from_base32(secret).expect("base32 secret"))
-        .build()
-        .expect("totp");
-    let now = chrono::Utc::now().timestamp() + offset_steps * 30;
-    totp.generate(u64::try_from(now).expect("after 1970")).to_string()
-}
 
 /// `POST /token`: status and body.
 pub async fn password_step(s: &Server, name: &str) -> Answer {
@@ -48,7 +34,7 @@ pub async fn enable(s: &Server, token: &str) -> (String, Vec<String>) {
     assert!(uri.starts_with("otpauth://totp/") && uri.contains(&format!("secret={secret}")), "{uri}");
     let svg = setup.body["qr_svg"].as_str().expect("qr_svg");
     assert!(svg.contains("<svg") && !svg.contains("<script"), "{svg}");
-    let enabled = post(s, token, "/api/v1/auth/mfa/verify", json!({ "code": code(&secret, 0) })).await;
+    let enabled = post(s, token, "/api/v1/auth/mfa/verify", json!({ "code": totp_code(&secret, 0) })).await;
     assert_eq!((enabled.status, &enabled.body["mfa_enabled"]), (200, &json!(true)), "{}", enabled.body);
     let codes: Vec<String> = serde_json::from_value(enabled.body["backup_codes"].clone()).expect("codes");
     assert_eq!(codes.len(), 10);
@@ -67,7 +53,7 @@ pub async fn setup_verify_and_login_in_two_steps(backend: Backend) {
     let setup = post(&s, &alice, "/api/v1/auth/mfa/setup", json!({})).await;
     let secret = setup.body["secret"].as_str().expect("secret").to_string();
     let wrong = post(&s, &alice, "/api/v1/auth/mfa/verify", json!({ "code": "000000" })).await;
-    let wrong_is_right = code(&secret, 0) == "000000";
+    let wrong_is_right = totp_code(&secret, 0) == "000000";
     if !wrong_is_right {
         assert_eq!((wrong.status, wrong.field()), (422, "code"), "{}", wrong.body);
     }
@@ -80,9 +66,9 @@ pub async fn setup_verify_and_login_in_two_steps(backend: Backend) {
 
     // Login: the password answers a challenge, the code the tokens.
     let mfa_token = challenge(&s, "alice").await;
-    let forged = code_step(&s, &format!("{mfa_token}x"), &code(&secret, 1)).await;
+    let forged = code_step(&s, &format!("{mfa_token}x"), &totp_code(&secret, 1)).await;
     assert_eq!(forged.status, 401, "{}", forged.body);
-    let next = code(&secret, 1);
+    let next = totp_code(&secret, 1);
     let tokens = code_step(&s, &mfa_token, &next).await;
     assert_eq!(tokens.status, 200, "{}", tokens.body);
     let access = tokens.body["access_token"].as_str().expect("access token").to_string();
@@ -143,7 +129,7 @@ pub async fn secrets_never_leave_the_service(backend: Backend) {
     let (secret, backup) = enable(&s, &bob).await;
     let mfa_token = challenge(&s, "bob").await;
     assert_eq!(code_step(&s, &mfa_token, &backup[1]).await.status, 200);
-    let disabled = post(&s, &bob, "/api/v1/auth/mfa/disable", json!({ "code": code(&secret, 1) })).await;
+    let disabled = post(&s, &bob, "/api/v1/auth/mfa/disable", json!({ "code": totp_code(&secret, 1) })).await;
     assert_eq!(disabled.status, 200, "{}", disabled.body);
     let marker =
         put(&s, &admin, &format!("/api/v1/users/{}/role", user_id(&s, &bob).await), json!({ "role": "approver" }))
@@ -193,12 +179,12 @@ pub async fn the_client_library_logs_in_with_a_code(backend: Backend) {
     let ivan = anonymous.clone().with_session(session);
     let setup = ivan.mfa_setup().await.expect("setup");
     assert!(setup.qr_svg.as_deref().is_some_and(|svg| svg.contains("<svg")));
-    let codes = ivan.mfa_enable(&code(&setup.secret, 0)).await.expect("enable");
+    let codes = ivan.mfa_enable(&totp_code(&setup.secret, 0)).await.expect("enable");
     assert_eq!(codes.backup_codes.len(), 10);
     let Login::MfaRequired { mfa_token } = anonymous.login("ivan", PASSWORD).await.expect("password step") else {
         panic!("a code is required now");
     };
-    let pair = anonymous.login_mfa(&mfa_token, &code(&setup.secret, 1)).await.expect("code step");
+    let pair = anonymous.login_mfa(&mfa_token, &totp_code(&setup.secret, 1)).await.expect("code step");
     let ivan = anonymous.clone().with_session(pair.session());
     assert_eq!(ivan.me().await.expect("me").username, "ivan");
     assert_eq!(ivan.mfa_backup_codes().await.expect("regenerate").backup_codes.len(), 10);

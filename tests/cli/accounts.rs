@@ -185,3 +185,79 @@ pub async fn oauth_clients(backend: Backend) {
     let listed = w.run(&["oauth", "clients", "list", "-o", "json"]).json();
     assert_eq!(listed[0]["active"], false, "{listed}");
 }
+
+/// `mfa setup|enable|backup-codes|disable` and a login that asks for the code, by script.
+pub async fn mfa_setup_and_login_with_a_code(backend: Backend) {
+    let w = World::start(backend).await;
+    w.admin();
+    let qr = w.config.path().join("mfa.svg");
+    let setup = w.run(&["mfa", "setup", "--qr", qr.to_str().expect("utf-8 path"), "-o", "json"]).json();
+    let secret = setup["secret"].as_str().expect("secret").to_string();
+    assert!(setup["otpauth_uri"].as_str().is_some_and(|u| u.starts_with("otpauth://totp/")), "{setup}");
+    assert!(std::fs::read_to_string(&qr).unwrap_or_default().contains("<svg"), "the QR code was written");
+
+    let wrong = if totp_code(&secret, 0) == "000000" { "111111" } else { "000000" };
+    let refused = w.run(&["mfa", "enable", wrong]);
+    assert_ne!(refused.code, 0, "{}", refused.stderr);
+    assert!(refused.stderr.starts_with("error: "), "{}", refused.stderr);
+    let enabled = w.run(&["mfa", "enable", &totp_code(&secret, 0), "-o", "json"]).json();
+    let backup: Vec<String> = enabled["backup_codes"]
+        .as_array()
+        .map(|codes| codes.iter().filter_map(|c| c.as_str().map(str::to_string)).collect())
+        .unwrap_or_default();
+    assert_eq!(backup.len(), 10, "{enabled}");
+
+    // The password alone no longer logs in: a script is told which flag to use, never prompted.
+    w.run(&["logout"]).ok();
+    let no_code = w.run_with_input(&["login", "-u", "admin", "--password-stdin"], &format!("{PASSWORD}\n"));
+    assert_eq!(no_code.code, 2, "{}", no_code.stderr);
+    assert!(no_code.stderr.contains("--code"), "{}", no_code.stderr);
+    let with_backup =
+        w.run_with_input(&["login", "-u", "admin", "--password-stdin", "--code", &backup[0]], &format!("{PASSWORD}\n"));
+    with_backup.ok();
+    assert_eq!(w.run(&["whoami", "-o", "json"]).json()["username"], "admin");
+    // A backup code works once.
+    w.run(&["logout"]).ok();
+    let again =
+        w.run_with_input(&["login", "-u", "admin", "--password-stdin", "--code", &backup[0]], &format!("{PASSWORD}\n"));
+    assert_eq!(again.code, 5, "{}", again.stderr);
+    w.run_with_input(&["login", "-u", "admin", "--password-stdin", "--code", &backup[1]], &format!("{PASSWORD}\n"))
+        .ok();
+
+    let renewed = w.run(&["mfa", "backup-codes", "-o", "json"]).json();
+    let renewed = renewed["backup_codes"].as_array().cloned().unwrap_or_default();
+    assert_eq!(renewed.len(), 10);
+    assert!(!renewed.iter().any(|c| c.as_str() == Some(backup[2].as_str())), "the old codes are replaced");
+
+    w.run_with_input(&["mfa", "disable", "--password-stdin"], &format!("{PASSWORD}\n")).ok();
+    w.run(&["logout"]).ok();
+    w.run_with_input(&["login", "-u", "admin", "--password-stdin"], &format!("{PASSWORD}\n")).ok();
+}
+
+/// `users list|set-role|unlock` (admins), and the refusal a non-admin gets.
+pub async fn user_administration(backend: Backend) {
+    let w = World::start(backend).await;
+    w.admin();
+    w.run_with_input(&["register", "-u", "carol", "--password-stdin"], &format!("{PASSWORD}\n")).ok();
+    let listed = w.run(&["users", "list", "-o", "json"]).json();
+    let names: Vec<_> = listed.as_array().cloned().unwrap_or_default().iter().map(|u| u["username"].clone()).collect();
+    assert!(names.contains(&json!("carol")) && names.contains(&json!("admin")), "{listed}");
+
+    w.run(&["users", "set-role", "carol", "approver"]).ok();
+    let carol = w.server.login("carol", PASSWORD).await;
+    let me: Value = w.server.get(&carol, "/api/v1/users/me").send().await.expect("me").json().await.expect("json");
+    assert_eq!(me["role"], "approver", "{me}");
+    let bad_role = w.run(&["users", "set-role", "carol", "emperor"]);
+    assert_ne!(bad_role.code, 0);
+    assert!(bad_role.stderr.starts_with("error: "), "{}", bad_role.stderr);
+    let nobody = w.run(&["users", "unlock", "nobody-by-that-name"]);
+    assert_eq!(nobody.code, 3, "{}", nobody.stderr);
+    w.run(&["users", "unlock", "carol"]).ok();
+
+    // Carol is no admin: the server's refusal, with what to do about it, and the auth exit code.
+    w.run(&["logout"]).ok();
+    w.run_with_input(&["login", "-u", "carol", "--password-stdin"], &format!("{PASSWORD}\n")).ok();
+    let refused = w.run(&["users", "list"]);
+    assert_eq!(refused.code, 5, "{}", refused.stderr);
+    assert!(refused.stderr.contains("reserver whoami"), "{}", refused.stderr);
+}

@@ -38,6 +38,21 @@ pub use reserver_store::scratch::ScratchDatabase;
 pub use reserver_store::Backend;
 
 /// The binary under test, built by cargo for this test run.
+/// The RFC 6238 code (SHA-1, 6 digits, 30 s steps, as the service issues) of `secret` (base32)
+/// at `offset_steps` steps from now.
+pub fn totp_code(secret: &str, offset_steps: i64) -> String {
+    use totp_rs::{Algorithm, Builder, Secret};
+    let totp = Builder::new()
+        .with_algorithm(Algorithm::SHA1)
+        .with_digits(6)
+        .with_step_duration(30)
+        .with_secret(Secret::try_from_base32(secret).expect("base32 secret"))
+        .build()
+        .expect("totp");
+    let now = chrono::Utc::now().timestamp() + offset_steps * 30;
+    totp.generate(u64::try_from(now).expect("after 1970")).to_string()
+}
+
 pub fn reserver() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_reserver"));
     cmd.env_remove("DATABASE_URL").env_remove("RESERVER_BIND").env("RUST_LOG", "warn");

@@ -2,20 +2,9 @@
 //! backup codes shown once, replacing them, turning it off) and the code step of the login form.
 
 use reqwest::StatusCode;
-use totp_rs::{Algorithm, Builder, Secret};
 
-use crate::common::{Backend, ScratchDatabase, Server, PASSWORD};
+use crate::common::{totp_code, Backend, ScratchDatabase, Server, PASSWORD};
 use crate::support::{csrf_of, Browser};
-
-fn code(secret: &str, offset_steps: i64) -> String {
-    let totp = Builder::new()
-        .with_algorithm(Algorithm::SHA1)
-        .with_secret(Secret::try_from_base32(secret).expect("base32"))
-        .build()
-        .expect("totp");
-    let now = chrono::Utc::now().timestamp() + offset_steps * 30;
-    totp.generate(u64::try_from(now).expect("after 1970")).to_string()
-}
 
 /// The text between `start` and the next `end` in `html`.
 fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
@@ -52,13 +41,13 @@ pub async fn two_step_verification_page_and_login(backend: Backend) {
     assert_eq!(secret.len(), 32, "{secret}");
 
     // A wrong code is named next to its field; the right one turns MFA on and shows the codes once.
-    let wrong = if code(&secret, 0) == "000000" { "111111" } else { "000000" };
+    let wrong = if totp_code(&secret, 0) == "000000" { "111111" } else { "000000" };
     let r = gina.submit("/mfa", "/mfa/enable", &[("code", wrong)]).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.unwrap_or_default();
     assert!(html.contains("<p class=\"field-error\" id=\"code-error\">This code is not valid.</p>"), "{html}");
     assert!(html.contains("aria-describedby=\"code-error\""), "{html}");
-    let r = gina.submit("/mfa", "/mfa/enable", &[("code", &code(&secret, 0))]).await;
+    let r = gina.submit("/mfa", "/mfa/enable", &[("code", &totp_code(&secret, 0))]).await;
     assert_eq!(r.status(), StatusCode::OK);
     let html = r.text().await.unwrap_or_default();
     let codes: Vec<String> = between(&html, "<ul class=\"mfa-codes\" id=\"backup-codes\">", "</ul>")
