@@ -271,6 +271,15 @@ async fn a_person_uses_the_web_app() {
     alice.goto(server.url("/")).await.expect("dashboard");
     assert!(body_text(&alice).await.contains("Bonjour, alice"));
 
+    // The admin's account screens: every account, then alice's page with its actions.
+    desk.goto(server.url("/admin/users")).await.expect("accounts");
+    assert!(body_text(&desk).await.contains("alice"));
+    assert_accessible(&desk, "accounts (dark)").await;
+    click(&desk, "table a[href^='/admin/users/']").await;
+    eventually(10, "an account's page", || async { body_text(&desk).await.contains("Change role") }).await;
+    assert_accessible(&desk, "an account (dark)").await;
+    screenshot(&desk, "17_account_admin_desktop").await;
+
     // A visitor on a phone picks French on the login page.
     let phone = chrome.session(375, 812, "en").await;
     phone.goto(server.url("/login")).await.expect("open /login");

@@ -6,6 +6,8 @@ mod common;
 
 #[path = "web/accounts.rs"]
 mod accounts;
+#[path = "web/admin_users.rs"]
+mod admin_users;
 #[path = "web/dashboard.rs"]
 mod dashboard;
 #[path = "web/mfa.rs"]
@@ -51,4 +53,5 @@ on_both_backends!(
     reservations::my_reservations_and_cancelling,
     mfa::two_step_verification_page_and_login,
     mfa::admin_reset_and_disable_in_the_web_app,
+    admin_users::accounts_list_and_account_actions,
 );

@@ -1,5 +1,6 @@
-//! What administrators do to other accounts: unlock (clear the login throttle), disable and
-//! enable, and reset a password so that the user must choose a new one at the next login.
+//! What administrators do to other accounts: list them, change a role, unlock (clear the login
+//! throttle), disable and enable, and reset a password so that the user must choose a new one at
+//! the next login. The API's `/users…` routes and the web app's account screens both call these.
 //!
 //! A disabled account cannot log in (`403 account-disabled` after a correct password) and every
 //! one of its sessions ends at once, so its tokens, web cookie and live connections stop working.
@@ -9,6 +10,7 @@
 use reserver_domain::user::{User, UserCommand};
 use reserver_domain::Role;
 use reserver_projections::sessions as rm;
+use reserver_projections::users::{self as users_rm, UserView};
 use uuid::Uuid;
 
 use crate::caller::{command_meta, Caller, RequestInfo};
@@ -21,6 +23,50 @@ fn admin_only(caller: &Caller) -> Result<(), AppError> {
 
 async fn account(services: &Services, user_id: Uuid) -> Result<User, AppError> {
     services.users.load(user_id).await?.1.user.ok_or_else(|| AppError::not_found("user"))
+}
+
+/// Every account (or those of `role`), by username, once the users read model has reached
+/// `min_position`. Errors: `Forbidden` for non-admins, `NotCaughtUp`.
+pub async fn list(
+    services: &Services,
+    caller: &Caller,
+    role: Option<Role>,
+    min_position: Option<u64>,
+) -> Result<Vec<UserView>, AppError> {
+    admin_only(caller)?;
+    services.caught_up(min_position).await?;
+    Ok(users_rm::list_users(&services.db(), role).await?)
+}
+
+/// One account as the users read model shows it. Errors: `Forbidden`, `NotFound`, `NotCaughtUp`.
+pub async fn get(
+    services: &Services,
+    caller: &Caller,
+    user_id: Uuid,
+    min_position: Option<u64>,
+) -> Result<UserView, AppError> {
+    admin_only(caller)?;
+    services.caught_up(min_position).await?;
+    users_rm::get_user(&services.db(), user_id).await?.ok_or_else(|| AppError::not_found("user"))
+}
+
+/// Gives the account `role`. This replica refuses tokens of the old role at once, the others as
+/// soon as their log tail reaches the event. Returns the log position.
+pub async fn grant_role(
+    services: &Services,
+    info: &RequestInfo<'_>,
+    caller: &Caller,
+    user_id: Uuid,
+    role: Role,
+    body: &[u8],
+) -> Result<u64, AppError> {
+    admin_only(caller)?;
+    let decided = services
+        .users
+        .execute(user_id, caller.actor(), UserCommand::GrantRole { role }, command_meta(info, Some(caller), body)?)
+        .await?;
+    services.revocations.role_changed(user_id, role);
+    Ok(decided.position)
 }
 
 /// Clears the login throttle of the account's name (and any legacy lockout). Returns the log

@@ -1,5 +1,7 @@
-//! The users read model: id, username, role and lockout, for lookups by id and name. Password
-//! hashes stay in the user stream; they are never copied into a read model.
+//! The users read model: id, username, role, lockout and account standing (disabled, a password
+//! change forced by an admin, MFA on), for lookups by id and name and the admins' account list.
+//! Password hashes, TOTP secrets and backup codes stay in the user stream; they are never copied
+//! into a read model.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -24,6 +26,15 @@ pub struct UserView {
     pub role: Role,
     pub locked_until: Option<DateTime<Utc>>,
     pub registered_at: DateTime<Utc>,
+    /// Disabled by an admin: cannot log in, has no live session.
+    #[serde(default)]
+    pub disabled: bool,
+    /// An admin reset the password; the user must choose a new one before anything else.
+    #[serde(default)]
+    pub password_change_required: bool,
+    /// Two-step login (TOTP, RFC 6238) is on.
+    #[serde(default)]
+    pub mfa_enabled: bool,
 }
 
 /// Stable snake_case name of a role.
@@ -38,8 +49,9 @@ pub fn role_label(role: Role) -> &'static str {
 }
 
 /// Events that change nothing the account view shows. A failed login matters only once it
-/// locks the account (a separate event); a password hash is never shown.
-const UNSHOWN_USER_EVENTS: [&str; 2] = ["login_failed", "password_changed"];
+/// locks the account (a separate event); a used code or a new set of backup codes leaves MFA on.
+const UNSHOWN_USER_EVENTS: [&str; 5] =
+    ["login_failed", "totp_step_used", "backup_code_used", "backup_codes_regenerated", "mfa_set_up"];
 
 /// The projector's name (its checkpoint): what a query of these tables passes to
 /// `ProjectionHandle::wait_for_projectors`, so it waits for this read model only.
@@ -50,8 +62,16 @@ pub struct UsersProjector;
 
 fn apply_user(view: &mut Option<UserView>, user_id: Uuid, event: &UserEvent) {
     if let UserEvent::Registered { username, role, at, .. } = event {
-        *view =
-            Some(UserView { user_id, username: username.clone(), role: *role, locked_until: None, registered_at: *at });
+        *view = Some(UserView {
+            user_id,
+            username: username.clone(),
+            role: *role,
+            locked_until: None,
+            registered_at: *at,
+            disabled: false,
+            password_change_required: false,
+            mfa_enabled: false,
+        });
         return;
     }
     let Some(v) = view.as_mut() else { return };
@@ -59,6 +79,12 @@ fn apply_user(view: &mut Option<UserView>, user_id: Uuid, event: &UserEvent) {
         UserEvent::RoleGranted { role, .. } => v.role = *role,
         UserEvent::LockedOut { until, .. } => v.locked_until = Some(*until),
         UserEvent::Unlocked { .. } | UserEvent::LoginSucceeded { .. } => v.locked_until = None,
+        UserEvent::AccountDisabled { .. } => v.disabled = true,
+        UserEvent::AccountEnabled { .. } => v.disabled = false,
+        UserEvent::PasswordReset { .. } => v.password_change_required = true,
+        UserEvent::PasswordChanged { .. } => v.password_change_required = false,
+        UserEvent::MfaEnabled { .. } => v.mfa_enabled = true,
+        UserEvent::MfaDisabled { .. } => v.mfa_enabled = false,
         _ => {}
     }
 }

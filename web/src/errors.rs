@@ -35,6 +35,7 @@ impl Problem {
                 problem.args.push(("field", field.clone()));
                 match field.as_str() {
                     "username" => problem.key = "error-username-format".into(),
+                    "confirm" => problem.key = "error-confirm-required".into(),
                     "code" if message.contains("already used") => problem.key = "error-mfa-code-used".into(),
                     "code" => problem.key = "error-mfa-code".into(),
                     "current_password" => problem.key = "error-current-password".into(),

@@ -144,6 +144,11 @@ impl Ctx {
         }
     }
 
+    /// Whether the reader is an admin (the account screens are in the menu).
+    pub fn is_admin(&self) -> bool {
+        self.reader.as_ref().is_some_and(|r| r.caller.role == reserver_domain::Role::Admin)
+    }
+
     pub fn caller(&self) -> &Caller {
         // Pages that use it load the context with `signed_in`.
         &self.reader.as_ref().expect("a signed-in page").caller

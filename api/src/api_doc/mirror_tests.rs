@@ -209,6 +209,9 @@ fn read_models_match() {
         role: Role::User,
         locked_until: None,
         registered_at: at,
+        disabled: false,
+        password_change_required: false,
+        mfa_enabled: false,
     };
     same_fields(&doc, "User", user);
     let notification = notifications::NotificationView {

@@ -40,6 +40,12 @@ pub struct User {
     /// Set while too many failed logins lock the account.
     pub locked_until: Option<DateTime<Utc>>,
     pub registered_at: DateTime<Utc>,
+    /// Disabled by an admin: cannot log in.
+    pub disabled: bool,
+    /// An admin reset the password; a new one must be chosen first.
+    pub password_change_required: bool,
+    /// Two-step login (TOTP) is on.
+    pub mfa_enabled: bool,
 }
 
 /// A reservation as the read model keeps it.

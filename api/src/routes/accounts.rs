@@ -4,7 +4,6 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
-use reserver_domain::user::UserCommand;
 use reserver_domain::Role;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
@@ -13,10 +12,10 @@ use uuid::Uuid;
 use crate::api_doc::problems::{Forbidden, Invalid, Lagging, NotFound, RateLimited, StateConflict, Unauthenticated};
 use crate::api_doc::{read_models, schemas};
 use crate::error::ApiError;
-use crate::extract::{command_meta, CurrentUser, MinPosition};
+use crate::extract::{request_info, CurrentUser, MinPosition};
 use crate::routes::support::written;
 use reserver_app::AppError;
-use reserver_app::{preferences, Services};
+use reserver_app::{admin_accounts, preferences, Services};
 
 #[derive(OpenApi)]
 #[openapi(paths(
@@ -62,9 +61,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     security(("bearer" = []))
 )]
 async fn list_users(state: web::Data<Services>, user: CurrentUser, min: MinPosition) -> Result<HttpResponse, ApiError> {
-    user.require(&[Role::Admin])?;
-    state.caught_up(min.0).await?;
-    Ok(HttpResponse::Ok().json(reserver_projections::users::list_users(&state.db(), None).await?))
+    Ok(HttpResponse::Ok().json(admin_accounts::list(&state, &user, None, min.0).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -106,16 +103,10 @@ async fn grant_role(
     id: web::Path<Uuid>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    user.require(&[Role::Admin])?;
     let input: RoleInput = crate::routes::support::json_body(&body)?;
     let id = id.into_inner();
-    let decided = state
-        .users
-        .execute(id, user.actor(), UserCommand::GrantRole { role: input.role }, command_meta(&req, Some(&user), &body)?)
-        .await?;
-    // This replica refuses the old role's tokens at once; the others when their tail sees it.
-    state.revocations.role_changed(id, input.role);
-    Ok(written(StatusCode::OK, decided.position, RoleGranted { id, role: input.role }))
+    let position = admin_accounts::grant_role(&state, &request_info(&req), &user, id, input.role, &body).await?;
+    Ok(written(StatusCode::OK, position, RoleGranted { id, role: input.role }))
 }
 
 /// Settings the service acts on; other keys are kept as given.
@@ -251,7 +242,7 @@ async fn change_password(
     let input: PasswordChange = crate::routes::support::json_body(&body)?;
     let position = reserver_app::accounts::change_password(
         &state,
-        &crate::extract::request_info(&req),
+        &request_info(&req),
         &user,
         &input.current_password,
         &input.new_password,
@@ -339,7 +330,7 @@ async fn revoke_my_session(
     user: CurrentUser,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let info = crate::extract::request_info(&req);
+    let info = request_info(&req);
     let position = reserver_app::sessions::revoke(&state, &info, &user, user.user_id, id.into_inner()).await?;
     Ok(HttpResponse::NoContent().insert_header((crate::extract::LOG_POSITION_HEADER, position.to_string())).finish())
 }
@@ -364,7 +355,7 @@ async fn revoke_other_sessions(
     req: HttpRequest,
     user: CurrentUser,
 ) -> Result<HttpResponse, ApiError> {
-    let info = crate::extract::request_info(&req);
+    let info = request_info(&req);
     let (revoked, position) = reserver_app::sessions::revoke_others(&state, &info, &user).await?;
     Ok(written(StatusCode::OK, position, Revoked { revoked }))
 }
@@ -411,7 +402,7 @@ async fn revoke_user_session(
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin])?;
     let (owner, session_id) = path.into_inner();
-    let info = crate::extract::request_info(&req);
+    let info = request_info(&req);
     let position = reserver_app::sessions::revoke(&state, &info, &user, owner, session_id).await?;
     Ok(HttpResponse::NoContent().insert_header((crate::extract::LOG_POSITION_HEADER, position.to_string())).finish())
 }

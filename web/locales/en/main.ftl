@@ -65,6 +65,7 @@ error-resource-in-maintenance = The resource is under maintenance.
 error-resource-retired = The resource has been retired.
 error-quota-exceeded = You have reached your limit of { $limit } active bookings.
 error-not-found = We could not find that. It may have been removed.
+error-confirm-required = Tick the box to confirm.
 error-forbidden = You are not allowed to do that.
 error-invalid-state = That cannot be done in its current state.
 error-invalid-input = Some of the values are not valid.

@@ -65,6 +65,7 @@ error-resource-in-maintenance = El recurso está en mantenimiento.
 error-resource-retired = El recurso se ha retirado.
 error-quota-exceeded = Has alcanzado tu límite de { $limit } reservas activas.
 error-not-found = No lo encontramos. Puede que se haya eliminado.
+error-confirm-required = Marca la casilla para confirmar.
 error-forbidden = No tienes permiso para hacer eso.
 error-invalid-state = Eso no se puede hacer en su estado actual.
 error-invalid-input = Algunos valores no son válidos.

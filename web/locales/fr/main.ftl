@@ -65,6 +65,7 @@ error-resource-in-maintenance = La ressource est en maintenance.
 error-resource-retired = La ressource a été retirée.
 error-quota-exceeded = Vous avez atteint votre limite de { $limit } réservations actives.
 error-not-found = Introuvable. Cela a peut-être été supprimé.
+error-confirm-required = Cochez la case pour confirmer.
 error-forbidden = Vous n’avez pas le droit de faire cela.
 error-invalid-state = Ce n’est pas possible dans son état actuel.
 error-invalid-input = Certaines valeurs ne sont pas valides.

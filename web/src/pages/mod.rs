@@ -1,5 +1,6 @@
 //! The pages, one module per screen.
 
+mod admin_users;
 mod auth;
 mod dashboard;
 mod live;
@@ -19,6 +20,7 @@ use reserver_app::client_ip::ForwardingHeaders;
 use reserver_app::{RequestInfo, Services};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    admin_users::configure(cfg);
     auth::configure(cfg);
     dashboard::configure(cfg);
     live::configure(cfg);
