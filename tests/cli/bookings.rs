@@ -134,7 +134,7 @@ pub async fn reservations_and_waiting_features(backend: Backend) {
     let usage = w.run(&["quotas", "show", "-o", "json"]).json();
     assert_eq!(usage["tier"], "admin", "{usage}");
     assert!(usage["used_today"].is_u64() && usage["resets_at"].is_string(), "{usage}");
-    let shown = w.run(&["quotas", "show"]);
+    let shown = w.run(&["quotas", "show", "-o", "table"]);
     shown.ok();
     for field in ["tier", "daily limit", "used today", "remaining", "resets at", "override"] {
         assert!(shown.stdout.contains(field), "{field}: {}", shown.stdout);
