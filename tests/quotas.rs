@@ -3,7 +3,7 @@
 //! headers; an admin's override raises and lowers the limit and is in the audit trail; the
 //! count starts again at midnight (a server built in-process on a clock the test moves); two
 //! replicas on one database share one count; only admins see others' usage; bad overrides are
-//! 422 and change nothing.
+//! 422 and change nothing; an OAuth2 client counts as itself in the `client` tier.
 
 #[macro_use]
 mod common;
@@ -375,10 +375,52 @@ async fn refused_or_not(s: &Server, token: &str) -> reqwest::Response {
     s.get(token, "/api/v1/resources").send().await.unwrap()
 }
 
+/// An OAuth2 client counts as itself, in the `client` tier, whatever role its scope lends it.
+async fn clients_count_as_themselves(backend: Backend) {
+    let db = ScratchDatabase::new(backend).await;
+    let mut env = quota_env("100");
+    env.push(("API_QUOTA_CLIENT", "3"));
+    let s = Server::start_with(db.url(), &env).await;
+    let admin = s.setup_admin().await;
+    let created: Value = s
+        .post(&admin, "/api/v1/oauth/clients", json!({ "name": "door-display", "scopes": ["resources:read"] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (id, secret) = (created["id"].as_str().unwrap(), created["client_secret"].as_str().unwrap());
+    let r = s
+        .client
+        .post(s.url("/api/v1/oauth/token"))
+        .form(&[("grant_type", "client_credentials"), ("client_id", id), ("client_secret", secret)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the token endpoint is not counted");
+    let token: Value = r.json().await.unwrap();
+    let token = token["access_token"].as_str().unwrap();
+    let mine: Value = s.get(token, "/api/v1/quotas/my-usage").send().await.unwrap().json().await.unwrap();
+    assert_eq!((mine["tier"].as_str(), mine["name"].as_str()), (Some("client"), Some("door-display")), "{mine}");
+    assert_eq!((mine["id"].as_str(), mine["daily_limit"].as_u64()), (Some(id), Some(3)), "{mine}");
+    assert_eq!(s.get(token, "/api/v1/quotas/config").send().await.unwrap().status(), 200);
+    assert_eq!(s.get(token, "/api/v1/resources").send().await.unwrap().status(), 200);
+    let refused = s.get(token, "/api/v1/resources").send().await.unwrap();
+    assert_eq!(refused.status(), 429);
+    assert_eq!(header(&refused, "ratelimit-limit"), "3");
+    // Admins see and override a client like an account.
+    let seen: Value = s.get(&admin, &format!("/api/v1/quotas/users/{id}")).send().await.unwrap().json().await.unwrap();
+    assert_eq!((seen["tier"].as_str(), seen["used_today"].as_u64()), (Some("client"), Some(3)), "{seen}");
+    assert_eq!(patch(&s, &admin, &format!("/api/v1/quotas/users/{id}"), r#"{"daily_limit": 4}"#).await.status(), 200);
+    assert_eq!(s.get(token, "/api/v1/resources").send().await.unwrap().status(), 200);
+}
+
 on_both_backends!(
     exhaustion_answers_429_with_headers,
     admin_override_raises_lowers_and_is_audited,
     only_admins_see_others_and_bad_overrides_are_422,
     replicas_share_one_count,
     the_count_starts_again_at_midnight,
+    clients_count_as_themselves,
 );
