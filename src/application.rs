@@ -10,6 +10,7 @@ use actix_web::dev::Server;
 use actix_web::{middleware, web, App, HttpServer};
 use anyhow::Context;
 use reserver_api::ApiState;
+use reserver_app::quota_meter::QuotaMeter;
 use reserver_app::revocations::Revocations;
 use reserver_app::Services;
 use reserver_auth::{RateLimiter, SecretKey, TokenIssuer};
@@ -76,12 +77,19 @@ impl Application {
         );
         let access_lifetime = chrono::Duration::minutes(settings.access_token_minutes);
         let revocations = Arc::new(Revocations::new(access_lifetime));
-        let (live_hub, live_tail) =
-            reserver_api::live::LiveHub::start(store.clone(), settings.live.buffer_events, revocations.clone())
-                .await
-                .context("starting the live hub")?;
+        let quota_clock = settings.quota_clock.as_ref().map_or_else(|| clock.clone(), |c| c.0.clone());
+        let quotas = Arc::new(QuotaMeter::new(settings.quotas, store.clone(), quota_clock));
+        let (live_hub, live_tail) = reserver_api::live::LiveHub::start(
+            store.clone(),
+            settings.live.buffer_events,
+            revocations.clone(),
+            quotas.clone(),
+        )
+        .await
+        .context("starting the live hub")?;
         revocations.load(store.as_ref()).await.context("loading ended sessions")?;
-        let mut background = vec![scheduler::spawn(resources.clone()), live_tail];
+        quotas.load(store.as_ref()).await.context("loading API quota overrides")?;
+        let mut background = vec![scheduler::spawn(resources.clone()), live_tail, quotas.clone().spawn_flusher()];
         background.extend(
             reserver_mailer::spawn(store.clone(), settings.mail.clone(), chrono::Utc::now)
                 .await
@@ -105,6 +113,7 @@ impl Application {
             tokens: TokenIssuer::new(secret.as_bytes(), access_lifetime),
             revocations,
             rate_limits: RateLimiter::new(settings.rate_limits),
+            quotas,
             login_throttle: reserver_auth::LoginThrottle::new(reserver_auth::LoginThrottleConfig::default()),
             refresh_ttl: chrono::Duration::days(settings.refresh_token_days),
             session_max_lifetime: chrono::Duration::days(settings.refresh_session_max_days),
@@ -134,6 +143,7 @@ impl Application {
                     "RateLimit-Limit",
                     "RateLimit-Remaining",
                     "RateLimit-Reset",
+                    "RateLimit-Policy",
                     "X-Request-Id",
                 ])
                 .max_age(3600);

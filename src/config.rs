@@ -1,6 +1,10 @@
 //! Service settings, from flags and the environment.
 
+use std::sync::Arc;
+
+use reserver_app::quota_meter::DailyQuotaConfig;
 use reserver_auth::RateLimitConfig;
+use reserver_commands::Clock;
 use reserver_store::DEFAULT_DATABASE_URL;
 
 /// Where the HTTP server listens when neither `--bind` nor `RESERVER_BIND` says otherwise.
@@ -22,6 +26,10 @@ pub struct Settings {
     /// `CORS_ORIGINS`: comma-separated origins allowed to call the API from a browser.
     pub cors_origins: Vec<String>,
     pub rate_limits: RateLimitConfig,
+    /// `API_QUOTA_*`: daily request quotas per tier, and how often replicas share their counts.
+    pub quotas: DailyQuotaConfig,
+    /// Where the daily quotas' days come from: the system clock unless set (tests move it).
+    pub quota_clock: Option<QuotaClock>,
     pub access_token_minutes: i64,
     pub refresh_token_days: i64,
     /// `REFRESH_SESSION_MAX_DAYS`: a session's absolute lifetime, refreshes or not.
@@ -53,6 +61,8 @@ impl Default for Settings {
             production: false,
             cors_origins: Vec::new(),
             rate_limits: RateLimitConfig::default(),
+            quotas: DailyQuotaConfig::default(),
+            quota_clock: None,
             access_token_minutes: 15,
             refresh_token_days: 14,
             refresh_session_max_days: 30,
@@ -65,6 +75,16 @@ impl Default for Settings {
             public_url: None,
             trusted_proxies: Default::default(),
         }
+    }
+}
+
+/// A clock for the daily quotas other than the system's (tests set a `ManualClock`).
+#[derive(Clone)]
+pub struct QuotaClock(pub Arc<dyn Clock>);
+
+impl std::fmt::Debug for QuotaClock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "QuotaClock({})", self.0.now())
     }
 }
 

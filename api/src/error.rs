@@ -98,6 +98,16 @@ pub fn problem(error: &AppError) -> Problem {
                 .detail(format!("limit of {limit} requests per minute reached; retry in {retry_after} s"))
                 .with("retry_after", retry_after)
         }
+        AppError::ApiQuotaExceeded { limit, retry_after, resets_at } => {
+            Problem::new(S::TOO_MANY_REQUESTS, "api-quota-exceeded", "Daily API quota exceeded")
+                .detail(format!(
+                    "the daily quota of {limit} API requests is used up; it resets at {} (in {retry_after} s)",
+                    resets_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ))
+                .with("limit", limit)
+                .with("resets_at", resets_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                .with("retry_after", retry_after)
+        }
         AppError::NotCaughtUp { position } => {
             Problem::new(S::SERVICE_UNAVAILABLE, "read-model-lagging", "Read model not caught up")
                 .detail(format!("the read model did not reach log position {position} in time; retry"))
@@ -184,7 +194,10 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let problem = self.problem();
         let mut response = problem.response();
-        if let AppError::TooManyRequests { retry_after, .. } | AppError::LoginThrottled { retry_after } = &self.0 {
+        if let AppError::TooManyRequests { retry_after, .. }
+        | AppError::LoginThrottled { retry_after }
+        | AppError::ApiQuotaExceeded { retry_after, .. } = &self.0
+        {
             if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&retry_after.to_string()) {
                 response.headers_mut().insert(actix_web::http::header::RETRY_AFTER, v);
             }

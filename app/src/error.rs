@@ -51,6 +51,10 @@ pub enum AppError {
     /// A rate limit was reached; `retry_after` in seconds, `limit` per minute.
     #[error("rate limit exceeded")]
     TooManyRequests { retry_after: u64, limit: u32 },
+    /// The caller used its daily API quota (`limit` requests per UTC day); it resets at
+    /// `resets_at`, `retry_after` seconds from now.
+    #[error("daily API quota of {limit} requests used; it resets at {resets_at}")]
+    ApiQuotaExceeded { limit: u64, retry_after: u64, resets_at: chrono::DateTime<chrono::Utc> },
     /// A user already holds `limit` live connections.
     #[error("at most {limit} live connections per user")]
     TooManyConnections { limit: usize },

@@ -20,6 +20,8 @@ pub mod mfa;
 pub mod notifications;
 pub mod oauth;
 pub mod preferences;
+pub mod quota_meter;
+pub mod quotas;
 pub mod reservations;
 pub mod revocations;
 pub mod roles;

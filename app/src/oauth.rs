@@ -94,6 +94,8 @@ use RouteAccess::{AnyClient, Scope as Needs, UsersOnly};
 pub const ROUTE_SCOPES: &[(&str, &str, RouteAccess)] = &[
     ("POST", "/oauth/introspect", AnyClient),
     ("POST", "/oauth/revoke", AnyClient),
+    ("GET", "/quotas/config", AnyClient),
+    ("GET", "/quotas/my-usage", AnyClient),
     ("GET", "/resources/*/reservations", Needs(Scope::ReservationsRead)),
     ("GET", "/resources/*/waitlist", Needs(Scope::ReservationsRead)),
     ("GET", "/resources/**", Needs(Scope::ResourcesRead)),

@@ -28,6 +28,8 @@ pub struct Services {
     /// Sessions ended by logout or refresh reuse: their access tokens are refused.
     pub revocations: Arc<Revocations>,
     pub rate_limits: RateLimiter,
+    /// Daily request quotas per caller, counted across replicas (see [`crate::quota_meter`]).
+    pub quotas: Arc<crate::quota_meter::QuotaMeter>,
     /// Growing delays for failed logins, per name, source and pair (no lockout).
     pub login_throttle: reserver_auth::LoginThrottle,
     pub refresh_ttl: chrono::Duration,

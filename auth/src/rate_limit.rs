@@ -131,6 +131,7 @@ fn ceil_seconds(d: Duration) -> u64 {
 
 /// The service's rate limits. Shared across request handlers (`Send + Sync`).
 pub struct RateLimiter {
+    config: RateLimitConfig,
     enabled: bool,
     anonymous: Option<TierLimiter>,
     authenticated: Option<TierLimiter>,
@@ -147,11 +148,31 @@ impl std::fmt::Debug for RateLimiter {
 impl RateLimiter {
     pub fn new(config: RateLimitConfig) -> Self {
         Self {
+            config,
             enabled: config.enabled,
             anonymous: TierLimiter::new(config.anonymous_per_minute),
             authenticated: TierLimiter::new(config.authenticated_per_minute),
             admin: TierLimiter::new(config.admin_per_minute),
             auth_endpoints: TierLimiter::new(config.auth_endpoints_per_minute),
+        }
+    }
+
+    /// The limits this limiter applies.
+    pub fn config(&self) -> RateLimitConfig {
+        self.config
+    }
+
+    /// Requests per minute an ordinary route allows a caller of `tier`; 0 when unlimited
+    /// (limits off, or the tier has none).
+    pub fn per_minute(&self, tier: Tier) -> u32 {
+        if !self.enabled {
+            return 0;
+        }
+        match tier {
+            Tier::Anonymous => self.config.anonymous_per_minute,
+            Tier::Authenticated => self.config.authenticated_per_minute,
+            Tier::Admin => self.config.admin_per_minute,
+            Tier::AuthEndpoint => self.config.auth_endpoints_per_minute,
         }
     }
 

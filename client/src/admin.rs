@@ -152,6 +152,13 @@ impl Client {
         self.fetch(Call::get(path)).await
     }
 
+    /// `PATCH /quotas/users/{id}` (admins): the account's own daily limit (`Some`, 0 for
+    /// unlimited), or back to its tier's default (`None`). Answers its usage.
+    pub async fn set_quota(&self, user: Uuid, daily_limit: Option<u64>) -> Result<Value, Error> {
+        let call = Call::new(Method::PATCH, format!("/api/v1/quotas/users/{user}"));
+        self.fetch(call.json(json!({ "daily_limit": daily_limit }))).await
+    }
+
     /// `GET /oauth/clients` (admins).
     pub async fn oauth_clients(&self) -> Result<Vec<Value>, Error> {
         Ok(self.fetch::<ListOf<Value>>(Call::get("/api/v1/oauth/clients")).await?.into_vec())

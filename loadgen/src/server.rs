@@ -33,6 +33,7 @@ impl ServerProcess {
             .env("DATABASE_URL", database_url)
             .env("SECRET_KEY", BENCH_SECRET)
             .env("RATE_LIMIT_ENABLED", "false")
+            .env("API_QUOTA_ENABLED", "false")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());

@@ -465,3 +465,39 @@ pub async fn shared_secret_is_created_once(db: &TestDatabase) {
     }
     assert_eq!(reopened.head().await.expect("head").position, 0, "secrets stay out of the log");
 }
+
+/// Daily API usage adds up across replicas: concurrent additions from two stores on one
+/// database lose nothing, each answer is the running total, days are counted apart, reads
+/// name only subjects with a count, pruning drops older days, bad input adds nothing, and
+/// none of it is in the log.
+pub async fn api_usage_adds_up_across_replicas(db: &TestDatabase) {
+    let a = db.open().await;
+    let b = db.open().await;
+    let first = a.add_api_usage("2026-03-01", &[("alice".into(), 3), ("bob".into(), 1), ("alice".into(), 2)]).await;
+    let first = first.expect("add");
+    assert_eq!(first.get("alice"), Some(&5), "duplicates are summed");
+    assert_eq!(first.get("bob"), Some(&1));
+    let adds = (0..16).map(|i| {
+        let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+        async move { store.add_api_usage("2026-03-01", &[("alice".into(), 10)]).await.expect("concurrent add") }
+    });
+    let answers: Vec<u64> = join_all(adds).await.into_iter().map(|t| t["alice"]).collect();
+    let distinct: HashSet<u64> = answers.iter().copied().collect();
+    assert_eq!(distinct.len(), 16, "each addition answers its own running total: {answers:?}");
+    assert_eq!(answers.iter().max(), Some(&165));
+    let zero = b.add_api_usage("2026-03-01", &[("alice".into(), 0)]).await.expect("zero add");
+    assert_eq!(zero["alice"], 165, "adding nothing reads the shared total");
+    b.add_api_usage("2026-03-02", &[("alice".into(), 7)]).await.expect("next day");
+    let read = a.api_usage("2026-03-01", &["alice".into(), "bob".into(), "carol".into()]).await.expect("read");
+    assert_eq!(read.into_iter().collect::<Vec<_>>(), vec![("alice".to_string(), 165), ("bob".to_string(), 1)]);
+    assert_eq!(a.api_usage("2026-03-02", &["alice".into()]).await.expect("read")["alice"], 7);
+    for (day, subject) in [("2026-3-1", "alice"), ("yesterday", "alice"), ("2026-03-01", ""), ("2026-03-01", "a\0b")] {
+        let refused = a.add_api_usage(day, &[("bob".into(), 1), (subject.into(), 1)]).await;
+        assert!(matches!(refused, Err(crate::StoreError::Invalid(_))), "{day:?} {subject:?}: {refused:?}");
+    }
+    assert_eq!(a.api_usage("2026-03-01", &["bob".into()]).await.expect("read")["bob"], 1, "a refused add adds nothing");
+    assert_eq!(b.prune_api_usage("2026-03-02").await.expect("prune"), 2);
+    assert!(a.api_usage("2026-03-01", &["alice".into()]).await.expect("read").is_empty());
+    assert_eq!(a.api_usage("2026-03-02", &["alice".into()]).await.expect("read")["alice"], 7);
+    assert_eq!(a.head().await.expect("head").position, 0, "usage stays out of the log");
+}

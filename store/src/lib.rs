@@ -16,6 +16,7 @@ mod rows;
 mod secrets;
 mod sqlite;
 mod subscription;
+mod usage;
 mod verify;
 mod write_gate;
 
@@ -168,6 +169,33 @@ pub trait EventStore: Send + Sync + 'static {
     /// bytes or holds NUL.
     async fn shared_secret(&self, name: &str) -> Result<[u8; SHARED_SECRET_BYTES], StoreError> {
         secrets::shared_secret(&self.database(), name).await
+    }
+
+    /// Daily API usage (`api_usage`, shared by every replica on this database): adds each
+    /// `(subject, requests)` to the subject's count of `day` (`YYYY-MM-DD`, UTC) in one round
+    /// trip and answers the totals after the addition, every replica's additions included.
+    /// Duplicate subjects are summed. Errors: the database's, or a malformed day or subject
+    /// (empty, over 128 bytes, NUL), in which case nothing is added.
+    async fn add_api_usage(
+        &self,
+        day: &str,
+        deltas: &[(String, u64)],
+    ) -> Result<std::collections::BTreeMap<String, u64>, StoreError> {
+        usage::add(&self.database(), day, deltas).await
+    }
+
+    /// The request counts of `day` for those of `subjects` that made any (others are absent).
+    async fn api_usage(
+        &self,
+        day: &str,
+        subjects: &[String],
+    ) -> Result<std::collections::BTreeMap<String, u64>, StoreError> {
+        usage::read(&self.database(), day, subjects).await
+    }
+
+    /// Forgets the API usage of days before `day`; answers how many counts went.
+    async fn prune_api_usage(&self, before_day: &str) -> Result<u64, StoreError> {
+        usage::prune(&self.database(), before_day).await
     }
 }
 

@@ -45,4 +45,5 @@ on_both_backends!(
     replicas_share_one_log,
     nul_in_payload_and_metadata_round_trips,
     shared_secret_is_created_once,
+    api_usage_adds_up_across_replicas,
 );

@@ -130,8 +130,26 @@ pub async fn reservations_and_waiting_features(backend: Backend) {
     assert!(!hits.is_empty(), "{found}");
     assert!(hits.iter().all(|hit| hit.to_string().contains("Room A")), "{found}");
 
+    // API usage: the caller's day, and an admin's override of an account's limit.
+    let usage = w.run(&["quotas", "show", "-o", "json"]).json();
+    assert_eq!(usage["tier"], "admin", "{usage}");
+    assert!(usage["used_today"].is_u64() && usage["resets_at"].is_string(), "{usage}");
+    let shown = w.run(&["quotas", "show", "-o", "table"]);
+    shown.ok();
+    for field in ["tier", "daily limit", "used today", "remaining", "resets at", "override"] {
+        assert!(shown.stdout.contains(field), "{field}: {}", shown.stdout);
+    }
+    let set = w.run(&["quotas", "set", "admin", "--daily", "5000", "-o", "json"]);
+    set.ok();
+    assert_eq!(set.json()["override"], 5000, "{}", set.stdout);
+    let back = w.run(&["quotas", "set", "admin", "--default", "-o", "json"]);
+    back.ok();
+    assert_eq!(back.json()["override"], Value::Null, "{}", back.stdout);
+    let neither = w.run(&["quotas", "set", "admin"]);
+    assert_eq!(neither.code, 2, "--daily or --default is required: {}", neither.stderr);
+
     // Endpoints a server may not have yet: one clear sentence and exit 3, never a crash.
-    for args in [vec!["roles", "list"], vec!["quotas", "show"], vec!["oauth", "clients", "list"]] {
+    for args in [vec!["roles", "list"], vec!["oauth", "clients", "list"]] {
         let run = w.run(&args);
         match run.code {
             0 => {}

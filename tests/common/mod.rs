@@ -72,9 +72,9 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// A `reserver serve` process, killed when dropped.
+/// A `reserver serve` process, killed when dropped (or a server this test runs in-process).
 pub struct Server {
-    child: Child,
+    child: Option<Child>,
     pub base_url: String,
     pub client: reqwest::Client,
 }
@@ -164,6 +164,7 @@ impl Server {
             .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--workers", "2"])
             .env("SECRET_KEY", "a-test-secret-that-is-long-enough-for-hs256-0123456789")
             .env("RATE_LIMIT_ENABLED", "false")
+            .env("API_QUOTA_ENABLED", "false")
             .env("SETUP_REOPEN_TOKEN", "reopen-me");
         for (k, v) in env {
             command.env(k, v);
@@ -174,7 +175,8 @@ impl Server {
             .stderr(stderr)
             .spawn()
             .expect("spawn reserver serve");
-        let server = Server { child, base_url: format!("http://127.0.0.1:{port}"), client: reqwest::Client::new() };
+        let server =
+            Server { child: Some(child), base_url: format!("http://127.0.0.1:{port}"), client: reqwest::Client::new() };
         let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
@@ -189,9 +191,19 @@ impl Server {
     }
 }
 
+impl Server {
+    /// A server already listening on `port` of this machine (one the test built in-process).
+    pub fn attached(port: u16) -> Server {
+        reserver::install_crypto_provider();
+        Server { child: None, base_url: format!("http://127.0.0.1:{port}"), client: reqwest::Client::new() }
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }

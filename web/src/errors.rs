@@ -111,7 +111,7 @@ impl Problem {
                 problem.args.push(("seconds", retry_after.to_string()));
                 problem
             }
-            AppError::TooManyRequests { retry_after, .. } => {
+            AppError::TooManyRequests { retry_after, .. } | AppError::ApiQuotaExceeded { retry_after, .. } => {
                 let mut problem = p(StatusCode::TOO_MANY_REQUESTS, "error-rate-limited");
                 problem.args.push(("seconds", retry_after.to_string()));
                 problem

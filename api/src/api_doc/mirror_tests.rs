@@ -137,6 +137,7 @@ fn problems_match() {
         AppError::PreconditionFailed { current: 3 },
         AppError::TooManyRequests { retry_after: 3, limit: 10 },
         AppError::LoginThrottled { retry_after: 2 },
+        AppError::ApiQuotaExceeded { limit: 5, retry_after: 60, resets_at: Utc::now() },
         AppError::Rejected(Rejection::TooShort { min_minutes: 30, requested_minutes: 10 }),
         AppError::Rejected(Rejection::SeriesNotBookable { occurrences: Vec::new() }),
         AppError::NotFound("resource".into()),

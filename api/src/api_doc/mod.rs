@@ -64,6 +64,7 @@ pub const BEARER: &str = "bearer";
         (name = "webhooks", description = "Signed outbound event deliveries"),
         (name = "calendar", description = "Reservations as iCalendar"),
         (name = "oauth", description = "OAuth2 clients for integrations (client credentials)"),
+        (name = "quotas", description = "Daily API usage quotas per tier, usage and overrides"),
     )
 )]
 struct ApiDoc;

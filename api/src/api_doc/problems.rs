@@ -33,11 +33,14 @@ pub struct Problem {
     pub errors: Option<Vec<FieldError>>,
     /// `412 precondition-failed`: the ETag to send as `If-Match` after reloading.
     pub current_etag: Option<String>,
-    /// `429 rate-limited` and `429 login-throttled`: seconds until a retry can succeed (also in
-    /// `Retry-After`).
+    /// `429 rate-limited`, `429 login-throttled` and `429 api-quota-exceeded`: seconds until a
+    /// retry can succeed (also in `Retry-After`).
     pub retry_after: Option<u64>,
-    /// `429 too-many-connections`: live connections one user may hold.
-    pub limit: Option<usize>,
+    /// `429 too-many-connections`: live connections one user may hold; `429 api-quota-exceeded`:
+    /// requests per UTC day.
+    pub limit: Option<u64>,
+    /// `429 api-quota-exceeded`: the next UTC midnight, when the daily count starts again.
+    pub resets_at: Option<String>,
     /// `413 payload-too-large`: the largest body accepted, in bytes.
     pub limit_bytes: Option<u64>,
     /// `415 unsupported-media-type`: the media types the route reads.
@@ -104,11 +107,27 @@ fn rate_limited(description: &str) -> ResponseBuilder {
         )
         .header(
             "RateLimit-Limit",
-            HeaderBuilder::new().schema(integer()).description(Some("Requests per minute")).build(),
+            HeaderBuilder::new()
+                .schema(integer())
+                .description(Some("Requests allowed in the window that ran out"))
+                .build(),
+        )
+        .header(
+            "RateLimit-Remaining",
+            HeaderBuilder::new().schema(integer()).description(Some("Requests left in the window (0)")).build(),
         )
         .header(
             "RateLimit-Reset",
             HeaderBuilder::new().schema(integer()).description(Some("Seconds until the window resets")).build(),
+        )
+        .header(
+            "RateLimit-Policy",
+            HeaderBuilder::new()
+                .schema(ObjectBuilder::new().schema_type(Type::String).build())
+                .description(Some(
+                    "Every window that applies, e.g. `600;w=60, 10000;w=86400` (per minute, per UTC day)",
+                ))
+                .build(),
         )
 }
 
@@ -141,6 +160,7 @@ problem_responses! {
         or the resource does not accept it in its current state (`code` says which)";
     PreconditionFailed = 412, plain, "If-Match names an outdated version; reload and retry with `current_etag`";
     Invalid = 422, plain, "Malformed path, query or body, or refused by a booking rule; `errors` names the fields";
-    RateLimited = 429, rate_limited, "Rate limit reached; retry after `Retry-After` seconds";
+    RateLimited = 429, rate_limited, "Per-minute rate limit (`rate-limited`) or daily API quota (`api-quota-exceeded`) \
+        reached; retry after `Retry-After` seconds";
     Lagging = 503, plain, "The read model did not reach X-Min-Position in time, or the database is unreachable";
 }

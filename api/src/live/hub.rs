@@ -11,6 +11,7 @@ use reserver_store::{subscribe, EventStore, StoreError, SubscribeOptions};
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
+use reserver_app::quota_meter::QuotaMeter;
 use reserver_app::revocations::Revocations;
 
 /// The live fan-out. Cheap to clone.
@@ -32,11 +33,13 @@ pub struct LiveFeed {
 impl LiveHub {
     /// Starts tailing the log from its current head. `buffer` is how many events a connection
     /// may fall behind before it is cut off as a slow consumer.
-    /// Every event also goes past `revocations`, so logouts reach every replica.
+    /// Every event also goes past `revocations`, so logouts reach every replica, and past
+    /// `quotas`, so an admin's quota override does too.
     pub async fn start(
         store: Arc<dyn EventStore>,
         buffer: usize,
         revocations: Arc<Revocations>,
+        quotas: Arc<QuotaMeter>,
     ) -> Result<(Self, JoinHandle<()>), StoreError> {
         let head = store.head().await?.position;
         let (sender, _) = broadcast::channel(buffer.max(1));
@@ -51,6 +54,7 @@ impl LiveHub {
                         // after subscribing either gets the event on its receiver or reads
                         // it from the log (and drops the duplicate by position).
                         revocations.observe(&event);
+                        quotas.observe(&event);
                         tail.published.store(event.position, Ordering::SeqCst);
                         if let Some(public) = publish(&event) {
                             let _ = tail.sender.send(Arc::new(public));

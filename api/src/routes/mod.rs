@@ -16,6 +16,7 @@ mod health;
 mod mfa;
 mod notifications;
 mod oauth;
+mod quotas;
 mod reservations;
 mod resource_input;
 mod resource_upload;
@@ -57,7 +58,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(audit::configure)
                 .configure(webhooks::configure)
                 .configure(calendar::configure)
-                .configure(oauth::configure),
+                .configure(oauth::configure)
+                .configure(quotas::configure),
         );
 }
 
@@ -88,6 +90,7 @@ pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
         webhook_deliveries::Api::openapi(),
         calendar::Api::openapi(),
         oauth::Api::openapi(),
+        quotas::Api::openapi(),
     ];
     parts.into_iter().fold(RootApi::openapi(), |doc, part| doc.merge_from(part))
 }

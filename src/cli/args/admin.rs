@@ -164,4 +164,16 @@ pub enum QuotasCommand {
         #[arg(long)]
         user: Option<String>,
     },
+    /// Give an account its own daily limit, or put it back on its tier's (admins).
+    #[command(group(clap::ArgGroup::new("limit").required(true).args(["daily", "default"])))]
+    Set {
+        /// Username or id.
+        user: String,
+        /// Requests per UTC day (0: unlimited).
+        #[arg(long)]
+        daily: Option<u64>,
+        /// Back to the tier's default.
+        #[arg(long)]
+        default: bool,
+    },
 }

@@ -58,6 +58,31 @@ pub struct ServeArgs {
     /// Requests per minute to login, registration, refresh and setup (by address).
     #[arg(long, env = "RATE_LIMIT_AUTH", default_value = "10/minute", value_parser = per_minute)]
     rate_limit_auth: u32,
+    /// Daily request quotas of signed-in callers and OAuth2 clients on or off.
+    #[arg(long, env = "API_QUOTA_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
+    api_quota_enabled: bool,
+    /// Requests per UTC day for guests (0: unlimited).
+    #[arg(long, env = "API_QUOTA_GUEST", default_value = "1000/day", value_parser = per_day)]
+    api_quota_guest: u64,
+    /// Requests per UTC day for users (0: unlimited).
+    #[arg(long, env = "API_QUOTA_USER", default_value = "10000/day", value_parser = per_day)]
+    api_quota_user: u64,
+    /// Requests per UTC day for approvers (0: unlimited).
+    #[arg(long, env = "API_QUOTA_APPROVER", default_value = "20000/day", value_parser = per_day)]
+    api_quota_approver: u64,
+    /// Requests per UTC day for auditors (0: unlimited).
+    #[arg(long, env = "API_QUOTA_AUDITOR", default_value = "20000/day", value_parser = per_day)]
+    api_quota_auditor: u64,
+    /// Requests per UTC day for admins (0: unlimited).
+    #[arg(long, env = "API_QUOTA_ADMIN", default_value = "0", value_parser = per_day)]
+    api_quota_admin: u64,
+    /// Requests per UTC day for each OAuth2 client (0: unlimited).
+    #[arg(long, env = "API_QUOTA_CLIENT", default_value = "50000/day", value_parser = per_day)]
+    api_quota_client: u64,
+    /// Milliseconds between a replica's additions to the shared daily counts; a replica may
+    /// admit up to one interval's requests of a caller past its quota.
+    #[arg(long, env = "API_QUOTA_FLUSH_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    api_quota_flush_ms: u64,
     /// Milliseconds an answer of the resource list may be served again (0: off). Availability is
     /// answered from the in-memory index, uncached.
     #[arg(long, env = "READ_CACHE_MS", default_value_t = 1000)]
@@ -82,6 +107,11 @@ fn trusted_proxies(text: &str) -> Result<reserver_app::client_ip::TrustedProxies
     reserver_app::client_ip::TrustedProxies::parse(text)
 }
 
+/// `N` or `N/day`.
+fn per_day(text: &str) -> Result<u64, String> {
+    text.trim().trim_end_matches("/day").trim().parse().map_err(|_| format!("expected N or N/day, got {text:?}"))
+}
+
 /// `N` or `N/minute` (the seed's notation).
 fn per_minute(text: &str) -> Result<u32, String> {
     text.trim().trim_end_matches("/minute").trim().parse().map_err(|_| format!("expected N or N/minute, got {text:?}"))
@@ -102,6 +132,16 @@ impl ServeArgs {
                 admin_per_minute: self.rate_limit_admin,
                 auth_endpoints_per_minute: self.rate_limit_auth,
                 enabled: self.rate_limit_enabled,
+            },
+            quotas: reserver_app::quota_meter::DailyQuotaConfig {
+                enabled: self.api_quota_enabled,
+                guest: self.api_quota_guest,
+                user: self.api_quota_user,
+                approver: self.api_quota_approver,
+                auditor: self.api_quota_auditor,
+                admin: self.api_quota_admin,
+                client: self.api_quota_client,
+                flush_interval: std::time::Duration::from_millis(self.api_quota_flush_ms),
             },
             access_token_minutes: self.access_token_minutes.clamp(1, 24 * 60),
             refresh_token_days: self.refresh_token_days.clamp(1, 365),
@@ -157,5 +197,8 @@ mod tests {
         assert_eq!(per_minute("60/minute"), Ok(60));
         assert_eq!(per_minute(" 7 "), Ok(7));
         assert!(per_minute("fast").is_err());
+        assert_eq!(per_day("10000/day"), Ok(10_000));
+        assert_eq!(per_day("0"), Ok(0));
+        assert!(per_day("-1").is_err());
     }
 }

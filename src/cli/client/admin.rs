@@ -1,4 +1,4 @@
-//! `users list|set-role|unlock`, `roles list`, `quotas show`, `oauth clients …`.
+//! `users list|set-role|unlock`, `roles list`, `quotas show|set`, `oauth clients …`.
 
 use serde_json::Value;
 
@@ -46,13 +46,59 @@ pub async fn roles(ctx: &Ctx, command: RolesCommand) -> Result<(), Failure> {
 }
 
 pub async fn quotas(ctx: &Ctx, command: QuotasCommand) -> Result<(), Failure> {
-    let QuotasCommand::Show { user } = command;
     let client = ctx.client()?;
-    let id = match user {
-        Some(name) => Some(ctx.user_id(&client, &name).await?),
-        None => None,
+    match command {
+        QuotasCommand::Show { user } => {
+            let id = match user {
+                Some(name) => Some(ctx.user_id(&client, &name).await?),
+                None => None,
+            };
+            usage_record(ctx, &client.quota(id).await?)
+        }
+        QuotasCommand::Set { user, daily, default: _ } => {
+            let id = ctx.user_id(&client, &user).await?;
+            let usage = client.set_quota(id, daily).await?;
+            ctx.out.note(&match daily {
+                Some(0) => format!("{user} now has no daily limit."),
+                Some(n) => format!("{user} may now make {n} requests per UTC day."),
+                None => format!("{user} is back on the default of their tier."),
+            });
+            usage_record(ctx, &usage)
+        }
+    }
+}
+
+/// A usage answer as `field  value` lines: limits in words when unlimited.
+fn usage_record(ctx: &Ctx, usage: &Value) -> Result<(), Failure> {
+    let count = |key: &str| match usage[key].as_u64() {
+        Some(0) | None => "unlimited".to_string(),
+        Some(n) => n.to_string(),
     };
-    ctx.out.value(&client.quota(id).await?)
+    let remaining = usage["remaining"].as_u64().map_or_else(|| "unlimited".to_string(), |n| n.to_string());
+    let override_limit = match usage["override"].as_u64() {
+        None => "none (the tier's default)".to_string(),
+        Some(0) => "unlimited".to_string(),
+        Some(n) => n.to_string(),
+    };
+    let resets_at = usage["resets_at"]
+        .as_str()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&chrono::Utc));
+    let text = |key: &str| usage[key].as_str().unwrap_or_default().to_string();
+    ctx.out.record(
+        usage,
+        vec![
+            ("account", text("name").into()),
+            ("tier", Cell::Status(text("tier"))),
+            ("daily limit", count("daily_limit").into()),
+            ("used today", usage["used_today"].as_u64().unwrap_or(0).to_string().into()),
+            ("remaining", remaining.into()),
+            ("resets at", resets_at.into()),
+            ("per minute", count("per_minute_limit").into()),
+            ("override", override_limit.into()),
+        ],
+        None,
+    )
 }
 
 pub async fn oauth(ctx: &Ctx, command: OauthCommand) -> Result<(), Failure> {
