@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod addressing;
 pub mod admin_accounts;
+pub mod approvals;
 pub mod availability;
 pub mod calendar_data;
 pub mod caller;

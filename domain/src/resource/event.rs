@@ -45,6 +45,8 @@ pub enum ResourceEvent {
     BlackoutAdded { blackout: Blackout, by: Uuid, at: DateTime<Utc> },
     /// A blocked period was lifted.
     BlackoutRemoved { blackout_id: Uuid, by: Uuid, at: DateTime<Utc> },
+    /// The resource's named approvers replaced (empty: none named).
+    ApproversSet { approvers: Vec<Uuid>, by: Uuid, at: DateTime<Utc> },
     /// Available / maintenance switch.
     ResourceStatusChanged { status: ResourceStatus, by: Uuid, at: DateTime<Utc> },
     /// A booking was confirmed directly.
@@ -160,6 +162,7 @@ impl ResourceEvent {
             BusinessHoursSet { .. } => "business_hours_set",
             BlackoutAdded { .. } => "blackout_added",
             BlackoutRemoved { .. } => "blackout_removed",
+            ApproversSet { .. } => "approvers_set",
             ResourceStatusChanged { .. } => "resource_status_changed",
             ReservationConfirmed { .. } => "reservation_confirmed",
             ReservationRequested { .. } => "reservation_requested",
@@ -190,6 +193,7 @@ impl ResourceEvent {
             | BusinessHoursSet { at, .. }
             | BlackoutAdded { at, .. }
             | BlackoutRemoved { at, .. }
+            | ApproversSet { at, .. }
             | ResourceStatusChanged { at, .. }
             | ReservationConfirmed { at, .. }
             | ReservationRequested { at, .. }

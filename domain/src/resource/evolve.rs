@@ -41,6 +41,7 @@ impl ResourceState {
                     status: ResourceStatus::Available,
                     policy: policy.clone(),
                     retired: false,
+                    approvers: Vec::new(),
                 });
             }
             ResourceUpdated { details, capacity, time_zone, policy, .. } => {
@@ -69,6 +70,11 @@ impl ResourceState {
             BlackoutRemoved { blackout_id, .. } => {
                 if let Some(resource) = self.resource.as_mut() {
                     resource.blackouts.retain(|b| b.id != *blackout_id);
+                }
+            }
+            ApproversSet { approvers, .. } => {
+                if let Some(resource) = self.resource.as_mut() {
+                    resource.approvers = approvers.clone();
                 }
             }
             ResourceStatusChanged { status, .. } => {
