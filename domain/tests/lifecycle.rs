@@ -316,3 +316,27 @@ fn named_approvers_alone_answer_with_admins() {
     assert_eq!(f.run(approve(vec![other]), &approver(base_now())).unwrap_err().code(), "forbidden");
     assert_eq!(types(&f.run(approve(vec![APPROVER]), &approver(base_now())).unwrap()), vec!["reservation_approved"]);
 }
+
+#[test]
+fn accepting_an_offer_where_approval_is_required_awaits_an_approver() {
+    let mut f = Fixture::with_policy(approval_policy());
+    f.book(id(1), ALICE, hours(10, 0, 11, 0)).unwrap();
+    let join = ResourceCommand::JoinWaitlist { entry_id: id(50), desired: hours(10, 0, 11, 0), flex_minutes: 0 };
+    f.run(join, &user(BOB, base_now())).unwrap();
+    f.run(ResourceCommand::CancelReservation { reservation_id: id(1), reason: None }, &user(ALICE, base_now()))
+        .unwrap();
+    let offer = offer_reservation_id(id(50));
+    let events = f.run(ResourceCommand::AcceptOffer { reservation_id: offer }, &user(BOB, base_now())).unwrap();
+    let [ResourceEvent::WaitlistOfferAccepted { approval_deadline, .. }] = &events[..] else { panic!("{events:?}") };
+    assert_eq!(*approval_deadline, Some(base_now() + Duration::minutes(60)));
+    assert_eq!(f.state.reservations[&offer].status, ReservationStatus::PendingApproval);
+    assert_eq!(f.state.reservations[&offer].approval_deadline, Some(base_now() + Duration::minutes(60)));
+    assert_eq!(f.book(id(2), CAROL, hours(10, 0, 11, 0)).unwrap_err().code(), "conflict", "it still holds the unit");
+    let due: Vec<_> = deadlines(&f.state).into_iter().map(|d| d.command).collect();
+    assert!(due.contains(&ResourceCommand::ExpireApproval { reservation_id: offer }), "{due:?}");
+    let approve =
+        ResourceCommand::Approve { reservation_id: offer, comment: String::new(), group_approvers: Vec::new() };
+    assert_eq!(types(&f.run(approve, &approver(base_now())).unwrap()), vec!["reservation_approved"]);
+    assert_eq!(f.state.reservations[&offer].status, ReservationStatus::Confirmed);
+    assert_eq!(f.replayed(), f.state);
+}

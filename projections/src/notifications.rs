@@ -95,6 +95,13 @@ fn draft(event: &ResourceEvent, approvers: &BTreeSet<Uuid>) -> Option<Draft> {
             range: Some(*range),
             message: format!("A reservation by {user_id} awaits approval."),
         }),
+        WaitlistOfferAccepted { reservation_id, user_id, approval_deadline: Some(_), .. } => Some(Draft {
+            kind: "approval_needed",
+            to: approvers.iter().filter(|a| *a != user_id).copied().collect(),
+            reservation_id: Some(*reservation_id),
+            range: None,
+            message: format!("A reservation by {user_id} (a waitlist offer taken) awaits approval."),
+        }),
         ReservationCancelled { reservation_id, user_id, reason, .. } => {
             let why = reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
             one("reservation_cancelled", user_id, reservation_id, None, format!("Reservation cancelled{why}."))
@@ -124,7 +131,11 @@ fn draft(event: &ResourceEvent, approvers: &BTreeSet<Uuid>) -> Option<Draft> {
 
 /// Whether the event asks approvers for an answer.
 fn needs_approvers(event: &ResourceEvent) -> bool {
-    matches!(event, ResourceEvent::ReservationRequested { .. })
+    matches!(
+        event,
+        ResourceEvent::ReservationRequested { .. }
+            | ResourceEvent::WaitlistOfferAccepted { approval_deadline: Some(_), .. }
+    )
 }
 
 /// The named approvers who still approve (hold the approver or admin role); `None` when none

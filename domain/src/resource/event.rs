@@ -109,8 +109,16 @@ pub enum ResourceEvent {
         expires_at: DateTime<Utc>,
         at: DateTime<Utc>,
     },
-    /// Offer taken; the reservation is confirmed.
-    WaitlistOfferAccepted { reservation_id: Uuid, user_id: Uuid, at: DateTime<Utc> },
+    /// Offer taken; the reservation is confirmed, or, with `approval_deadline` (a resource
+    /// requiring approval), awaits an approver until then like any request there. Events
+    /// recorded before the field existed decode with `None`.
+    WaitlistOfferAccepted {
+        reservation_id: Uuid,
+        user_id: Uuid,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        approval_deadline: Option<DateTime<Utc>>,
+        at: DateTime<Utc>,
+    },
     /// Offer refused.
     WaitlistOfferDeclined { reservation_id: Uuid, user_id: Uuid, at: DateTime<Utc> },
     /// Offer not answered in time.

@@ -118,8 +118,11 @@ impl ResourceState {
                 reservation.waitlist_entry_id = Some(*entry_id);
                 self.reservations.insert(*reservation_id, reservation);
             }
-            WaitlistOfferAccepted { reservation_id, .. } => {
+            WaitlistOfferAccepted { reservation_id, approval_deadline: None, .. } => {
                 self.set_status(reservation_id, ReservationStatus::Confirmed)
+            }
+            WaitlistOfferAccepted { reservation_id, approval_deadline: Some(deadline), .. } => {
+                self.reservations.await_approval(reservation_id, *deadline)
             }
             WaitlistOfferDeclined { reservation_id, .. } => {
                 self.set_status(reservation_id, ReservationStatus::OfferDeclined)

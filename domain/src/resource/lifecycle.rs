@@ -111,7 +111,18 @@ pub(crate) fn answer_offer(
                 return Err(Rejection::invalid_state("offer has expired"));
             }
         }
-        return Ok(vec![ResourceEvent::WaitlistOfferAccepted { reservation_id: id, user_id, at: ctx.now }]);
+        // Where bookings need approval, a taken offer is a request like any other booking there.
+        let approval_deadline = state
+            .resource
+            .as_ref()
+            .filter(|r| r.policy.requires_approval)
+            .map(|r| saturating_add(ctx.now, r.policy.approval_timeout()));
+        return Ok(vec![ResourceEvent::WaitlistOfferAccepted {
+            reservation_id: id,
+            user_id,
+            approval_deadline,
+            at: ctx.now,
+        }]);
     }
     let mut emitted = Emitted::new(state);
     emitted.push(ResourceEvent::WaitlistOfferDeclined { reservation_id: id, user_id, at: ctx.now });
