@@ -23,6 +23,7 @@ on_both_backends!(
     mfa::the_client_library_logs_in_with_a_code,
     admin::disable_ends_sessions_and_enable_restores,
     admin::unlock_clears_the_login_throttle,
+    admin::unlock_reaches_every_replica,
     admin::reset_password_forces_a_change,
     admin::only_admins_act_on_accounts,
 );

@@ -7,6 +7,10 @@
 //!
 //! Open WebSocket connections watch [`Revocations::changes`] and check themselves again when it
 //! moves, so a logout or a demotion closes them too, within a second.
+//!
+//! The tail also carries admin unlocks (`unlocked` in a user stream) to every replica:
+//! [`Revocations::next_unlocks`] hands them to the task that clears this replica's in-memory
+//! login throttle ([`crate::admin_accounts::follow_unlocks`]).
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -24,6 +28,8 @@ const ENDING_EVENTS: [&str; 2] = ["session_revoked", "refresh_token_reuse_detect
 const ROLE_EVENTS: [&str; 1] = ["role_granted"];
 /// User events that set or clear "must change the password" (an admin reset, a change).
 const PASSWORD_EVENTS: [&str; 2] = ["password_reset", "password_changed"];
+/// User event of an admin unlock: every replica clears its login throttle for the account.
+const UNLOCK_EVENT: &str = "unlocked";
 /// OAuth2 client events that end a client's tokens: all of them, those of older secrets, one.
 const CLIENT_EVENTS: [&str; 3] = ["oauth_client_disabled", "oauth_client_secret_rotated", "oauth_token_revoked"];
 
@@ -48,6 +54,9 @@ pub struct Revocations {
     token_lifetime: chrono::Duration,
     /// Moves on every change, for long-lived connections to check themselves again.
     changes: watch::Sender<u64>,
+    /// Accounts an admin unlocked, seen on the tail and not yet handed out.
+    unlocks: std::sync::Mutex<Vec<Uuid>>,
+    unlocked: tokio::sync::Notify,
 }
 
 /// Why a token is no longer accepted.
@@ -67,7 +76,13 @@ pub enum Refusal {
 
 impl Revocations {
     pub fn new(token_lifetime: chrono::Duration) -> Self {
-        Self { known: RwLock::new(Known::default()), token_lifetime, changes: watch::Sender::new(0) }
+        Self {
+            known: RwLock::new(Known::default()),
+            token_lifetime,
+            changes: watch::Sender::new(0),
+            unlocks: std::sync::Mutex::default(),
+            unlocked: tokio::sync::Notify::new(),
+        }
     }
 
     /// Adds what changed within the last access-token lifetime, from the log. Called after the
@@ -188,6 +203,18 @@ impl Revocations {
         }
     }
 
+    /// The accounts unlocked since the last call, waiting until there is at least one. Only
+    /// unlocks seen on the tail count (the throttle starts empty with the process).
+    pub async fn next_unlocks(&self) -> Vec<Uuid> {
+        loop {
+            let taken = self.unlocks.lock().map(|mut u| std::mem::take(&mut *u)).unwrap_or_default();
+            if !taken.is_empty() {
+                return taken;
+            }
+            self.unlocked.notified().await;
+        }
+    }
+
     /// A receiver that sees every change (its value is a counter).
     pub fn changes(&self) -> watch::Receiver<u64> {
         self.changes.subscribe()
@@ -212,6 +239,15 @@ impl Revocations {
     }
 
     fn note(&self, stream_id: &str, event_type: &str, payload: &str) {
+        if event_type == UNLOCK_EVENT {
+            if let Some(user) = stream_id.strip_prefix("user-").and_then(|s| Uuid::parse_str(s).ok()) {
+                if let Ok(mut unlocks) = self.unlocks.lock() {
+                    unlocks.push(user);
+                }
+                self.unlocked.notify_one();
+            }
+            return;
+        }
         if PASSWORD_EVENTS.contains(&event_type) {
             if let Some(user) = stream_id.strip_prefix("user-").and_then(|s| Uuid::parse_str(s).ok()) {
                 let reset = event_type == PASSWORD_EVENTS[0];
@@ -331,5 +367,19 @@ mod tests {
         revocations.note(&format!("session-{session}"), "session_revoked", &format!(r#"{{"at":"{old}"}}"#));
         revocations.note(&format!("user-{user}"), "role_granted", &format!(r#"{{"role":"user","at":"{old}"}}"#));
         assert_eq!(revocations.refusal(user, session, Role::Admin), None);
+    }
+
+    #[tokio::test]
+    async fn unlocks_on_the_tail_are_handed_out_once() {
+        let revocations = Revocations::new(chrono::Duration::minutes(15));
+        let (carol, dave) = (Uuid::new_v4(), Uuid::new_v4());
+        let at = Utc::now().to_rfc3339();
+        let unlocked = format!(r#"{{"by":"{}","at":"{at}"}}"#, Uuid::new_v4());
+        revocations.note(&format!("user-{carol}"), "unlocked", &unlocked);
+        revocations.note(&format!("user-{dave}"), "unlocked", &unlocked);
+        revocations.note(&format!("session-{carol}"), "unlocked", &unlocked);
+        assert_eq!(revocations.next_unlocks().await, vec![carol, dave]);
+        revocations.note(&format!("user-{dave}"), "unlocked", &unlocked);
+        assert_eq!(revocations.next_unlocks().await, vec![dave], "each unlock once");
     }
 }

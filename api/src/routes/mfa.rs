@@ -233,7 +233,7 @@ struct AccountState {
     path = "/api/v1/users/{id}/unlock",
     tag = "auth",
     operation_id = "unlock_user",
-    summary = "Admin: clear the login throttle of an account",
+    summary = "Admin: clear the login throttle of an account (on every replica)",
     params(("id" = Uuid, Path, description = "User id")),
     responses(
         (status = 200, description = "Unlocked", body = AccountState),
