@@ -54,6 +54,15 @@ pub async fn join(
         .execute(resource_id, caller.actor(), command, command_meta(info, Some(caller), body)?)
         .await?;
     let offered = decided.events.iter().any(|e| e.event_type() == "waitlist_offer_made");
+    // A retry with the same Idempotency-Key is answered with the entry the first attempt made.
+    let entry_id = decided
+        .events
+        .iter()
+        .find_map(|e| match e {
+            ResourceEvent::WaitlistJoined { entry_id, .. } => Some(*entry_id),
+            _ => None,
+        })
+        .unwrap_or(entry_id);
     Ok(Joined { entry_id, resource_id, desired, flexible_minutes, offered, position: decided.position })
 }
 

@@ -240,6 +240,15 @@ async fn create(
     };
     let decided =
         state.groups.execute(group_id, user.actor(), command, command_meta(&req, Some(&user), &body)?).await?;
+    // A retry with the same Idempotency-Key is answered with the group the first attempt made.
+    let group_id = decided
+        .events
+        .iter()
+        .find_map(|e| match e {
+            reserver_domain::group::GroupEvent::GroupCreated { group_id, .. } => Some(*group_id),
+            _ => None,
+        })
+        .unwrap_or(group_id);
     Ok(written(
         StatusCode::CREATED,
         decided.position,
