@@ -51,4 +51,5 @@ on_both_backends!(
     reservations::my_reservations_and_cancelling,
     mfa::two_step_verification_page_and_login,
     mfa::admin_reset_and_disable_in_the_web_app,
+    mfa::required_by_policy_leads_to_the_mfa_page,
 );

@@ -18,6 +18,7 @@ pub mod error;
 pub mod feed_tokens;
 pub mod input;
 pub mod mfa;
+pub mod mfa_policy;
 pub mod notifications;
 pub mod oauth;
 pub mod preferences;

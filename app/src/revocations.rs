@@ -28,6 +28,8 @@ const ENDING_EVENTS: [&str; 2] = ["session_revoked", "refresh_token_reuse_detect
 const ROLE_EVENTS: [&str; 1] = ["role_granted"];
 /// User events that set or clear "must change the password" (an admin reset, a change).
 const PASSWORD_EVENTS: [&str; 2] = ["password_reset", "password_changed"];
+/// User events that turn MFA on and off (followed from the beginning: never pruned).
+const MFA_EVENTS: [&str; 2] = ["mfa_enabled", "mfa_disabled"];
 /// User event of an admin unlock: every replica clears its login throttle for the account.
 const UNLOCK_EVENT: &str = "unlocked";
 /// OAuth2 client events that end a client's tokens: all of them, those of older secrets, one.
@@ -47,6 +49,10 @@ struct Known {
     client_generations: HashMap<Uuid, (u32, DateTime<Utc>)>,
     /// Revoked client access tokens (`jti`) → when.
     revoked_tokens: HashMap<Uuid, DateTime<Utc>>,
+    /// Accounts with MFA on (never pruned).
+    mfa_on: std::collections::HashSet<Uuid>,
+    /// Roles whose accounts must have MFA on (the security policy; never pruned).
+    mfa_required_roles: Vec<Role>,
 }
 
 pub struct Revocations {
@@ -91,7 +97,7 @@ impl Revocations {
         let rows = fetch_all(
             &store.database(),
             "SELECT stream_id, event_type, CAST(payload AS TEXT) FROM events \
-             WHERE event_type IN ($1, $2, $3, $4, $5, $6, $7, $8) ORDER BY position",
+             WHERE event_type IN ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ORDER BY position",
             &[
                 ENDING_EVENTS[0].into(),
                 ENDING_EVENTS[1].into(),
@@ -101,6 +107,9 @@ impl Revocations {
                 CLIENT_EVENTS[2].into(),
                 PASSWORD_EVENTS[0].into(),
                 PASSWORD_EVENTS[1].into(),
+                MFA_EVENTS[0].into(),
+                MFA_EVENTS[1].into(),
+                crate::mfa_policy::POLICY_SET.into(),
             ],
         )
         .await?;
@@ -141,6 +150,33 @@ impl Revocations {
         self.change(|known| {
             known.must_change_password.remove(&user_id);
         });
+    }
+
+    /// Records that the user turned MFA on (`true`) or off now.
+    pub fn mfa_changed(&self, user_id: Uuid, on: bool) {
+        self.change(|known| {
+            if on {
+                known.mfa_on.insert(user_id);
+            } else {
+                known.mfa_on.remove(&user_id);
+            }
+        });
+    }
+
+    /// Records a new MFA policy now (the replica that set it does not wait for its tail).
+    pub fn mfa_policy_set(&self, required_roles: Vec<Role>) {
+        self.change(|known| known.mfa_required_roles = required_roles);
+    }
+
+    /// The roles whose accounts must have MFA on.
+    pub fn mfa_required_roles(&self) -> Vec<Role> {
+        self.known.read().map(|k| k.mfa_required_roles.clone()).unwrap_or_default()
+    }
+
+    /// Whether an account acting with `role` must set up MFA before anything else: the policy
+    /// requires it for the role and the account has not turned MFA on.
+    pub fn mfa_setup_required(&self, user_id: Uuid, role: Role) -> bool {
+        self.known.read().map(|k| k.mfa_required_roles.contains(&role) && !k.mfa_on.contains(&user_id)).unwrap_or(false)
     }
 
     /// Whether an admin reset the user's password and they have not changed it since.
@@ -245,6 +281,18 @@ impl Revocations {
                     unlocks.push(user);
                 }
                 self.unlocked.notify_one();
+            }
+            return;
+        }
+        if MFA_EVENTS.contains(&event_type) {
+            if let Some(user) = stream_id.strip_prefix("user-").and_then(|s| Uuid::parse_str(s).ok()) {
+                self.mfa_changed(user, event_type == MFA_EVENTS[0]);
+            }
+            return;
+        }
+        if event_type == crate::mfa_policy::POLICY_SET && stream_id == crate::mfa_policy::STREAM {
+            if let Ok(policy) = serde_json::from_str::<crate::mfa_policy::MfaPolicySet>(payload) {
+                self.mfa_policy_set(policy.required_roles);
             }
             return;
         }
