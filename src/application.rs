@@ -123,6 +123,7 @@ impl Application {
             bound_origin: bound_origin(bound),
             trusted_proxies: settings.trusted_proxies.clone(),
         });
+        background.push(tokio::spawn(reserver_app::admin_accounts::follow_unlocks(services.clone().into_inner())));
         let web_keys = web::Data::new(reserver_web::WebKeys::new(
             secret.as_bytes(),
             settings.public_url.as_deref().is_some_and(|u| u.starts_with("https://")),

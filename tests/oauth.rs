@@ -24,6 +24,7 @@ on_both_backends!(
     introspection_and_revocation,
     rotation_and_disabling_end_access,
     secrets_never_leave_the_service,
+    keyed_creates_are_answered_once,
 );
 
 /// Registers a client (admin) and returns `(client_id, client_secret)`.
@@ -367,4 +368,85 @@ pub async fn secrets_never_leave_the_service(backend: Backend) {
         }
         assert!(!text.contains(&token));
     }
+}
+
+/// `POST` with an `Idempotency-Key`.
+async fn keyed(s: &Server, token: &str, path: &str, key: &str, body: Value) -> Answer {
+    send(request(s, Method::POST, token, path).header("Idempotency-Key", key).json(&body)).await
+}
+
+/// Creates that do not go through a reservation honour `Idempotency-Key` as bookings do: the
+/// same key and body answer again with what the first attempt created (nothing new), the same
+/// key with another body is `422 idempotency-key-reused`.
+async fn keyed_creates_are_answered_once(backend: Backend) {
+    let db = ScratchDatabase::new(backend).await;
+    let s = Server::start_with(db.url(), &[("WEBHOOKS_ALLOW_PRIVATE", "true")]).await;
+    let admin = s.setup_admin().await;
+    let alice = s.user("alice").await;
+    let reused = |a: &Answer| {
+        assert_eq!((a.status, a.problem_type()), (422, "idempotency-key-reused"), "{}", a.body);
+    };
+
+    // OAuth2 clients: one client, the same secret, and that secret works.
+    let client = json!({ "name": "Door panel", "scopes": ["resources:read"] });
+    let first = keyed(&s, &admin, "/api/v1/oauth/clients", "client-1", client.clone()).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let again = keyed(&s, &admin, "/api/v1/oauth/clients", "client-1", client).await;
+    assert_eq!(again.status, 201, "{}", again.body);
+    assert_eq!((again.id(), &again.body["client_secret"]), (first.id(), &first.body["client_secret"]));
+    let other = json!({ "name": "Kiosk", "scopes": ["resources:read"] });
+    reused(&keyed(&s, &admin, "/api/v1/oauth/clients", "client-1", other).await);
+    let listed = get(&s, &admin, "/api/v1/oauth/clients").await;
+    assert_eq!(listed.body["data"].as_array().map(Vec::len), Some(1), "{}", listed.body);
+    let secret = first.body["client_secret"].as_str().expect("secret");
+    assert!(!client_token(&s, &first.id(), secret).await.is_empty());
+    // Without a key, every registration is a new client.
+    let unkeyed = post(&s, &admin, "/api/v1/oauth/clients", json!({ "name": "Kiosk", "scopes": ["audit:read"] })).await;
+    assert_eq!(unkeyed.status, 201);
+    assert_ne!(unkeyed.body["client_secret"], first.body["client_secret"]);
+
+    // Webhook endpoints.
+    let hook = json!({ "url": "http://127.0.0.1:9/hook", "event_types": ["reservation.created"] });
+    let first = keyed(&s, &admin, "/api/v1/webhooks", "hook-1", hook.clone()).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let again = keyed(&s, &admin, "/api/v1/webhooks", "hook-1", hook).await;
+    assert_eq!((again.status, again.id(), &again.body["secret"]), (201, first.id(), &first.body["secret"]));
+    let other = json!({ "url": "http://127.0.0.1:9/other", "event_types": ["reservation.created"] });
+    reused(&keyed(&s, &admin, "/api/v1/webhooks", "hook-1", other).await);
+    let hooks = get(&s, &admin, &format!("/api/v1/webhooks?min_position={}", first.position)).await;
+    assert_eq!(hooks.body["data"].as_array().map(Vec::len), Some(1), "{}", hooks.body);
+
+    // Resource groups.
+    let group = json!({ "name": "Annex" });
+    let first = keyed(&s, &admin, "/api/v1/resource-groups", "group-1", group.clone()).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let again = keyed(&s, &admin, "/api/v1/resource-groups", "group-1", group).await;
+    assert_eq!((again.status, again.id()), (201, first.id()));
+    reused(&keyed(&s, &admin, "/api/v1/resource-groups", "group-1", json!({ "name": "Other" })).await);
+    let groups = get(&s, &admin, &format!("/api/v1/resource-groups?min_position={}", again.position)).await;
+    assert_eq!(groups.body.as_array().map(Vec::len), Some(1), "{}", groups.body);
+
+    // Blackouts, and waitlist entries.
+    let room = post(&s, &admin, "/api/v1/resources", json!({ "name": "Room" })).await.id();
+    let blackout = json!({ "start_time": at(24), "end_time": at(26), "reason": "works" });
+    let path = format!("/api/v1/resources/{room}/blackout-dates");
+    let first = keyed(&s, &admin, &path, "blackout-1", blackout.clone()).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let again = keyed(&s, &admin, &path, "blackout-1", blackout).await;
+    assert_eq!((again.status, again.id()), (201, first.id()));
+    let booked = post(
+        &s,
+        &admin,
+        "/api/v1/reservations",
+        json!({ "resource_id": room, "start_time": at(30), "end_time": at(31) }),
+    )
+    .await;
+    assert_eq!(booked.status, 201, "{}", booked.body);
+    let wait = json!({ "resource_id": room, "desired_start": at(30), "desired_end": at(31) });
+    let first = keyed(&s, &alice, "/api/v1/waitlist", "wait-1", wait.clone()).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let again = keyed(&s, &alice, "/api/v1/waitlist", "wait-1", wait).await;
+    assert_eq!((again.status, again.id()), (201, first.id()));
+    let mine = get(&s, &alice, &format!("/api/v1/waitlist?min_position={}", again.position)).await;
+    assert_eq!(mine.body.as_array().map(Vec::len), Some(1), "{}", mine.body);
 }

@@ -54,4 +54,5 @@ on_both_backends!(
     mfa::two_step_verification_page_and_login,
     mfa::admin_reset_and_disable_in_the_web_app,
     admin_users::accounts_list_and_account_actions,
+    mfa::required_by_policy_leads_to_the_mfa_page,
 );

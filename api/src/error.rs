@@ -75,6 +75,10 @@ pub fn problem(error: &AppError) -> Problem {
             Problem::new(S::FORBIDDEN, "password-change-required", "Password change required")
                 .detail("an administrator reset your password; set a new one with POST /api/v1/users/me/password")
         }
+        AppError::MfaSetupRequired => Problem::new(S::FORBIDDEN, "mfa-setup-required", "MFA setup required").detail(
+            "an administrator requires two-step verification for your role; turn it on with \
+                 POST /api/v1/auth/mfa/setup and POST /api/v1/auth/mfa/verify",
+        ),
         AppError::NotFound(what) => {
             Problem::new(S::NOT_FOUND, "not-found", "Not found").detail(format!("{what} not found"))
         }

@@ -83,8 +83,29 @@ impl FromRequest for CurrentUser {
                 Err(e) => return ready(Err(ApiError(e))),
             },
         };
-        ready(password_change_gate(req, &user).map(|()| user).map_err(ApiError))
+        ready(
+            password_change_gate(req, &user).and_then(|()| mfa_setup_gate(req, &user)).map(|()| user).map_err(ApiError),
+        )
     }
+}
+
+/// What an account that the MFA policy requires to set up MFA may still do first.
+const ALLOWED_BEFORE_MFA_SETUP: [&str; 5] = [
+    "/api/v1/auth/mfa/setup",
+    "/api/v1/auth/mfa/verify",
+    "/api/v1/users/me",
+    "/api/v1/users/me/password",
+    "/api/v1/logout",
+];
+
+/// While the MFA policy requires MFA for the caller's role and it is off, every route but
+/// [`ALLOWED_BEFORE_MFA_SETUP`] answers `403 mfa-setup-required`.
+fn mfa_setup_gate(req: &HttpRequest, user: &CurrentUser) -> Result<(), AppError> {
+    let Some(services) = req.app_data::<web::Data<Services>>() else { return Ok(()) };
+    if reserver_app::mfa_policy::setup_required(services, user) && !ALLOWED_BEFORE_MFA_SETUP.contains(&req.path()) {
+        return Err(AppError::MfaSetupRequired);
+    }
+    Ok(())
 }
 
 /// What an account whose password an admin reset may still do before choosing a new one.

@@ -83,8 +83,27 @@ pub async fn unlock(
         .users
         .execute(user_id, caller.actor(), UserCommand::Unlock, command_meta(info, Some(caller), &[])?)
         .await?;
+    // This replica at once; the others when their tail brings the event (`follow_unlocks`).
     services.login_throttle.forgive(&user.username);
     Ok(decided.position)
+}
+
+/// Clears this replica's login throttle for every account an admin unlocks, on any replica: the
+/// unlock event reaches each one through the log ([`crate::revocations::Revocations`]). Runs for
+/// the life of the process.
+pub async fn follow_unlocks(services: std::sync::Arc<Services>) {
+    loop {
+        for user_id in services.revocations.next_unlocks().await {
+            match services.users.load(user_id).await {
+                Ok((_, state)) => {
+                    if let Some(user) = state.user {
+                        services.login_throttle.forgive(&user.username);
+                    }
+                }
+                Err(error) => tracing::warn!(%error, %user_id, "could not read an unlocked account"),
+            }
+        }
+    }
 }
 
 /// Ends every session of `user_id` (after the read model has seen them all up to `position`).

@@ -48,6 +48,9 @@ pub enum AppError {
     /// An administrator reset the password: change it before anything else.
     #[error("an administrator reset your password; choose a new one first")]
     PasswordChangeRequired,
+    /// The MFA policy requires MFA for the caller's role and it is off: set it up first.
+    #[error("your role requires two-step verification; set it up first")]
+    MfaSetupRequired,
     /// A rate limit was reached; `retry_after` in seconds, `limit` per minute.
     #[error("rate limit exceeded")]
     TooManyRequests { retry_after: u64, limit: u32 },

@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod addressing;
 pub mod admin_accounts;
+pub mod approvals;
 pub mod availability;
 pub mod calendar_data;
 pub mod caller;
@@ -17,6 +18,7 @@ pub mod error;
 pub mod feed_tokens;
 pub mod input;
 pub mod mfa;
+pub mod mfa_policy;
 pub mod notifications;
 pub mod oauth;
 pub mod preferences;

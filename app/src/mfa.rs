@@ -237,6 +237,8 @@ pub async fn enable(
             command_meta(info, Some(caller), &[])?,
         )
         .await?;
+    // This replica at once (the MFA policy's gate); the others from their tail.
+    services.revocations.mfa_changed(caller.user_id, true);
     Ok((codes, decided.position))
 }
 
@@ -284,6 +286,7 @@ pub async fn disable(
         .users
         .execute(caller.user_id, caller.actor(), UserCommand::DisableMfa, command_meta(info, Some(caller), &[])?)
         .await?;
+    services.revocations.mfa_changed(caller.user_id, false);
     Ok(decided.position)
 }
 

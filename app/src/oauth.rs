@@ -19,6 +19,7 @@ use uuid::Uuid;
 use crate::caller::{command_meta, Caller, RequestInfo};
 use crate::error::AppError;
 use crate::services::Services;
+use reserver_commands::IdempotencyKey;
 
 /// What every client stream id starts with.
 pub const STREAM_PREFIX: &str = "oauth-client-";
@@ -340,13 +341,17 @@ pub fn checked_scopes(field: &str, scopes: &[String]) -> Result<Vec<String>, App
     Ok(out)
 }
 
-/// Registers a client owned by `caller` (an admin).
+/// Registers a client owned by `caller` (an admin). `body` is the request as sent: with an
+/// `Idempotency-Key`, the same key and body answer again with the same client and secret (the
+/// secret is then derived from the service's key and the idempotency record, never stored), and
+/// the same key with another body is `IdempotencyKeyReused`.
 pub async fn register(
     services: &Services,
     info: &RequestInfo<'_>,
     caller: &Caller,
     name: &str,
     scopes: &[String],
+    body: &[u8],
 ) -> Result<WithSecret, AppError> {
     caller.require(&[Role::Admin])?;
     let name = name.trim();
@@ -357,8 +362,17 @@ pub async fn register(
         return Err(AppError::validation("name", "must not contain control characters"));
     }
     let scopes = checked_scopes("scopes", scopes)?;
-    let (client_secret, secret_hash) = new_client_secret().map_err(|e| AppError::Internal(e.to_string()))?;
+    let key = command_meta(info, Some(caller), body)?.idempotency;
+    if let Some(key) = &key {
+        if let Some(earlier) = registered_before(services, key).await? {
+            return Ok(earlier);
+        }
+    }
     let id = Uuid::new_v4();
+    let (client_secret, secret_hash) = match &key {
+        Some(key) => keyed_secret(services, key, id),
+        None => new_client_secret().map_err(|e| AppError::Internal(e.to_string()))?,
+    };
     let event = OauthClientEvent::OauthClientRegistered {
         name: name.to_string(),
         scopes,
@@ -366,10 +380,47 @@ pub async fn register(
         secret_hash,
         at: services.clock.now(),
     };
-    let position =
-        append(services, id, ExpectedVersion::NoStream, &event, metadata(info, caller.user_id, Some(caller))?).await?;
+    let metadata = metadata(info, caller.user_id, Some(caller))?;
+    let position = match &key {
+        None => append(services, id, ExpectedVersion::NoStream, &event, metadata).await?,
+        Some(key) => {
+            let payload = serde_json::to_string(&event).map_err(|e| AppError::Internal(e.to_string()))?;
+            let new = NewEvent::new(Uuid::new_v4(), event.event_type(), payload).with_metadata(metadata);
+            let request = AppendRequest::single(stream_id(id), ExpectedVersion::NoStream, vec![new]).with_stream(
+                key.record_stream(),
+                ExpectedVersion::NoStream,
+                vec![key.created_record(id)?],
+            );
+            match services.store.append(request).await {
+                Ok(outcome) => outcome.last_position(),
+                // A concurrent first attempt with the same key won: answer as it did.
+                Err(AppendError::WrongExpectedVersion { .. }) => {
+                    return registered_before(services, key)
+                        .await?
+                        .ok_or_else(|| AppError::Internal("idempotency record vanished".into()));
+                }
+                Err(other) => return Err(AppError::Storage(other.to_string())),
+            }
+        }
+    };
     let client = load(services, id).await?.ok_or_else(|| AppError::Internal("client vanished".into()))?;
     Ok(WithSecret { client, client_secret, position })
+}
+
+/// The secret of the client a keyed registration creates: derived, so a retry can repeat it.
+fn keyed_secret(services: &Services, key: &IdempotencyKey, id: Uuid) -> (String, String) {
+    let mut input = key.record_stream().as_bytes().to_vec();
+    input.extend_from_slice(id.as_bytes());
+    services.tokens.derived_client_secret(&input)
+}
+
+/// The answer of an earlier registration with this key and request, if there was one (its
+/// client as it is now, the secret it was given then). Errors: `IdempotencyKeyReused`.
+async fn registered_before(services: &Services, key: &IdempotencyKey) -> Result<Option<WithSecret>, AppError> {
+    let Some((id, position)) = key.created_before(services.store.as_ref()).await? else { return Ok(None) };
+    let client = load(services, id).await?.ok_or_else(|| AppError::Internal("client vanished".into()))?;
+    let (client_secret, _) = keyed_secret(services, key, id);
+    Ok(Some(WithSecret { client, client_secret, position }))
 }
 
 /// A new secret for client `id`; the old one and the tokens obtained with it stop working.

@@ -7,6 +7,10 @@
 //!
 //! Open WebSocket connections watch [`Revocations::changes`] and check themselves again when it
 //! moves, so a logout or a demotion closes them too, within a second.
+//!
+//! The tail also carries admin unlocks (`unlocked` in a user stream) to every replica:
+//! [`Revocations::next_unlocks`] hands them to the task that clears this replica's in-memory
+//! login throttle ([`crate::admin_accounts::follow_unlocks`]).
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -24,6 +28,10 @@ const ENDING_EVENTS: [&str; 2] = ["session_revoked", "refresh_token_reuse_detect
 const ROLE_EVENTS: [&str; 1] = ["role_granted"];
 /// User events that set or clear "must change the password" (an admin reset, a change).
 const PASSWORD_EVENTS: [&str; 2] = ["password_reset", "password_changed"];
+/// User events that turn MFA on and off (followed from the beginning: never pruned).
+const MFA_EVENTS: [&str; 2] = ["mfa_enabled", "mfa_disabled"];
+/// User event of an admin unlock: every replica clears its login throttle for the account.
+const UNLOCK_EVENT: &str = "unlocked";
 /// OAuth2 client events that end a client's tokens: all of them, those of older secrets, one.
 const CLIENT_EVENTS: [&str; 3] = ["oauth_client_disabled", "oauth_client_secret_rotated", "oauth_token_revoked"];
 
@@ -41,6 +49,10 @@ struct Known {
     client_generations: HashMap<Uuid, (u32, DateTime<Utc>)>,
     /// Revoked client access tokens (`jti`) → when.
     revoked_tokens: HashMap<Uuid, DateTime<Utc>>,
+    /// Accounts with MFA on (never pruned).
+    mfa_on: std::collections::HashSet<Uuid>,
+    /// Roles whose accounts must have MFA on (the security policy; never pruned).
+    mfa_required_roles: Vec<Role>,
 }
 
 pub struct Revocations {
@@ -48,6 +60,9 @@ pub struct Revocations {
     token_lifetime: chrono::Duration,
     /// Moves on every change, for long-lived connections to check themselves again.
     changes: watch::Sender<u64>,
+    /// Accounts an admin unlocked, seen on the tail and not yet handed out.
+    unlocks: std::sync::Mutex<Vec<Uuid>>,
+    unlocked: tokio::sync::Notify,
 }
 
 /// Why a token is no longer accepted.
@@ -67,7 +82,13 @@ pub enum Refusal {
 
 impl Revocations {
     pub fn new(token_lifetime: chrono::Duration) -> Self {
-        Self { known: RwLock::new(Known::default()), token_lifetime, changes: watch::Sender::new(0) }
+        Self {
+            known: RwLock::new(Known::default()),
+            token_lifetime,
+            changes: watch::Sender::new(0),
+            unlocks: std::sync::Mutex::default(),
+            unlocked: tokio::sync::Notify::new(),
+        }
     }
 
     /// Adds what changed within the last access-token lifetime, from the log. Called after the
@@ -76,7 +97,7 @@ impl Revocations {
         let rows = fetch_all(
             &store.database(),
             "SELECT stream_id, event_type, CAST(payload AS TEXT) FROM events \
-             WHERE event_type IN ($1, $2, $3, $4, $5, $6, $7, $8) ORDER BY position",
+             WHERE event_type IN ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ORDER BY position",
             &[
                 ENDING_EVENTS[0].into(),
                 ENDING_EVENTS[1].into(),
@@ -86,6 +107,9 @@ impl Revocations {
                 CLIENT_EVENTS[2].into(),
                 PASSWORD_EVENTS[0].into(),
                 PASSWORD_EVENTS[1].into(),
+                MFA_EVENTS[0].into(),
+                MFA_EVENTS[1].into(),
+                crate::mfa_policy::POLICY_SET.into(),
             ],
         )
         .await?;
@@ -126,6 +150,33 @@ impl Revocations {
         self.change(|known| {
             known.must_change_password.remove(&user_id);
         });
+    }
+
+    /// Records that the user turned MFA on (`true`) or off now.
+    pub fn mfa_changed(&self, user_id: Uuid, on: bool) {
+        self.change(|known| {
+            if on {
+                known.mfa_on.insert(user_id);
+            } else {
+                known.mfa_on.remove(&user_id);
+            }
+        });
+    }
+
+    /// Records a new MFA policy now (the replica that set it does not wait for its tail).
+    pub fn mfa_policy_set(&self, required_roles: Vec<Role>) {
+        self.change(|known| known.mfa_required_roles = required_roles);
+    }
+
+    /// The roles whose accounts must have MFA on.
+    pub fn mfa_required_roles(&self) -> Vec<Role> {
+        self.known.read().map(|k| k.mfa_required_roles.clone()).unwrap_or_default()
+    }
+
+    /// Whether an account acting with `role` must set up MFA before anything else: the policy
+    /// requires it for the role and the account has not turned MFA on.
+    pub fn mfa_setup_required(&self, user_id: Uuid, role: Role) -> bool {
+        self.known.read().map(|k| k.mfa_required_roles.contains(&role) && !k.mfa_on.contains(&user_id)).unwrap_or(false)
     }
 
     /// Whether an admin reset the user's password and they have not changed it since.
@@ -188,6 +239,18 @@ impl Revocations {
         }
     }
 
+    /// The accounts unlocked since the last call, waiting until there is at least one. Only
+    /// unlocks seen on the tail count (the throttle starts empty with the process).
+    pub async fn next_unlocks(&self) -> Vec<Uuid> {
+        loop {
+            let taken = self.unlocks.lock().map(|mut u| std::mem::take(&mut *u)).unwrap_or_default();
+            if !taken.is_empty() {
+                return taken;
+            }
+            self.unlocked.notified().await;
+        }
+    }
+
     /// A receiver that sees every change (its value is a counter).
     pub fn changes(&self) -> watch::Receiver<u64> {
         self.changes.subscribe()
@@ -212,6 +275,27 @@ impl Revocations {
     }
 
     fn note(&self, stream_id: &str, event_type: &str, payload: &str) {
+        if event_type == UNLOCK_EVENT {
+            if let Some(user) = stream_id.strip_prefix("user-").and_then(|s| Uuid::parse_str(s).ok()) {
+                if let Ok(mut unlocks) = self.unlocks.lock() {
+                    unlocks.push(user);
+                }
+                self.unlocked.notify_one();
+            }
+            return;
+        }
+        if MFA_EVENTS.contains(&event_type) {
+            if let Some(user) = stream_id.strip_prefix("user-").and_then(|s| Uuid::parse_str(s).ok()) {
+                self.mfa_changed(user, event_type == MFA_EVENTS[0]);
+            }
+            return;
+        }
+        if event_type == crate::mfa_policy::POLICY_SET && stream_id == crate::mfa_policy::STREAM {
+            if let Ok(policy) = serde_json::from_str::<crate::mfa_policy::MfaPolicySet>(payload) {
+                self.mfa_policy_set(policy.required_roles);
+            }
+            return;
+        }
         if PASSWORD_EVENTS.contains(&event_type) {
             if let Some(user) = stream_id.strip_prefix("user-").and_then(|s| Uuid::parse_str(s).ok()) {
                 let reset = event_type == PASSWORD_EVENTS[0];
@@ -331,5 +415,19 @@ mod tests {
         revocations.note(&format!("session-{session}"), "session_revoked", &format!(r#"{{"at":"{old}"}}"#));
         revocations.note(&format!("user-{user}"), "role_granted", &format!(r#"{{"role":"user","at":"{old}"}}"#));
         assert_eq!(revocations.refusal(user, session, Role::Admin), None);
+    }
+
+    #[tokio::test]
+    async fn unlocks_on_the_tail_are_handed_out_once() {
+        let revocations = Revocations::new(chrono::Duration::minutes(15));
+        let (carol, dave) = (Uuid::new_v4(), Uuid::new_v4());
+        let at = Utc::now().to_rfc3339();
+        let unlocked = format!(r#"{{"by":"{}","at":"{at}"}}"#, Uuid::new_v4());
+        revocations.note(&format!("user-{carol}"), "unlocked", &unlocked);
+        revocations.note(&format!("user-{dave}"), "unlocked", &unlocked);
+        revocations.note(&format!("session-{carol}"), "unlocked", &unlocked);
+        assert_eq!(revocations.next_unlocks().await, vec![carol, dave]);
+        revocations.note(&format!("user-{dave}"), "unlocked", &unlocked);
+        assert_eq!(revocations.next_unlocks().await, vec![dave], "each unlock once");
     }
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use reserver_commands::addressing::Address;
 use reserver_domain::resource::state::ReservationStatus;
-use reserver_domain::{ResourceCommand, TimeRange};
+use reserver_domain::{ResourceCommand, ResourceEvent, TimeRange};
 use reserver_projections::page::PageRequest;
 use reserver_projections::reservations::{self as rm, ReservationView, TimeScope, WaitlistView};
 use uuid::Uuid;
@@ -54,6 +54,15 @@ pub async fn join(
         .execute(resource_id, caller.actor(), command, command_meta(info, Some(caller), body)?)
         .await?;
     let offered = decided.events.iter().any(|e| e.event_type() == "waitlist_offer_made");
+    // A retry with the same Idempotency-Key is answered with the entry the first attempt made.
+    let entry_id = decided
+        .events
+        .iter()
+        .find_map(|e| match e {
+            ResourceEvent::WaitlistJoined { entry_id, .. } => Some(*entry_id),
+            _ => None,
+        })
+        .unwrap_or(entry_id);
     Ok(Joined { entry_id, resource_id, desired, flexible_minutes, offered, position: decided.position })
 }
 
@@ -82,14 +91,15 @@ pub async fn leave(services: &Services, info: &RequestInfo<'_>, caller: &Caller,
 #[derive(Debug, Clone)]
 pub struct Answered {
     pub reservation_id: Uuid,
-    /// `confirmed` or `declined`.
+    /// `confirmed`, `pending_approval` (accepted where bookings need approval) or `declined`.
     pub status: &'static str,
     pub position: u64,
 }
 
 /// Accepts (`accept`) or declines the offer named by its reservation id or by the waitlist
 /// entry it was made to. Accepting confirms the held slot (the offer already went through the
-/// resource's rules, approval included, when it was made). Someone else's offer is `NotFound`.
+/// resource's booking rules when it was made) or, where the resource requires approval, makes it
+/// a pending request like any booking there. Someone else's offer is `NotFound`.
 pub async fn answer_offer(
     services: &Services,
     info: &RequestInfo<'_>,
@@ -112,6 +122,11 @@ pub async fn answer_offer(
             .await
             .map_err(AppError::from),
     )?;
+    let awaits_approval = decided
+        .events
+        .iter()
+        .any(|e| matches!(e, ResourceEvent::WaitlistOfferAccepted { approval_deadline: Some(_), .. }));
+    let status = if awaits_approval { "pending_approval" } else { status };
     Ok(Answered { reservation_id, status, position: decided.position })
 }
 

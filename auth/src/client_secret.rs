@@ -4,6 +4,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
 use crate::error::{os_random, AuthError};
@@ -16,6 +17,20 @@ pub fn new_client_secret() -> Result<(String, String), AuthError> {
     let secret = format!("{CLIENT_SECRET_PREFIX}{}", URL_SAFE_NO_PAD.encode(os_random::<32>()?));
     let hash = hash_client_secret(&secret);
     Ok((secret, hash))
+}
+
+/// A client secret derived from `key` and `input` (HMAC-SHA256; the same pair always gives the
+/// same secret) and the hash to store for it: what lets a registration sent again with the same
+/// `Idempotency-Key` get the answer it got the first time, secret included, without the secret
+/// being stored anywhere. As strong as a random one while `key` (the service's secret key) is
+/// secret; whoever holds that key can sign any token anyway.
+pub fn derived_client_secret(key: &[u8], input: &[u8]) -> (String, String) {
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(b"reserver oauth client secret\0");
+    mac.update(input);
+    let secret = format!("{CLIENT_SECRET_PREFIX}{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()));
+    let hash = hash_client_secret(&secret);
+    (secret, hash)
 }
 
 /// Lower-case hex SHA-256 of the secret's text.

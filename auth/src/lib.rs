@@ -19,7 +19,7 @@ pub mod secret;
 pub mod session;
 pub mod tokens;
 
-pub use client_secret::{client_secret_matches, hash_client_secret, new_client_secret};
+pub use client_secret::{client_secret_matches, derived_client_secret, hash_client_secret, new_client_secret};
 pub use error::AuthError;
 pub use feed_token::{is_feed_token, new_feed_token};
 pub use login_throttle::{LoginAttempt, LoginThrottle, LoginThrottleConfig, Throttled};

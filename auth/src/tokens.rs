@@ -90,6 +90,8 @@ pub struct TokenIssuer {
     validation: Validation,
     access_ttl: Duration,
     verified: Arc<Mutex<LruCache<String, AccessClaims>>>,
+    /// The signing secret, also keying derived client secrets.
+    key: Arc<[u8]>,
 }
 
 impl std::fmt::Debug for TokenIssuer {
@@ -113,7 +115,14 @@ impl TokenIssuer {
             verified: Arc::new(Mutex::new(LruCache::new(
                 NonZeroUsize::new(VERIFIED_CAPACITY).unwrap_or(NonZeroUsize::MIN),
             ))),
+            key: Arc::from(secret),
         }
+    }
+
+    /// An OAuth2 client secret derived from the service's secret key and `input`, with its hash
+    /// (see [`crate::derived_client_secret`]).
+    pub fn derived_client_secret(&self, input: &[u8]) -> (String, String) {
+        crate::client_secret::derived_client_secret(&self.key, input)
     }
 
     pub fn access_ttl(&self) -> Duration {

@@ -225,7 +225,7 @@ impl MemoryIndex {
             GroupEvent::GroupDeleted { group_id, .. } => {
                 groups.remove(group_id);
             }
-            GroupEvent::GroupRenamed { .. } => {}
+            GroupEvent::GroupRenamed { .. } | GroupEvent::GroupApproversSet { .. } => {}
         }
     }
 

@@ -77,6 +77,47 @@ pub(crate) async fn lookup(
     Ok(Some((record, event.position)))
 }
 
+/// Event type of [`CreatedRecord`].
+pub const CREATED_EVENT_TYPE: &str = "idempotency_create_recorded";
+
+/// What a keyed create outside the command pipeline records (OAuth2 clients, webhook
+/// subscriptions): the request's fingerprint and the id of what it created — nothing secret.
+/// Appended to the key's stream (expected version: no stream) in the same atomic append as
+/// the creating event, so one key creates one thing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedRecord {
+    pub fingerprint: String,
+    pub created: Uuid,
+}
+
+impl IdempotencyKey {
+    /// The stream holding this key's record.
+    pub fn record_stream(&self) -> &str {
+        &self.stream_id
+    }
+
+    /// The record of a keyed create of `created`, to append to [`IdempotencyKey::record_stream`]
+    /// with expected version "no stream".
+    pub fn created_record(&self, created: Uuid) -> Result<NewEvent, CommandError> {
+        let record = CreatedRecord { fingerprint: self.fingerprint.clone(), created };
+        let payload = serde_json::to_string(&record).map_err(|e| CommandError::Decode(e.to_string()))?;
+        Ok(NewEvent::new(Uuid::new_v4(), CREATED_EVENT_TYPE, payload))
+    }
+
+    /// What an earlier keyed create with this key made: `Ok(None)` when the key is new,
+    /// `Ok(Some((id, position)))` when the same request created `id` at `position`.
+    /// Errors: `IdempotencyKeyReused` when the key was used for another request.
+    pub async fn created_before(&self, store: &dyn EventStore) -> Result<Option<(Uuid, u64)>, CommandError> {
+        let Some(event) = store.read_stream(&self.stream_id, 1, 1).await?.into_iter().next() else {
+            return Ok(None);
+        };
+        match serde_json::from_str::<CreatedRecord>(&event.payload) {
+            Ok(record) if record.fingerprint == self.fingerprint => Ok(Some((record.created, event.position))),
+            _ => Err(CommandError::IdempotencyKeyReused),
+        }
+    }
+}
+
 /// Whether a stored record answers this key's request.
 pub(crate) fn matches(record: &IdempotencyRecord, key: &IdempotencyKey) -> bool {
     record.fingerprint == key.fingerprint

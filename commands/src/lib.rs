@@ -16,5 +16,5 @@ pub mod scheduler;
 pub use aggregate::{Aggregate, GroupAggregate, ResourceAggregate, UserAggregate};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::CommandError;
-pub use idempotency::IdempotencyKey;
+pub use idempotency::{CreatedRecord, IdempotencyKey, CREATED_EVENT_TYPE};
 pub use pipeline::{CommandMeta, CommandPipeline, Decided, PipelineConfig};

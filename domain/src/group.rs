@@ -35,6 +35,10 @@ pub struct Group {
     pub parent_id: Option<Uuid>,
     /// Longer description.
     pub description: String,
+    /// Users who answer approval requests for the resources in this group and its sub-groups
+    /// (those naming none themselves, down to the nearest sub-group naming some).
+    #[serde(default)]
+    pub approvers: Vec<Uuid>,
 }
 
 /// What can be asked of a group stream (admins only).
@@ -69,6 +73,11 @@ pub enum GroupCommand {
         /// New parent (`Some(None)`: make it a root), if it changes.
         parent_id: Option<Option<Uuid>>,
     },
+    /// Name who approves the resources in this group and its sub-groups (empty: nobody named).
+    SetApprovers {
+        /// User ids of approvers or admins (duplicates dropped).
+        approvers: Vec<Uuid>,
+    },
     /// Remove the group.
     Delete,
 }
@@ -91,6 +100,8 @@ pub enum GroupEvent {
     GroupRenamed { group_id: Uuid, name: String, by: Uuid, at: DateTime<Utc> },
     /// Re-parented.
     GroupMoved { group_id: Uuid, parent_id: Option<Uuid>, by: Uuid, at: DateTime<Utc> },
+    /// Named approvers replaced.
+    GroupApproversSet { group_id: Uuid, approvers: Vec<Uuid>, by: Uuid, at: DateTime<Utc> },
     /// Removed.
     GroupDeleted { group_id: Uuid, by: Uuid, at: DateTime<Utc> },
 }
@@ -102,6 +113,7 @@ impl GroupEvent {
             GroupEvent::GroupCreated { .. } => "group_created",
             GroupEvent::GroupRenamed { .. } => "group_renamed",
             GroupEvent::GroupMoved { .. } => "group_moved",
+            GroupEvent::GroupApproversSet { .. } => "group_approvers_set",
             GroupEvent::GroupDeleted { .. } => "group_deleted",
         }
     }
@@ -112,6 +124,7 @@ impl GroupEvent {
             GroupEvent::GroupCreated { at, .. }
             | GroupEvent::GroupRenamed { at, .. }
             | GroupEvent::GroupMoved { at, .. }
+            | GroupEvent::GroupApproversSet { at, .. }
             | GroupEvent::GroupDeleted { at, .. } => *at,
         }
     }
@@ -188,6 +201,22 @@ pub fn decide_group(
             }
             Ok(events)
         }
+        GroupCommand::SetApprovers { approvers } => {
+            let mut named: Vec<Uuid> = Vec::with_capacity(approvers.len());
+            for id in approvers {
+                if !named.contains(id) {
+                    named.push(*id);
+                }
+            }
+            if named.len() > crate::resource::MAX_NAMED_APPROVERS {
+                let most = crate::resource::MAX_NAMED_APPROVERS;
+                return Err(Rejection::invalid_field("approvers", format!("at most {most} approvers")));
+            }
+            if named == group.approvers {
+                return Ok(Vec::new());
+            }
+            Ok(vec![GroupEvent::GroupApproversSet { group_id: group.id, approvers: named, by, at }])
+        }
         GroupCommand::Delete => Ok(vec![GroupEvent::GroupDeleted { group_id: group.id, by, at }]),
     }
 }
@@ -201,6 +230,7 @@ pub fn evolve_group(mut state: GroupState, event: &GroupEvent) -> GroupState {
                 name: name.clone(),
                 parent_id: *parent_id,
                 description: description.clone(),
+                approvers: Vec::new(),
             });
         }
         GroupEvent::GroupRenamed { name, .. } => {
@@ -211,6 +241,11 @@ pub fn evolve_group(mut state: GroupState, event: &GroupEvent) -> GroupState {
         GroupEvent::GroupMoved { parent_id, .. } => {
             if let Some(group) = state.group.as_mut() {
                 group.parent_id = *parent_id;
+            }
+        }
+        GroupEvent::GroupApproversSet { approvers, .. } => {
+            if let Some(group) = state.group.as_mut() {
+                group.approvers = approvers.clone();
             }
         }
         GroupEvent::GroupDeleted { .. } => {

@@ -24,7 +24,7 @@ fn pending_approval_holds_the_unit_then_approve_confirms() {
     let ResourceEvent::ReservationRequested { approval_deadline, .. } = &events[0] else { panic!("{events:?}") };
     assert_eq!(*approval_deadline, base_now() + Duration::minutes(60));
     assert_eq!(f.book(id(2), BOB, hours(10, 0, 11, 0)).unwrap_err().code(), "conflict");
-    let approve = ResourceCommand::Approve { reservation_id: id(1), comment: "ok".into() };
+    let approve = ResourceCommand::Approve { reservation_id: id(1), comment: "ok".into(), group_approvers: Vec::new() };
     assert_eq!(f.run(approve.clone(), &user(BOB, base_now())).unwrap_err().code(), "forbidden");
     let events = f.run(approve.clone(), &approver(base_now())).unwrap();
     assert_eq!(types(&events), vec!["reservation_approved"]);
@@ -36,7 +36,7 @@ fn pending_approval_holds_the_unit_then_approve_confirms() {
 fn reject_frees_the_unit() {
     let mut f = Fixture::with_policy(approval_policy());
     f.book(id(1), ALICE, hours(10, 0, 11, 0)).unwrap();
-    let reject = ResourceCommand::Reject { reservation_id: id(1), comment: "no".into() };
+    let reject = ResourceCommand::Reject { reservation_id: id(1), comment: "no".into(), group_approvers: Vec::new() };
     let events = f.run(reject, &admin(base_now())).unwrap();
     assert_eq!(types(&events), vec!["reservation_rejected"]);
     assert_eq!(f.state.reservations[&id(1)].status, ReservationStatus::Rejected);
@@ -62,7 +62,11 @@ fn approval_expiry_is_time_gated_and_idempotent() {
 fn stale_expire_after_approval_is_a_no_op() {
     let mut f = Fixture::with_policy(approval_policy());
     f.book(id(1), ALICE, hours(10, 0, 11, 0)).unwrap();
-    f.run(ResourceCommand::Approve { reservation_id: id(1), comment: String::new() }, &approver(base_now())).unwrap();
+    f.run(
+        ResourceCommand::Approve { reservation_id: id(1), comment: String::new(), group_approvers: Vec::new() },
+        &approver(base_now()),
+    )
+    .unwrap();
     let expire = ResourceCommand::ExpireApproval { reservation_id: id(1) };
     assert!(f.run(expire, &admin(base_now() + Duration::hours(2))).unwrap().is_empty());
 }
@@ -218,7 +222,11 @@ fn deadlines_list_pending_timed_commands() {
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].due_at, base_now() + Duration::minutes(60));
     assert_eq!(due[0].command, ResourceCommand::ExpireApproval { reservation_id: id(1) });
-    f.run(ResourceCommand::Approve { reservation_id: id(1), comment: String::new() }, &approver(base_now())).unwrap();
+    f.run(
+        ResourceCommand::Approve { reservation_id: id(1), comment: String::new(), group_approvers: Vec::new() },
+        &approver(base_now()),
+    )
+    .unwrap();
     let due = deadlines(&f.state);
     let commands: Vec<_> = due.iter().map(|d| (d.due_at, d.command.clone())).collect();
     assert_eq!(
@@ -245,13 +253,17 @@ fn an_approver_cannot_answer_their_own_request() {
     let mut f = Fixture::with_policy(approval_policy());
     f.run(ResourceCommand::Book { reservation_id: id(1), range: hours(10, 0, 11, 0) }, &approver(base_now())).unwrap();
     for command in [
-        ResourceCommand::Approve { reservation_id: id(1), comment: "fine by me".into() },
-        ResourceCommand::Reject { reservation_id: id(1), comment: String::new() },
+        ResourceCommand::Approve { reservation_id: id(1), comment: "fine by me".into(), group_approvers: Vec::new() },
+        ResourceCommand::Reject { reservation_id: id(1), comment: String::new(), group_approvers: Vec::new() },
     ] {
         assert_eq!(f.run(command, &approver(base_now())).unwrap_err().code(), "forbidden");
     }
-    let events =
-        f.run(ResourceCommand::Approve { reservation_id: id(1), comment: String::new() }, &admin(base_now())).unwrap();
+    let events = f
+        .run(
+            ResourceCommand::Approve { reservation_id: id(1), comment: String::new(), group_approvers: Vec::new() },
+            &admin(base_now()),
+        )
+        .unwrap();
     assert_eq!(types(&events), vec!["reservation_approved"]);
 }
 
@@ -259,7 +271,8 @@ fn an_approver_cannot_answer_their_own_request() {
 fn an_admin_cannot_approve_their_own_request_either() {
     let mut f = Fixture::with_policy(approval_policy());
     f.run(ResourceCommand::Book { reservation_id: id(1), range: hours(10, 0, 11, 0) }, &admin(base_now())).unwrap();
-    let approve = ResourceCommand::Approve { reservation_id: id(1), comment: String::new() };
+    let approve =
+        ResourceCommand::Approve { reservation_id: id(1), comment: String::new(), group_approvers: Vec::new() };
     assert_eq!(f.run(approve.clone(), &admin(base_now())).unwrap_err().code(), "forbidden");
     assert_eq!(types(&f.run(approve, &approver(base_now())).unwrap()), vec!["reservation_approved"]);
 }
@@ -269,9 +282,61 @@ fn a_resource_may_allow_self_approval() {
     let policy = BookingPolicy { allow_self_approval: true, ..approval_policy() };
     let mut f = Fixture::with_policy(policy);
     f.run(ResourceCommand::Book { reservation_id: id(1), range: hours(10, 0, 11, 0) }, &approver(base_now())).unwrap();
-    let approve = ResourceCommand::Approve { reservation_id: id(1), comment: String::new() };
+    let approve =
+        ResourceCommand::Approve { reservation_id: id(1), comment: String::new(), group_approvers: Vec::new() };
     assert_eq!(types(&f.run(approve, &approver(base_now())).unwrap()), vec!["reservation_approved"]);
     assert!(!BookingPolicy::default().allow_self_approval, "off unless the resource says otherwise");
     let old: BookingPolicy = serde_json::from_str(r#"{"requires_approval":true}"#).unwrap();
     assert!(!old.allow_self_approval, "policies recorded before the flag decode with it off");
+}
+
+#[test]
+fn named_approvers_alone_answer_with_admins() {
+    let other = id(900);
+    let mut f = Fixture::with_policy(approval_policy());
+    let set = ResourceCommand::SetApprovers { approvers: vec![other, other] };
+    assert_eq!(f.run(set.clone(), &approver(base_now())).unwrap_err().code(), "forbidden");
+    let events = f.run(set.clone(), &admin(base_now())).unwrap();
+    assert!(matches!(&events[..], [ResourceEvent::ApproversSet { approvers, .. }] if approvers == &vec![other]));
+    assert!(f.run(set, &admin(base_now())).unwrap().is_empty(), "the same list again changes nothing");
+    f.book(id(1), ALICE, hours(10, 0, 11, 0)).unwrap();
+    let approve = |group_approvers: Vec<uuid::Uuid>| ResourceCommand::Approve {
+        reservation_id: id(1),
+        comment: String::new(),
+        group_approvers,
+    };
+    // The resource's own list wins over what its groups name.
+    assert_eq!(f.run(approve(vec![APPROVER]), &approver(base_now())).unwrap_err().code(), "forbidden");
+    assert_eq!(types(&f.run(approve(Vec::new()), &admin(base_now())).unwrap()), vec!["reservation_approved"]);
+    assert_eq!(f.replayed(), f.state);
+
+    // Naming nobody: the groups' approvers decide, else every approver.
+    let mut f = Fixture::with_policy(approval_policy());
+    f.book(id(1), ALICE, hours(10, 0, 11, 0)).unwrap();
+    assert_eq!(f.run(approve(vec![other]), &approver(base_now())).unwrap_err().code(), "forbidden");
+    assert_eq!(types(&f.run(approve(vec![APPROVER]), &approver(base_now())).unwrap()), vec!["reservation_approved"]);
+}
+
+#[test]
+fn accepting_an_offer_where_approval_is_required_awaits_an_approver() {
+    let mut f = Fixture::with_policy(approval_policy());
+    f.book(id(1), ALICE, hours(10, 0, 11, 0)).unwrap();
+    let join = ResourceCommand::JoinWaitlist { entry_id: id(50), desired: hours(10, 0, 11, 0), flex_minutes: 0 };
+    f.run(join, &user(BOB, base_now())).unwrap();
+    f.run(ResourceCommand::CancelReservation { reservation_id: id(1), reason: None }, &user(ALICE, base_now()))
+        .unwrap();
+    let offer = offer_reservation_id(id(50));
+    let events = f.run(ResourceCommand::AcceptOffer { reservation_id: offer }, &user(BOB, base_now())).unwrap();
+    let [ResourceEvent::WaitlistOfferAccepted { approval_deadline, .. }] = &events[..] else { panic!("{events:?}") };
+    assert_eq!(*approval_deadline, Some(base_now() + Duration::minutes(60)));
+    assert_eq!(f.state.reservations[&offer].status, ReservationStatus::PendingApproval);
+    assert_eq!(f.state.reservations[&offer].approval_deadline, Some(base_now() + Duration::minutes(60)));
+    assert_eq!(f.book(id(2), CAROL, hours(10, 0, 11, 0)).unwrap_err().code(), "conflict", "it still holds the unit");
+    let due: Vec<_> = deadlines(&f.state).into_iter().map(|d| d.command).collect();
+    assert!(due.contains(&ResourceCommand::ExpireApproval { reservation_id: offer }), "{due:?}");
+    let approve =
+        ResourceCommand::Approve { reservation_id: offer, comment: String::new(), group_approvers: Vec::new() };
+    assert_eq!(types(&f.run(approve, &approver(base_now())).unwrap()), vec!["reservation_approved"]);
+    assert_eq!(f.state.reservations[&offer].status, ReservationStatus::Confirmed);
+    assert_eq!(f.replayed(), f.state);
 }

@@ -80,11 +80,17 @@ fn command_for(
         }
         Op::Approve { pick } => {
             let r = pick_id(state, pick)?;
-            (ResourceCommand::Approve { reservation_id: r, comment: String::new() }, ctx(now, APPROVER, Role::Approver))
+            (
+                ResourceCommand::Approve { reservation_id: r, comment: String::new(), group_approvers: Vec::new() },
+                ctx(now, APPROVER, Role::Approver),
+            )
         }
         Op::Reject { pick } => {
             let r = pick_id(state, pick)?;
-            (ResourceCommand::Reject { reservation_id: r, comment: String::new() }, ctx(now, APPROVER, Role::Approver))
+            (
+                ResourceCommand::Reject { reservation_id: r, comment: String::new(), group_approvers: Vec::new() },
+                ctx(now, APPROVER, Role::Approver),
+            )
         }
         Op::ExpireApproval { pick } => {
             (ResourceCommand::ExpireApproval { reservation_id: pick_id(state, pick)? }, admin(now))

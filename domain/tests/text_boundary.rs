@@ -110,8 +110,8 @@ fn reasons_and_comments_are_checked_free_text() {
     let mut f = Fixture::with_policy(BookingPolicy { requires_approval: true, ..BookingPolicy::default() });
     f.book(id(2), ALICE, hours(12, 0, 13, 0)).unwrap();
     for command in [
-        ResourceCommand::Approve { reservation_id: id(2), comment: "ok\u{0}".into() },
-        ResourceCommand::Reject { reservation_id: id(2), comment: "no\u{1b}[2J".into() },
+        ResourceCommand::Approve { reservation_id: id(2), comment: "ok\u{0}".into(), group_approvers: Vec::new() },
+        ResourceCommand::Reject { reservation_id: id(2), comment: "no\u{1b}[2J".into(), group_approvers: Vec::new() },
     ] {
         assert_eq!(field(f.run(command, &admin(now + Duration::minutes(1)))), "comment");
     }

@@ -122,6 +122,8 @@ impl ReminderChanges {
             | WaitlistOfferMade { reservation_id, user_id, range, .. } => {
                 self.changes.insert(*reservation_id, upsert(user_id, range, false));
             }
+            // A taken offer awaiting approval stays inactive until approved.
+            WaitlistOfferAccepted { approval_deadline: Some(_), .. } => {}
             ReservationApproved { reservation_id, .. } | WaitlistOfferAccepted { reservation_id, .. } => {
                 match self.changes.get_mut(reservation_id) {
                     Some(ReminderChange::Upsert { active, .. }) => *active = true,

@@ -13,6 +13,7 @@
 //! Every query takes the store's [`reserver_store::Database`] (`store.database()`).
 
 pub mod analytics;
+pub mod approver_routes;
 pub mod audit;
 pub mod availability;
 pub mod catalog;

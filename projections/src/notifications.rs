@@ -1,7 +1,9 @@
 //! Notifications per user: confirmations, cancellations, approval decisions, waitlist offers,
-//! and "approval needed" for every approver and admin. Who is an approver is followed from the
-//! user streams inside this projector (`rm_notify_approvers`), so the recipients of an event
-//! are the approvers as of that event — the same on a rebuild as live.
+//! and "approval needed" for the resource's named approvers (its own, else its nearest group's:
+//! `approver_routes`), or every approver and admin where none are named. Who is an approver is
+//! followed from the user streams inside this projector (`rm_notify_approvers`), who is named
+//! from the resource and group streams (`rm_notify_routes`), so the recipients of an event are
+//! those as of that event — the same on a rebuild as live.
 //!
 //! Notification ids are derived from the event id and the recipient, so they survive a rebuild
 //! and the read marks (`notification_reads`, a user preference rather than a fact of the log)
@@ -93,6 +95,13 @@ fn draft(event: &ResourceEvent, approvers: &BTreeSet<Uuid>) -> Option<Draft> {
             range: Some(*range),
             message: format!("A reservation by {user_id} awaits approval."),
         }),
+        WaitlistOfferAccepted { reservation_id, user_id, approval_deadline: Some(_), .. } => Some(Draft {
+            kind: "approval_needed",
+            to: approvers.iter().filter(|a| *a != user_id).copied().collect(),
+            reservation_id: Some(*reservation_id),
+            range: None,
+            message: format!("A reservation by {user_id} (a waitlist offer taken) awaits approval."),
+        }),
         ReservationCancelled { reservation_id, user_id, reason, .. } => {
             let why = reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
             one("reservation_cancelled", user_id, reservation_id, None, format!("Reservation cancelled{why}."))
@@ -120,6 +129,22 @@ fn draft(event: &ResourceEvent, approvers: &BTreeSet<Uuid>) -> Option<Draft> {
     }
 }
 
+/// Whether the event asks approvers for an answer.
+fn needs_approvers(event: &ResourceEvent) -> bool {
+    matches!(
+        event,
+        ResourceEvent::ReservationRequested { .. }
+            | ResourceEvent::WaitlistOfferAccepted { approval_deadline: Some(_), .. }
+    )
+}
+
+/// The named approvers who still approve (hold the approver or admin role); `None` when none
+/// are named or none of them still approves: every approver is asked then.
+fn named_recipients(named: &[Uuid], approvers: &BTreeSet<Uuid>) -> Option<BTreeSet<Uuid>> {
+    let still: BTreeSet<Uuid> = named.iter().filter(|id| approvers.contains(id)).copied().collect();
+    (!still.is_empty()).then_some(still)
+}
+
 #[async_trait]
 impl Projector for NotificationsProjector {
     fn name(&self) -> &'static str {
@@ -127,7 +152,7 @@ impl Projector for NotificationsProjector {
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["rm_notifications", "rm_notify_approvers"]
+        &["rm_notifications", "rm_notify_approvers", crate::approver_routes::TABLE]
     }
 
     async fn apply(&self, tx: &mut DbTx, events: &[RecordedEvent]) -> Result<(), ProjectionError> {
@@ -147,6 +172,7 @@ impl Projector for NotificationsProjector {
             approvers.insert(Uuid::parse_str(&row.text(0)?).map_err(|e| ProjectionError::Corrupt(e.to_string()))?);
         }
         let mut role_changes: HashMap<Uuid, bool> = HashMap::new();
+        let mut routes = crate::approver_routes::Routes::default();
         for (recorded, event) in decoded {
             match event {
                 DomainEvent::User { user_id, event } => {
@@ -162,7 +188,13 @@ impl Projector for NotificationsProjector {
                     role_changes.insert(user_id, may_approve);
                 }
                 DomainEvent::Resource { resource_id, event } => {
-                    let Some(d) = draft(&event, &approvers) else { continue };
+                    routes.follow_resource(tx, resource_id, &event).await?;
+                    let named = if needs_approvers(&event) {
+                        named_recipients(&routes.named_approvers(tx, resource_id).await?, &approvers)
+                    } else {
+                        None
+                    };
+                    let Some(d) = draft(&event, named.as_ref().unwrap_or(&approvers)) else { continue };
                     for to in d.to {
                         let id = Uuid::new_v5(&recorded.event_id, to.as_bytes());
                         let view = NotificationView {
@@ -181,9 +213,10 @@ impl Projector for NotificationsProjector {
                         rows.push(row_of(&view)?);
                     }
                 }
-                DomainEvent::Group { .. } => {}
+                DomainEvent::Group { group_id, event } => routes.follow_group(tx, group_id, &event).await?,
             }
         }
+        routes.write(tx).await?;
         let changed: Vec<String> = role_changes.keys().map(Uuid::to_string).collect();
         tx.delete_keys("rm_notify_approvers", "user_id", &changed).await?;
         let now_approvers: Vec<Vec<Value>> = role_changes

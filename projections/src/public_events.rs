@@ -152,9 +152,11 @@ fn resource(resource_id: Uuid, event: &ResourceEvent) -> Option<Published> {
     let owner = |user: &Uuid| Audience::Users(vec![*user]);
     let (name, audience) = match event {
         ResourceCreated { .. } => ("resource.created", Audience::Everyone),
-        ResourceUpdated { .. } | BusinessHoursSet { .. } | BlackoutAdded { .. } | BlackoutRemoved { .. } => {
-            ("resource.updated", Audience::Everyone)
-        }
+        ResourceUpdated { .. }
+        | BusinessHoursSet { .. }
+        | BlackoutAdded { .. }
+        | BlackoutRemoved { .. }
+        | ApproversSet { .. } => ("resource.updated", Audience::Everyone),
         ResourceStatusChanged { .. } => ("resource.status_changed", Audience::Everyone),
         ResourceRetired { .. } => ("resource.deleted", Audience::Everyone),
         ReservationConfirmed { user_id, .. } => ("reservation.created", owner(user_id)),
@@ -200,7 +202,9 @@ fn user(user_id: Uuid, event: &UserEvent) -> Option<Published> {
 fn group(group_id: Uuid, event: &GroupEvent) -> Published {
     let name = match event {
         GroupEvent::GroupCreated { .. } => "resource_group.created",
-        GroupEvent::GroupRenamed { .. } | GroupEvent::GroupMoved { .. } => "resource_group.updated",
+        GroupEvent::GroupRenamed { .. } | GroupEvent::GroupMoved { .. } | GroupEvent::GroupApproversSet { .. } => {
+            "resource_group.updated"
+        }
         GroupEvent::GroupDeleted { .. } => "resource_group.deleted",
     };
     let mut data = match serde_json::to_value(event) {

@@ -405,7 +405,7 @@ fn every_list(db: &reserver_store::Database) -> Vec<(String, Lister<'_>)> {
     ));
     lists.push((
         "approvals".into(),
-        Box::new(move |p| Box::pin(async move { next(reservations::pending_approvals(db, None, &p).await) })),
+        Box::new(move |p| Box::pin(async move { next(reservations::pending_approvals(db, None, &[], &p).await) })),
     ));
     lists.push((
         "notifications".into(),

@@ -56,6 +56,39 @@ pub async fn unlock_clears_the_login_throttle(backend: Backend) {
     assert_eq!(missing.status, 404, "{}", missing.body);
 }
 
+/// An unlock made on one replica clears the login throttle of every replica of the database:
+/// the event reaches the others through the log.
+pub async fn unlock_reaches_every_replica(backend: Backend) {
+    let db = ScratchDatabase::new(backend).await;
+    let first = Server::start(db.url()).await;
+    let admin = first.setup_admin().await;
+    let carol = first.user("carol").await;
+    let carol_id = user_id(&first, &carol).await;
+    let second = Server::start(db.url()).await;
+    // Carol's name is throttled on the second replica (throttles are per replica, in memory).
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(second.login_response("carol", "Wrong-Password-1").await.status().as_u16());
+    }
+    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
+    assert_eq!(second.login_response("carol", PASSWORD).await.status(), 429);
+    assert_eq!(first.login_response("carol", PASSWORD).await.status(), 200, "the first replica never saw them");
+
+    // The admin unlocks her on the first replica; the second clears its throttle from the log.
+    let unlocked = post(&first, &admin, &format!("/api/v1/users/{carol_id}/unlock"), json!({})).await;
+    assert_eq!(unlocked.status, 200, "{}", unlocked.body);
+    let mut status = 0;
+    for _ in 0..100 {
+        // A throttled attempt is refused before it is counted, so asking again costs nothing.
+        status = second.login_response("carol", PASSWORD).await.status().as_u16();
+        if status != 429 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 200, "the unlock reached the second replica");
+}
+
 pub async fn reset_password_forces_a_change(backend: Backend) {
     let db = ScratchDatabase::new(backend).await;
     let s = Server::start(db.url()).await;

@@ -191,3 +191,73 @@ pub async fn the_client_library_logs_in_with_a_code(backend: Backend) {
     ivan.mfa_disable(None, Some(PASSWORD)).await.expect("disable");
     assert!(matches!(anonymous.login("ivan", PASSWORD).await.expect("login"), Login::Tokens(_)));
 }
+
+/// Admins require MFA for roles: an approver without it may log in but is held to MFA setup
+/// (and `/users/me`, the password change, logout) until it is on, at once on every replica; other
+/// roles are untouched; the change is in the audit trail.
+pub async fn policy_requires_mfa_for_roles(backend: Backend) {
+    let db = ScratchDatabase::new(backend).await;
+    let s = Server::start(db.url()).await;
+    let admin = s.setup_admin().await;
+    let alice = s.user("alice").await;
+    let vera = s.user("vera").await;
+    let vera_id = user_id(&s, &vera).await;
+    assert_eq!(
+        put(&s, &admin, &format!("/api/v1/users/{vera_id}/role"), json!({ "role": "approver" })).await.status,
+        200
+    );
+    let vera = s.login("vera", PASSWORD).await;
+    let other = Server::start(db.url()).await;
+
+    let policy = "/api/v1/auth/mfa/policy";
+    assert_eq!(get(&s, &admin, policy).await.body, json!({ "required_roles": [] }));
+    assert_eq!(get(&s, &alice, policy).await.status, 403);
+    assert_eq!(put(&s, &alice, policy, json!({ "required_roles": ["approver"] })).await.status, 403);
+    let unknown = put(&s, &admin, policy, json!({ "required_roles": ["wizard"] })).await;
+    assert_eq!((unknown.status, unknown.field()), (422, "required_roles"), "{}", unknown.body);
+    let set = put(&s, &admin, policy, json!({ "required_roles": ["approver", "approver"] })).await;
+    assert_eq!((set.status, &set.body), (200, &json!({ "required_roles": ["approver"] })));
+
+    // At once on the replica that set it, and on the other as soon as its tail brings the event.
+    let refused = get(&s, &vera, "/api/v1/resources").await;
+    assert_eq!((refused.status, refused.problem_type()), (403, "mfa-setup-required"), "{}", refused.body);
+    let mut elsewhere = 0;
+    for _ in 0..100 {
+        elsewhere = get(&other, &vera, "/api/v1/resources").await.status;
+        if elsewhere == 403 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(elsewhere, 403, "the policy reached the other replica");
+    assert_eq!(get(&s, &vera, "/api/v1/users/me").await.status, 200, "who am I still answers");
+    assert_eq!(get(&s, &alice, "/api/v1/resources").await.status, 200, "users are not concerned");
+    // A fresh login is no way around it.
+    let again = s.login("vera", PASSWORD).await;
+    assert_eq!(get(&s, &again, "/api/v1/approvals/pending").await.problem_type(), "mfa-setup-required");
+
+    // Turning MFA on (setup and verify are allowed) lifts it.
+    enable(&s, &again).await;
+    assert_eq!(get(&s, &again, "/api/v1/approvals/pending").await.status, 200);
+    let mut status = 0;
+    for _ in 0..100 {
+        status = get(&other, &again, "/api/v1/resources").await.status;
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 200, "the other replica saw MFA turned on");
+    // Turning it off again brings the gate back.
+    let off = post(&s, &again, "/api/v1/auth/mfa/disable", json!({ "password": PASSWORD })).await;
+    assert_eq!(off.status, 200, "{}", off.body);
+    assert_eq!(get(&s, &again, "/api/v1/resources").await.problem_type(), "mfa-setup-required");
+
+    // Lifting the policy; the change is audited.
+    let lifted = put(&s, &admin, policy, json!({ "required_roles": [] })).await;
+    assert_eq!(lifted.status, 200);
+    assert_eq!(get(&s, &again, "/api/v1/resources").await.status, 200);
+    let audit =
+        get(&s, &admin, &format!("/api/v1/audit/logs?action=mfa_policy_set&min_position={}", lifted.position)).await;
+    assert_eq!(audit.body["data"].as_array().map(Vec::len), Some(2), "{}", audit.body);
+}

@@ -134,3 +134,44 @@ pub async fn admin_reset_and_disable_in_the_web_app(backend: Backend) {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert!(r.text().await.unwrap_or_default().contains("This account has been disabled."));
 }
+
+/// Where the MFA policy requires it for the reader's role, every page leads to `/mfa`, which
+/// says why (in the reader's language); turning MFA on there frees the rest of the app.
+pub async fn required_by_policy_leads_to_the_mfa_page(backend: Backend) {
+    let db = ScratchDatabase::new(backend).await;
+    let server = Server::start(db.url()).await;
+    let admin = server.setup_admin().await;
+    let token = server.user("ines").await;
+    let me: serde_json::Value =
+        server.get(&token, "/api/v1/users/me").send().await.expect("me").json().await.expect("json");
+    let ines_id = me["id"].as_str().expect("id").to_string();
+    let grant = server.client.put(server.url(&format!("/api/v1/users/{ines_id}/role"))).bearer_auth(&admin);
+    assert_eq!(grant.json(&serde_json::json!({ "role": "approver" })).send().await.expect("role").status(), 200);
+    let ines = Browser::with_language(&server, "es");
+    assert_eq!(ines.login("ines", PASSWORD).await.status(), StatusCode::SEE_OTHER);
+    let (status, html) = ines.get("/mfa").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!html.contains("id=\"mfa-required\""), "not required yet: {html}");
+
+    let body = serde_json::json!({ "required_roles": ["admin", "approver"] });
+    let set = server.client.put(server.url("/api/v1/auth/mfa/policy")).bearer_auth(&admin).json(&body);
+    assert_eq!(set.send().await.expect("policy").status(), 200);
+    let r = ines.client.get(format!("{}/waitlist", ines.base)).send().await.expect("GET");
+    assert_eq!((r.status(), Browser::location(&r)), (StatusCode::SEE_OTHER, "/mfa".to_string()));
+    let (status, html) = ines.get("/mfa").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("id=\"mfa-required\">Un administrador exige la verificación en dos pasos para tu rol."),
+        "{html}"
+    );
+
+    let r = ines.submit("/mfa", "/mfa/setup", &[]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap_or_default();
+    let secret = between(&html, "<code id=\"mfa-secret\">", "<").to_string();
+    let r = ines.submit("/mfa", "/mfa/enable", &[("code", &code(&secret, 0))]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap_or_default();
+    assert!(!html.contains("id=\"mfa-required\""), "{html}");
+    assert_eq!(ines.get("/waitlist").await.0, StatusCode::OK, "free again");
+}

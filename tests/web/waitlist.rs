@@ -256,13 +256,29 @@ pub async fn accept_where_approval_is_required(backend: Backend) {
     let r = bob.submit("/waitlist", &format!("/waitlist/offers/{offer}/accept"), &[]).await;
     let location = Browser::location(&r);
     let html = follow(&bob, r).await;
-    assert!(html.contains("Offre acceptée"), "{html}");
+    assert!(html.contains("Offre acceptée : la réservation attend maintenant la réponse"), "{html}");
     let position = location.rsplit('=').next().unwrap_or("0");
     let (_, view, _) = api(server
         .client
         .get(server.url(&format!("/api/v1/reservations/{offer}?min_position={position}")))
         .bearer_auth(&bob_token))
     .await;
-    // The offer already went through the resource's rules: accepting it confirms it, as the API does.
+    // Where bookings need approval, a taken offer awaits an approver like any booking there.
+    assert_eq!(view["status"], "pending_approval", "{view}");
+    assert!(view["approval_deadline"].is_string(), "{view}");
+    let (_, queue, _) = api(server
+        .client
+        .get(server.url(&format!("/api/v1/approvals/pending?min_position={position}")))
+        .bearer_auth(&admin))
+    .await;
+    assert_eq!(queue["data"][0]["id"].as_str(), Some(offer.as_str()), "{queue}");
+    let answer = json!({ "approved": true });
+    let (status, _, approved) = api(server.post(&admin, &format!("/api/v1/approvals/{offer}/respond"), answer)).await;
+    assert_eq!(status, 200, "{approved}");
+    let (_, view, _) = api(server
+        .client
+        .get(server.url(&format!("/api/v1/reservations/{offer}?min_position={approved}")))
+        .bearer_auth(&bob_token))
+    .await;
     assert_eq!(view["status"], "confirmed", "{view}");
 }

@@ -83,6 +83,7 @@ impl Problem {
             AppError::MfaRequired { .. } => p(StatusCode::UNAUTHORIZED, "error-mfa-required"),
             AppError::AccountDisabled => p(StatusCode::FORBIDDEN, "error-account-disabled"),
             AppError::PasswordChangeRequired => p(StatusCode::FORBIDDEN, "error-password-change-required"),
+            AppError::MfaSetupRequired => p(StatusCode::FORBIDDEN, "error-mfa-setup-required"),
             AppError::Forbidden(_) | AppError::InsufficientScope { .. } => p(StatusCode::FORBIDDEN, "error-forbidden"),
             AppError::NotFound(_) => p(StatusCode::NOT_FOUND, "error-not-found"),
             AppError::Refused { field, .. } => {

@@ -130,6 +130,10 @@ impl Ctx {
         if services.revocations.must_change_password(reader.caller.user_id) && req.path() != "/password" {
             return Err(PageError::of(&ctx, AppError::PasswordChangeRequired));
         }
+        // Where the MFA policy requires it, only the MFA page (which says why) until it is on.
+        if reserver_app::mfa_policy::setup_required(services, &reader.caller) && !req.path().starts_with("/mfa") {
+            return Err(PageError::MfaSetup);
+        }
         Ok(ctx)
     }
 
@@ -285,9 +289,18 @@ fn login_return_path(req: &HttpRequest) -> String {
 /// language.
 #[derive(Debug)]
 pub enum PageError {
-    Login { next: String },
-    Csrf { lang: Lang },
-    Failed { lang: Lang, error: AppError },
+    Login {
+        next: String,
+    },
+    /// The MFA policy requires the reader to set up MFA: to `/mfa`.
+    MfaSetup,
+    Csrf {
+        lang: Lang,
+    },
+    Failed {
+        lang: Lang,
+        error: AppError,
+    },
 }
 
 impl PageError {
@@ -310,6 +323,7 @@ impl std::fmt::Display for PageError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             PageError::Login { .. } => write!(f, "not signed in"),
+            PageError::MfaSetup => write!(f, "two-step verification must be set up first"),
             PageError::Csrf { .. } => write!(f, "CSRF token missing or invalid"),
             PageError::Failed { error, .. } => write!(f, "{error}"),
         }
@@ -329,7 +343,7 @@ struct ErrorPage<'a> {
 impl ResponseError for PageError {
     fn status_code(&self) -> StatusCode {
         match self {
-            PageError::Login { .. } => StatusCode::SEE_OTHER,
+            PageError::Login { .. } | PageError::MfaSetup => StatusCode::SEE_OTHER,
             PageError::Csrf { .. } => StatusCode::FORBIDDEN,
             PageError::Failed { error, .. } => Problem::of(error).status,
         }
@@ -340,6 +354,9 @@ impl ResponseError for PageError {
             PageError::Login { next } => {
                 let location = format!("/login?next={}", crate::pages::url_encode(next));
                 return HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish();
+            }
+            PageError::MfaSetup => {
+                return HttpResponse::SeeOther().insert_header((header::LOCATION, "/mfa")).finish();
             }
             PageError::Csrf { lang } => (*lang, lang.t("error-csrf")),
             PageError::Failed { lang, error } => (*lang, Problem::of(error).sentence(*lang)),

@@ -15,12 +15,12 @@ use crate::api_doc::problems::{
 };
 use crate::api_doc::read_models;
 use crate::error::ApiError;
-use crate::extract::{command_meta, CurrentUser, MinPosition};
+use crate::extract::{command_meta, command_meta_part, CurrentUser, MinPosition};
 use crate::routes::support::{json_body, page_json, written, PageParams};
 use crate::views;
-use reserver_app::addressing;
 use reserver_app::AppError;
 use reserver_app::Services;
+use reserver_app::{addressing, approvals};
 use reserver_commands::addressing::Address;
 
 #[derive(OpenApi)]
@@ -54,6 +54,8 @@ struct PendingParams {
     tag = "approvals",
     operation_id = "pending_approvals",
     summary = "Pending approval requests (approver)",
+    description = "Admins see every request; an approver sees those they may answer: of resources naming \
+                   them as an approver (themselves or through a group), or naming nobody.",
     params(PendingParams, MinPosition),
     responses(
         (status = 200, description = "One page of reservations in `pending_approval`", body = read_models::ReservationPage),
@@ -70,7 +72,13 @@ async fn pending(
     user.require(&[Role::Admin, Role::Approver])?;
     state.caught_up(min.0).await?;
     let page = PageParams { limit: params.limit, cursor: params.cursor.clone() }.request()?;
-    let result = rm::pending_approvals(&state.db(), params.resource_id, &page).await?;
+    // An approver sees only what they may answer: not the resources naming other approvers.
+    let excluded = if user.role == Role::Admin {
+        Vec::new()
+    } else {
+        reserver_projections::approver_routes::resources_not_answerable_by(&state.db(), user.user_id).await?
+    };
+    let result = rm::pending_approvals(&state.db(), params.resource_id, &excluded, &page).await?;
     Ok(HttpResponse::Ok().json(page_json(result, views::reservation)))
 }
 
@@ -118,23 +126,25 @@ async fn respond(
     let input: ApprovalAnswer = json_body(&body)?;
     let reservation_id = id.into_inner();
     let resource = addressing::resource_of(&state, Address::Reservation(reservation_id), "reservation").await?;
-    let command = if input.approved {
-        ResourceCommand::Approve { reservation_id, comment: input.comment }
-    } else {
-        ResourceCommand::Reject { reservation_id, comment: input.comment }
-    };
-    let decided =
-        state.resources.execute(resource, user.actor(), command, command_meta(&req, Some(&user), &body)?).await?;
+    let meta = command_meta(&req, Some(&user), &body)?;
+    let position =
+        approvals::respond(&state, &user, resource, reservation_id, input.approved, input.comment, meta).await?;
     let status = if input.approved { "confirmed" } else { "rejected" };
-    Ok(written(StatusCode::OK, decided.position, ApprovalDecided { id: reservation_id, status }))
+    Ok(written(StatusCode::OK, position, ApprovalDecided { id: reservation_id, status }))
 }
 
-/// A resource's approval rules (part of its booking policy).
+/// A resource's approval rules (part of its booking policy) and who answers its requests.
 #[derive(Serialize, ToSchema)]
 struct ApprovalSettings {
     requires_approval: bool,
     /// Minutes after which an unanswered request expires.
     approval_timeout_minutes: u32,
+    /// User ids the resource names as its approvers (with admins, only they answer its
+    /// requests); empty: none named here.
+    approvers: Vec<Uuid>,
+    /// The approvers of the nearest group above the resource naming some; in force when
+    /// `approvers` is empty. Empty too: every approver answers.
+    inherited_approvers: Vec<Uuid>,
 }
 
 #[utoipa::path(
@@ -158,12 +168,18 @@ async fn approval_settings(
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin, Role::Approver])?;
     state.caught_up(min.0).await?;
-    let view = reserver_projections::catalog::get_resource(&state.db(), id.into_inner())
+    let id = id.into_inner();
+    let view = reserver_projections::catalog::get_resource(&state.db(), id)
         .await?
         .ok_or_else(|| AppError::NotFound("resource".into()))?;
+    // Who approves is read from the write side: in force at once, on every replica.
+    let (_, current) = state.resources.load(id).await?;
+    let inherited_approvers = approvals::group_approvers(&state, &current).await?;
     Ok(HttpResponse::Ok().json(ApprovalSettings {
         requires_approval: view.policy.requires_approval,
         approval_timeout_minutes: view.policy.approval_timeout_minutes,
+        approvers: current.resource.map(|r| r.approvers).unwrap_or_default(),
+        inherited_approvers,
     }))
 }
 
@@ -173,6 +189,9 @@ struct ApprovalSettingsInput {
     requires_approval: bool,
     /// Left out: unchanged.
     approval_timeout_minutes: Option<u32>,
+    /// User ids of existing approver or admin accounts; `[]` names none (the resource's groups'
+    /// approvers, else every approver, answer). Left out: unchanged.
+    approvers: Option<Vec<Uuid>>,
 }
 
 #[utoipa::path(
@@ -199,6 +218,9 @@ async fn set_approval_settings(
     user.require(&[Role::Admin])?;
     let input: ApprovalSettingsInput = json_body(&body)?;
     let id = id.into_inner();
+    if let Some(approvers) = &input.approvers {
+        approvals::check_approvers(&state, approvers).await?;
+    }
     let (version, current) = state.resources.load(id).await?;
     let resource = current.resource.ok_or_else(|| AppError::NotFound("resource".into()))?;
     let mut policy = resource.policy.clone();
@@ -215,13 +237,23 @@ async fn set_approval_settings(
     };
     let mut meta = command_meta(&req, Some(&user), &body)?;
     meta.expected_version = Some(version);
-    let decided = state.resources.execute(id, user.actor(), command, meta).await?;
+    let mut position = state.resources.execute(id, user.actor(), command, meta).await?.position;
+    if let Some(approvers) = input.approvers {
+        let meta = command_meta_part(&req, Some(&user), &body, "approvers")?;
+        let command = ResourceCommand::SetApprovers { approvers };
+        position = position.max(state.resources.execute(id, user.actor(), command, meta).await?.position);
+    }
+    let (_, current) = state.resources.load(id).await?;
+    let approvers = current.resource.as_ref().map(|r| r.approvers.clone()).unwrap_or_default();
+    let inherited_approvers = approvals::group_approvers(&state, &current).await?;
     Ok(written(
         StatusCode::OK,
-        decided.position,
+        position,
         ApprovalSettings {
             requires_approval: policy.requires_approval,
             approval_timeout_minutes: policy.approval_timeout_minutes,
+            approvers,
+            inherited_approvers,
         },
     ))
 }

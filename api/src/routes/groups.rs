@@ -17,11 +17,11 @@ use crate::extract::{command_meta, CurrentUser, MinPosition};
 use crate::routes::resource_input::validate_name;
 use crate::routes::support::json_body;
 use crate::routes::support::written;
-use reserver_app::AppError;
 use reserver_app::Services;
+use reserver_app::{approvals, AppError};
 
 #[derive(OpenApi)]
-#[openapi(paths(list, create, tree, get, update, delete))]
+#[openapi(paths(list, create, tree, get, update, delete, group_approvers, set_group_approvers))]
 pub(super) struct Api;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -32,7 +32,76 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(get))
                 .route(web::patch().to(update))
                 .route(web::delete().to(delete)),
+        )
+        .service(
+            web::resource("/resource-groups/{id}/approvers")
+                .route(web::get().to(group_approvers))
+                .route(web::put().to(set_group_approvers)),
         );
+}
+
+/// Who answers the approval requests of the resources in a group and its sub-groups.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct GroupApprovers {
+    /// User ids of approver or admin accounts. A resource naming its own approvers, or in a
+    /// sub-group naming some, uses those instead. Empty: this group names none.
+    approvers: Vec<Uuid>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/resource-groups/{id}/approvers",
+    tag = "groups",
+    operation_id = "group_approvers",
+    summary = "A group's named approvers (approver)",
+    params(("id" = Uuid, Path, description = "The group")),
+    responses(
+        (status = 200, description = "The approvers the group names", body = GroupApprovers),
+        Unauthenticated, Forbidden, NotFound, Invalid, RateLimited
+    ),
+    security(("bearer" = []))
+)]
+async fn group_approvers(
+    state: web::Data<Services>,
+    user: CurrentUser,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(&[Role::Admin, Role::Approver])?;
+    let (_, current) = state.groups.load(id.into_inner()).await?;
+    let group = current.group.ok_or_else(|| AppError::NotFound("group".into()))?;
+    Ok(HttpResponse::Ok().json(GroupApprovers { approvers: group.approvers }))
+}
+
+#[utoipa::path(
+    put,
+    path = "/api/v1/resource-groups/{id}/approvers",
+    tag = "groups",
+    operation_id = "set_group_approvers",
+    summary = "Name a group's approvers (admin)",
+    params(("id" = Uuid, Path, description = "The group"), IdempotencyKey),
+    request_body = GroupApprovers,
+    responses(
+        (status = 200, description = "The approvers now named", body = GroupApprovers),
+        Unauthenticated, Forbidden, NotFound, StateConflict, Invalid, RateLimited
+    ),
+    security(("bearer" = []))
+)]
+async fn set_group_approvers(
+    state: web::Data<Services>,
+    req: HttpRequest,
+    user: CurrentUser,
+    id: web::Path<Uuid>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    user.require(&[Role::Admin])?;
+    let input: GroupApprovers = json_body(&body)?;
+    let group_id = id.into_inner();
+    let meta = command_meta(&req, Some(&user), &body)?;
+    let position = approvals::set_group_approvers(&state, &user, group_id, input.approvers, meta).await?;
+    let (_, current) = state.groups.load(group_id).await?;
+    let approvers = current.group.map(|g| g.approvers).unwrap_or_default();
+    Ok(written(StatusCode::OK, position, GroupApprovers { approvers }))
 }
 
 #[utoipa::path(
@@ -171,6 +240,15 @@ async fn create(
     };
     let decided =
         state.groups.execute(group_id, user.actor(), command, command_meta(&req, Some(&user), &body)?).await?;
+    // A retry with the same Idempotency-Key is answered with the group the first attempt made.
+    let group_id = decided
+        .events
+        .iter()
+        .find_map(|e| match e {
+            reserver_domain::group::GroupEvent::GroupCreated { group_id, .. } => Some(*group_id),
+            _ => None,
+        })
+        .unwrap_or(group_id);
     Ok(written(
         StatusCode::CREATED,
         decided.position,

@@ -13,7 +13,7 @@ use crate::api_doc::problems::{Forbidden, Invalid, NotFound, RateLimited, StateC
 use crate::error::ApiError;
 use crate::extract::{request_info, CurrentUser};
 use crate::routes::support::{json_body, written};
-use reserver_app::{admin_accounts, mfa, Services};
+use reserver_app::{admin_accounts, mfa, mfa_policy, Services};
 
 #[derive(OpenApi)]
 #[openapi(paths(
@@ -25,7 +25,9 @@ use reserver_app::{admin_accounts, mfa, Services};
     unlock_user,
     disable_user,
     enable_user,
-    reset_password
+    reset_password,
+    mfa_policy,
+    set_mfa_policy
 ))]
 pub(super) struct Api;
 
@@ -34,11 +36,74 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/auth/mfa/verify", web::post().to(mfa_verify))
         .route("/auth/mfa/disable", web::post().to(mfa_disable))
         .route("/auth/mfa/backup-codes", web::post().to(mfa_backup_codes))
+        .service(
+            web::resource("/auth/mfa/policy").route(web::get().to(mfa_policy)).route(web::put().to(set_mfa_policy)),
+        )
         .route("/auth/admin/reset-password", web::post().to(reset_password))
         .route("/token/mfa", web::post().to(login_mfa))
         .route("/users/{id}/unlock", web::post().to(unlock_user))
         .route("/users/{id}/disable", web::post().to(disable_user))
         .route("/users/{id}/enable", web::post().to(enable_user));
+}
+
+/// The roles whose accounts must use MFA. An account in such a role without MFA on may log in,
+/// but every route except MFA setup and verification, `GET /users/me`, the password change and
+/// logout answers `403 …/mfa-setup-required` until it turns MFA on.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct MfaPolicy {
+    /// Role names: `admin`, `approver`, `auditor`, `user`, `guest` (empty: MFA stays optional).
+    #[schema(example = json!(["admin", "approver"]))]
+    required_roles: Vec<String>,
+}
+
+fn policy_body(roles: &[reserver_domain::Role]) -> MfaPolicy {
+    let name = |r: &reserver_domain::Role| serde_json::to_value(r).ok().and_then(|v| v.as_str().map(str::to_string));
+    MfaPolicy { required_roles: roles.iter().filter_map(name).collect() }
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/auth/mfa/policy",
+    tag = "auth",
+    operation_id = "mfa_policy",
+    summary = "Admin: the roles that must use MFA",
+    responses(
+        (status = 200, description = "The policy in force", body = MfaPolicy),
+        Unauthenticated, Forbidden, RateLimited
+    ),
+    security(("bearer" = []))
+)]
+async fn mfa_policy(state: web::Data<Services>, user: CurrentUser) -> Result<HttpResponse, ApiError> {
+    user.require(&[reserver_domain::Role::Admin])?;
+    let (_, roles) = mfa_policy::current(&state).await?;
+    Ok(HttpResponse::Ok().json(policy_body(&roles)))
+}
+
+#[utoipa::path(
+    put,
+    path = "/api/v1/auth/mfa/policy",
+    tag = "auth",
+    operation_id = "set_mfa_policy",
+    summary = "Admin: require MFA for roles (in force at once, on every replica; audited)",
+    request_body = MfaPolicy,
+    responses(
+        (status = 200, description = "The policy now in force", body = MfaPolicy),
+        Unauthenticated, Forbidden, StateConflict, Invalid, RateLimited
+    ),
+    security(("bearer" = []))
+)]
+async fn set_mfa_policy(
+    state: web::Data<Services>,
+    req: HttpRequest,
+    user: CurrentUser,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    user.require(&[reserver_domain::Role::Admin])?;
+    let input: MfaPolicy = json_body(&body)?;
+    let roles = mfa_policy::parse_roles(&input.required_roles)?;
+    let (position, roles) = mfa_policy::set(&state, &request_info(&req), &user, roles).await?;
+    Ok(written(StatusCode::OK, position, policy_body(&roles)))
 }
 
 /// Secrets and one-time codes must not be kept by caches.
@@ -233,7 +298,7 @@ struct AccountState {
     path = "/api/v1/users/{id}/unlock",
     tag = "auth",
     operation_id = "unlock_user",
-    summary = "Admin: clear the login throttle of an account",
+    summary = "Admin: clear the login throttle of an account (on every replica)",
     params(("id" = Uuid, Path, description = "User id")),
     responses(
         (status = 200, description = "Unlocked", body = AccountState),

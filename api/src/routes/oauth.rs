@@ -18,6 +18,7 @@ use serde_json::json;
 use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
+use crate::api_doc::params::IdempotencyKey;
 use crate::api_doc::problems::{Forbidden, Invalid, NotFound, RateLimited, StateConflict, Unauthenticated};
 use crate::error::ApiError;
 use crate::extract::{authenticate, request_info, CurrentUser};
@@ -110,7 +111,8 @@ struct ClientInput {
     scopes: Vec<String>,
 }
 
-/// Registers a client; the answer carries its `client_secret`, shown only this once.
+/// Registers a client; the answer carries its `client_secret`, shown only this once (or again
+/// to a retry with the same `Idempotency-Key` and body, which creates nothing).
 ///
 /// An unknown scope is 422 naming it.
 #[utoipa::path(
@@ -119,6 +121,7 @@ struct ClientInput {
     tag = "oauth",
     operation_id = "register_oauth_client",
     summary = "Register an OAuth2 client; the secret is shown once (admin)",
+    params(IdempotencyKey),
     request_body = ClientInput,
     responses(
         (status = 201, description = "The client with its `client_secret`", body = OauthClientBody,
@@ -135,7 +138,7 @@ async fn register(
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[reserver_domain::Role::Admin])?;
     let input: ClientInput = json_body(&body)?;
-    let created = oauth::register(&state, &request_info(&req), &user, &input.name, &input.scopes).await?;
+    let created = oauth::register(&state, &request_info(&req), &user, &input.name, &input.scopes, &body).await?;
     let mut response =
         written(StatusCode::CREATED, created.position, view(&created.client, Some(created.client_secret)));
     if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/oauth/clients/{}", created.client.id)) {

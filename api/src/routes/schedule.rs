@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use reserver_domain::schedule_rules::BusinessHours;
-use reserver_domain::{ResourceCommand, Role, TimeRange};
+use reserver_domain::{ResourceCommand, ResourceEvent, Role, TimeRange};
 use reserver_projections::{availability, catalog};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -210,6 +210,15 @@ async fn add_blackout(
         .resources
         .execute(id.into_inner(), user.actor(), command, command_meta(&req, Some(&user), &body)?)
         .await?;
+    // A retry with the same Idempotency-Key is answered with the blackout the first attempt added.
+    let blackout_id = decided
+        .events
+        .iter()
+        .find_map(|e| match e {
+            ResourceEvent::BlackoutAdded { blackout, .. } => Some(blackout.id),
+            _ => None,
+        })
+        .unwrap_or(blackout_id);
     Ok(written(
         StatusCode::CREATED,
         decided.position,

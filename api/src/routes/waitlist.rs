@@ -193,7 +193,8 @@ async fn leave(
 #[derive(Serialize, ToSchema)]
 struct OfferAnswered {
     reservation_id: Uuid,
-    /// `confirmed` or `declined`.
+    /// `confirmed`, `pending_approval` (accepted on a resource requiring approval: it awaits
+    /// an approver like any booking there) or `declined`.
     status: &'static str,
 }
 
@@ -205,7 +206,7 @@ struct OfferAnswered {
     summary = "Accept an offer",
     params(("id" = Uuid, Path, description = "The offered reservation, or the waitlist entry it was offered to"), MinPosition),
     responses(
-        (status = 200, description = "The reservation is confirmed", body = OfferAnswered),
+        (status = 200, description = "The reservation is confirmed (or, where the resource requires approval, pending approval)", body = OfferAnswered),
         Unauthenticated, Forbidden, NotFound, StateConflict, Invalid, RateLimited, Lagging
     ),
     security(("bearer" = []))

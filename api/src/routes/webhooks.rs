@@ -8,16 +8,16 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use reserver_domain::Role;
-use reserver_store::{AppendError, EventMetadata, ExpectedVersion};
+use reserver_store::{AppendError, AppendRequest, EventMetadata, ExpectedVersion, NewEvent};
 use reserver_webhooks::guard::{check_target, TargetError};
 use reserver_webhooks::signing::Secret;
-use reserver_webhooks::subscription::{Subscription, WebhookEvent};
+use reserver_webhooks::subscription::{stream_id as subscription_stream, Subscription, WebhookEvent};
 use reserver_webhooks::{history, secrets, stream, WebhookError, WebhookService};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
-use crate::api_doc::params::IfMatch;
+use crate::api_doc::params::{IdempotencyKey, IfMatch};
 use crate::api_doc::problems::{
     Forbidden, Invalid, Lagging, NotFound, PreconditionFailed, RateLimited, Unauthenticated,
 };
@@ -183,14 +183,16 @@ struct WebhookInput {
 
 /// Creates an endpoint.
 ///
-/// The answer carries its signing secret (`whsec_…`), shown only this once; the URL must be
-/// public (a private address is 422 `webhook-target-forbidden`).
+/// The answer carries its signing secret (`whsec_…`), shown only this once (or again to a retry
+/// with the same `Idempotency-Key` and body, which creates nothing); the URL must be public (a
+/// private address is 422 `webhook-target-forbidden`).
 #[utoipa::path(
     post,
     path = "/api/v1/webhooks",
     tag = "webhooks",
     operation_id = "create_webhook",
     summary = "Create a webhook endpoint; the secret is shown once (admin)",
+    params(IdempotencyKey),
     request_body = WebhookInput,
     responses(
         (status = 201, description = "The endpoint with its `secret`", body = WebhookBody,
@@ -212,6 +214,12 @@ async fn create(
     let description = checked_description(input.description)?;
     // Last: it may look the host up.
     let url = checked_url(&service, &input.url).await?;
+    let key = command_meta(&req, Some(&user), &body)?.idempotency;
+    if let Some(key) = &key {
+        if let Some((id, position)) = key.created_before(state.store.as_ref()).await.map_err(AppError::from)? {
+            return created_before(&state, id, position).await;
+        }
+    }
     let id = Uuid::new_v4();
     let now = Utc::now();
     let secret = Secret::generate().map_err(|e| AppError::Internal(e.to_string()))?;
@@ -219,18 +227,52 @@ async fn create(
     // row is removed again (and an orphan row would be harmless).
     secrets::create(&state.db(), id, &secret, now).await.map_err(webhook_error)?;
     let event = WebhookEvent::WebhookCreated { url, event_types, description, owner: user.user_id, at: now };
-    let outcome =
-        match stream::append(&state.store, id, ExpectedVersion::NoStream, &event, metadata(&req, &user)?).await {
-            Ok(outcome) => outcome,
-            Err(e) => {
-                let _ = secrets::delete(&state.db(), id).await;
-                return Err(append_error(e).into());
+    let appended = match &key {
+        None => stream::append(&state.store, id, ExpectedVersion::NoStream, &event, metadata(&req, &user)?).await,
+        // With a key, its record goes in the same append: one key creates one endpoint.
+        Some(key) => {
+            let payload = serde_json::to_string(&event).map_err(|e| AppError::Internal(e.to_string()))?;
+            let new = NewEvent::new(Uuid::new_v4(), event.event_type(), payload).with_metadata(metadata(&req, &user)?);
+            let request = AppendRequest::single(subscription_stream(id), ExpectedVersion::NoStream, vec![new])
+                .with_stream(
+                    key.record_stream(),
+                    ExpectedVersion::NoStream,
+                    vec![key.created_record(id).map_err(AppError::from)?],
+                );
+            state.store.append(request).await
+        }
+    };
+    let outcome = match appended {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            let _ = secrets::delete(&state.db(), id).await;
+            // A concurrent first attempt with the same key won: answer as it did.
+            if let Some(key) = &key {
+                if let Some((id, position)) = key.created_before(state.store.as_ref()).await.map_err(AppError::from)? {
+                    return created_before(&state, id, position).await;
+                }
             }
-        };
+            return Err(append_error(e).into());
+        }
+    };
     let (subscription, version) = load(&state, id).await?;
     let mut body = view(&subscription);
     body.secret = Some(secret.encoded());
-    let mut response = with_etag(written(StatusCode::CREATED, outcome.last_position(), body), version);
+    created_answer(outcome.last_position(), body, version)
+}
+
+/// The answer to a retry of a keyed create: the endpoint it made, with its current secret.
+async fn created_before(state: &Services, id: Uuid, position: u64) -> Result<HttpResponse, ApiError> {
+    let (subscription, version) = load(state, id).await?;
+    let mut body = view(&subscription);
+    let secrets = secrets::signing_secrets(&state.db(), id, Utc::now()).await.map_err(webhook_error)?;
+    body.secret = secrets.first().map(Secret::encoded);
+    created_answer(position, body, version)
+}
+
+fn created_answer(position: u64, body: WebhookBody, version: u64) -> Result<HttpResponse, ApiError> {
+    let id = body.id;
+    let mut response = with_etag(written(StatusCode::CREATED, position, body), version);
     if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/webhooks/{id}")) {
         response.headers_mut().insert(LOCATION, v);
     }

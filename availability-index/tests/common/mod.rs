@@ -172,13 +172,21 @@ pub fn run(case: &Case, resource: Uuid) -> Outcome {
             }
             Op::Approve { pick: p } => {
                 if let Some(id) = pick(p, &state) {
-                    let command = ResourceCommand::Approve { reservation_id: id, comment: String::new() };
+                    let command = ResourceCommand::Approve {
+                        reservation_id: id,
+                        comment: String::new(),
+                        group_approvers: Vec::new(),
+                    };
                     step(&mut state, command, approver, now);
                 }
             }
             Op::Reject { pick: p } => {
                 if let Some(id) = pick(p, &state) {
-                    let command = ResourceCommand::Reject { reservation_id: id, comment: String::new() };
+                    let command = ResourceCommand::Reject {
+                        reservation_id: id,
+                        comment: String::new(),
+                        group_approvers: Vec::new(),
+                    };
                     step(&mut state, command, approver, now);
                 }
             }

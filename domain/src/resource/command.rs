@@ -79,6 +79,12 @@ pub enum ResourceCommand {
         /// Which blackout.
         blackout_id: Uuid,
     },
+    /// Admin: name who approves this resource's requests (user ids of approvers or admins);
+    /// empty: the approvers its groups name, else every approver.
+    SetApprovers {
+        /// The named approvers, in the order given (duplicates dropped).
+        approvers: Vec<Uuid>,
+    },
     /// Admin: switch between available and maintenance.
     SetStatus {
         /// New status.
@@ -126,6 +132,10 @@ pub enum ResourceCommand {
         reservation_id: Uuid,
         /// Note to the requester.
         comment: String,
+        /// The approvers the resource inherits from its nearest group naming some, resolved by
+        /// the caller from the group streams; used only when the resource names none itself.
+        #[serde(default)]
+        group_approvers: Vec<Uuid>,
     },
     /// Approver: refuse a pending request.
     Reject {
@@ -133,6 +143,10 @@ pub enum ResourceCommand {
         reservation_id: Uuid,
         /// Note to the requester.
         comment: String,
+        /// The approvers the resource inherits from its nearest group naming some, resolved by
+        /// the caller from the group streams; used only when the resource names none itself.
+        #[serde(default)]
+        group_approvers: Vec<Uuid>,
     },
     /// Deadline: an unanswered request timed out.
     ExpireApproval {

@@ -11,6 +11,9 @@ use crate::resource::state::{Resource, ResourceState};
 use crate::resource::{booking, details, lifecycle};
 use crate::schedule_rules::Blackout;
 
+/// Most approvers a resource or a group may name.
+pub const MAX_NAMED_APPROVERS: usize = 50;
+
 /// Accumulates emitted events while keeping a scratch state up to date, so
 /// follow-on decisions in the same call (series occurrences, waitlist
 /// offers) see the effect of earlier events.
@@ -39,7 +42,9 @@ pub fn decide(
     match command {
         CreateResource { .. } => create(state, command, ctx),
         UpdateResource { .. } | RetireResource { .. } | SetBusinessHours { .. } => administer(state, command, ctx),
-        AddBlackout { .. } | RemoveBlackout { .. } | SetStatus { .. } => administer(state, command, ctx),
+        AddBlackout { .. } | RemoveBlackout { .. } | SetStatus { .. } | SetApprovers { .. } => {
+            administer(state, command, ctx)
+        }
         Book { reservation_id, range } => booking::book(state, *reservation_id, range, ctx),
         BookSeries { .. } => booking::book_series(state, command, ctx),
         CancelReservation { reservation_id, reason } => {
@@ -51,11 +56,13 @@ pub fn decide(
             booking::join_waitlist(state, *entry_id, desired, *flex_minutes, ctx)
         }
         LeaveWaitlist { entry_id } => booking::leave_waitlist(state, *entry_id, ctx),
-        Approve { reservation_id, comment } => {
-            lifecycle::answer_request(state, *reservation_id, details::COMMENT.check(comment)?, true, ctx)
+        Approve { reservation_id, comment, group_approvers } => {
+            let comment = details::COMMENT.check(comment)?;
+            lifecycle::answer_request(state, *reservation_id, comment, true, group_approvers, ctx)
         }
-        Reject { reservation_id, comment } => {
-            lifecycle::answer_request(state, *reservation_id, details::COMMENT.check(comment)?, false, ctx)
+        Reject { reservation_id, comment, group_approvers } => {
+            let comment = details::COMMENT.check(comment)?;
+            lifecycle::answer_request(state, *reservation_id, comment, false, group_approvers, ctx)
         }
         ExpireApproval { reservation_id } => lifecycle::expire_approval(state, *reservation_id, ctx),
         AcceptOffer { reservation_id } => lifecycle::answer_offer(state, *reservation_id, true, ctx),
@@ -156,6 +163,21 @@ fn administer(
                 return Err(Rejection::not_found("blackout"));
             }
             ResourceEvent::BlackoutRemoved { blackout_id: *blackout_id, by, at }
+        }
+        ResourceCommand::SetApprovers { approvers } => {
+            let mut named: Vec<uuid::Uuid> = Vec::with_capacity(approvers.len());
+            for id in approvers {
+                if !named.contains(id) {
+                    named.push(*id);
+                }
+            }
+            if named.len() > MAX_NAMED_APPROVERS {
+                return Err(Rejection::invalid_field("approvers", format!("at most {MAX_NAMED_APPROVERS} approvers")));
+            }
+            if named == resource.approvers {
+                return Ok(Vec::new());
+            }
+            ResourceEvent::ApproversSet { approvers: named, by, at }
         }
         ResourceCommand::SetStatus { status } => {
             if resource.status == *status {

@@ -45,6 +45,8 @@ pub enum ResourceEvent {
     BlackoutAdded { blackout: Blackout, by: Uuid, at: DateTime<Utc> },
     /// A blocked period was lifted.
     BlackoutRemoved { blackout_id: Uuid, by: Uuid, at: DateTime<Utc> },
+    /// The resource's named approvers replaced (empty: none named).
+    ApproversSet { approvers: Vec<Uuid>, by: Uuid, at: DateTime<Utc> },
     /// Available / maintenance switch.
     ResourceStatusChanged { status: ResourceStatus, by: Uuid, at: DateTime<Utc> },
     /// A booking was confirmed directly.
@@ -107,8 +109,16 @@ pub enum ResourceEvent {
         expires_at: DateTime<Utc>,
         at: DateTime<Utc>,
     },
-    /// Offer taken; the reservation is confirmed.
-    WaitlistOfferAccepted { reservation_id: Uuid, user_id: Uuid, at: DateTime<Utc> },
+    /// Offer taken; the reservation is confirmed, or, with `approval_deadline` (a resource
+    /// requiring approval), awaits an approver until then like any request there. Events
+    /// recorded before the field existed decode with `None`.
+    WaitlistOfferAccepted {
+        reservation_id: Uuid,
+        user_id: Uuid,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        approval_deadline: Option<DateTime<Utc>>,
+        at: DateTime<Utc>,
+    },
     /// Offer refused.
     WaitlistOfferDeclined { reservation_id: Uuid, user_id: Uuid, at: DateTime<Utc> },
     /// Offer not answered in time.
@@ -160,6 +170,7 @@ impl ResourceEvent {
             BusinessHoursSet { .. } => "business_hours_set",
             BlackoutAdded { .. } => "blackout_added",
             BlackoutRemoved { .. } => "blackout_removed",
+            ApproversSet { .. } => "approvers_set",
             ResourceStatusChanged { .. } => "resource_status_changed",
             ReservationConfirmed { .. } => "reservation_confirmed",
             ReservationRequested { .. } => "reservation_requested",
@@ -190,6 +201,7 @@ impl ResourceEvent {
             | BusinessHoursSet { at, .. }
             | BlackoutAdded { at, .. }
             | BlackoutRemoved { at, .. }
+            | ApproversSet { at, .. }
             | ResourceStatusChanged { at, .. }
             | ReservationConfirmed { at, .. }
             | ReservationRequested { at, .. }

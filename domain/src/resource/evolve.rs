@@ -41,6 +41,7 @@ impl ResourceState {
                     status: ResourceStatus::Available,
                     policy: policy.clone(),
                     retired: false,
+                    approvers: Vec::new(),
                 });
             }
             ResourceUpdated { details, capacity, time_zone, policy, .. } => {
@@ -69,6 +70,11 @@ impl ResourceState {
             BlackoutRemoved { blackout_id, .. } => {
                 if let Some(resource) = self.resource.as_mut() {
                     resource.blackouts.retain(|b| b.id != *blackout_id);
+                }
+            }
+            ApproversSet { approvers, .. } => {
+                if let Some(resource) = self.resource.as_mut() {
+                    resource.approvers = approvers.clone();
                 }
             }
             ResourceStatusChanged { status, .. } => {
@@ -112,8 +118,11 @@ impl ResourceState {
                 reservation.waitlist_entry_id = Some(*entry_id);
                 self.reservations.insert(*reservation_id, reservation);
             }
-            WaitlistOfferAccepted { reservation_id, .. } => {
+            WaitlistOfferAccepted { reservation_id, approval_deadline: None, .. } => {
                 self.set_status(reservation_id, ReservationStatus::Confirmed)
+            }
+            WaitlistOfferAccepted { reservation_id, approval_deadline: Some(deadline), .. } => {
+                self.reservations.await_approval(reservation_id, *deadline)
             }
             WaitlistOfferDeclined { reservation_id, .. } => {
                 self.set_status(reservation_id, ReservationStatus::OfferDeclined)

@@ -7,7 +7,7 @@
 use chrono::Duration;
 use uuid::Uuid;
 
-use crate::context::DecisionContext;
+use crate::context::{DecisionContext, Role};
 use crate::policy::EARLY_CHECKIN_MINUTES;
 use crate::rejection::Rejection;
 use crate::resource::booking::require_owner_or_admin;
@@ -29,16 +29,31 @@ fn expect_status(reservation: &Reservation, wanted: ReservationStatus) -> Result
     }
 }
 
-/// Approve (`approve = true`) or reject a pending request.
+/// The approvers named for a resource: its own, else `group_approvers` (those of its nearest
+/// group naming some, resolved by the caller). Empty: every approver may answer.
+pub fn named_approvers<'a>(state: &'a ResourceState, group_approvers: &'a [Uuid]) -> &'a [Uuid] {
+    match state.resource.as_ref() {
+        Some(resource) if !resource.approvers.is_empty() => &resource.approvers,
+        _ => group_approvers,
+    }
+}
+
+/// Approve (`approve = true`) or reject a pending request. Where approvers are named (see
+/// [`named_approvers`]), only they and admins answer.
 pub(crate) fn answer_request(
     state: &ResourceState,
     id: Uuid,
     comment: String,
     approve: bool,
+    group_approvers: &[Uuid],
     ctx: &DecisionContext,
 ) -> Result<Vec<ResourceEvent>, Rejection> {
     if !ctx.actor.role.may_approve() {
         return Err(Rejection::forbidden("only approvers and admins answer requests"));
+    }
+    let named = named_approvers(state, group_approvers);
+    if !named.is_empty() && ctx.actor.role != Role::Admin && !named.contains(&ctx.actor.user_id) {
+        return Err(Rejection::forbidden("only this resource's named approvers and admins answer its requests"));
     }
     let reservation = find(state, id)?;
     expect_status(reservation, ReservationStatus::PendingApproval)?;
@@ -96,7 +111,18 @@ pub(crate) fn answer_offer(
                 return Err(Rejection::invalid_state("offer has expired"));
             }
         }
-        return Ok(vec![ResourceEvent::WaitlistOfferAccepted { reservation_id: id, user_id, at: ctx.now }]);
+        // Where bookings need approval, a taken offer is a request like any other booking there.
+        let approval_deadline = state
+            .resource
+            .as_ref()
+            .filter(|r| r.policy.requires_approval)
+            .map(|r| saturating_add(ctx.now, r.policy.approval_timeout()));
+        return Ok(vec![ResourceEvent::WaitlistOfferAccepted {
+            reservation_id: id,
+            user_id,
+            approval_deadline,
+            at: ctx.now,
+        }]);
     }
     let mut emitted = Emitted::new(state);
     emitted.push(ResourceEvent::WaitlistOfferDeclined { reservation_id: id, user_id, at: ctx.now });

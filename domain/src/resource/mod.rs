@@ -16,9 +16,10 @@ pub mod waitlist;
 
 pub use command::{ResourceCommand, SeriesCancelScope};
 pub use deadlines::{deadlines, possible_deadline_commands, reservation_deadlines, Deadline};
-pub use decide::decide;
+pub use decide::{decide, MAX_NAMED_APPROVERS};
 pub use event::ResourceEvent;
 pub use evolve::evolve;
+pub use lifecycle::named_approvers;
 pub use reservations::Reservations;
 pub use state::{
     Reservation, ReservationStatus, Resource, ResourceDetails, ResourceKind, ResourceState, ResourceStatus,

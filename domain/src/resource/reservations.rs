@@ -187,6 +187,15 @@ impl Reservations {
         true
     }
 
+    /// Moves reservation `id` to pending approval until `deadline` (from another holding status,
+    /// so no index changes).
+    pub fn await_approval(&mut self, id: &Uuid, deadline: DateTime<Utc>) {
+        self.set_status(id, ReservationStatus::PendingApproval);
+        if let Some(reservation) = self.by_id.get_mut(id) {
+            reservation.approval_deadline = Some(deadline);
+        }
+    }
+
     /// Records the check-in time of reservation `id` (no index depends on it).
     pub fn check_in(&mut self, id: &Uuid, at: DateTime<Utc>) {
         if let Some(reservation) = self.by_id.get_mut(id) {

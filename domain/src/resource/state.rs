@@ -79,6 +79,10 @@ pub struct Resource {
     pub policy: BookingPolicy,
     /// Retired resources accept nothing but stale deadline commands.
     pub retired: bool,
+    /// Users who answer this resource's approval requests (with admins); empty: those its
+    /// groups name, else every approver.
+    #[serde(default)]
+    pub approvers: Vec<Uuid>,
 }
 
 /// Where a reservation is in its lifecycle.

@@ -171,6 +171,7 @@ fn apply_group(view: &mut Option<GroupView>, event: &GroupEvent) {
             }
         }
         GroupEvent::GroupDeleted { .. } => *view = None,
+        GroupEvent::GroupApproversSet { .. } => {}
     }
 }
 

@@ -157,7 +157,11 @@ pub fn apply_reservation(view: &mut Option<ReservationView>, resource_id: Uuid, 
             v.comment = Some(comment.clone());
         }
         ApprovalExpired { .. } => v.status = ReservationStatus::ApprovalExpired,
-        WaitlistOfferAccepted { .. } => v.status = ReservationStatus::Confirmed,
+        WaitlistOfferAccepted { approval_deadline: None, .. } => v.status = ReservationStatus::Confirmed,
+        WaitlistOfferAccepted { approval_deadline: Some(deadline), .. } => {
+            v.status = ReservationStatus::PendingApproval;
+            v.approval_deadline = Some(*deadline);
+        }
         WaitlistOfferDeclined { .. } => v.status = ReservationStatus::OfferDeclined,
         WaitlistOfferExpired { .. } => v.status = ReservationStatus::OfferExpired,
         CheckedIn { at, .. } => v.checked_in_at = Some(*at),

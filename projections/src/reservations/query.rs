@@ -125,15 +125,27 @@ pub async fn reservations_in_range(
     page_by_start(db, "reservations/range", sql, false, page).await
 }
 
-/// Pending approvals (optionally of one resource), soonest start first: the approvers' queue.
+/// Pending approvals (optionally of one resource, never of `excluded_resources`), soonest start
+/// first: the approvers' queue.
 pub async fn pending_approvals(
     db: &Database,
     resource_id: Option<Uuid>,
+    excluded_resources: &[Uuid],
     page: &PageRequest,
 ) -> Result<Page<ReservationView>, ProjectionError> {
     let mut sql = SqlBuilder::new("SELECT doc FROM rm_reservations WHERE status = 'pending_approval'");
     if let Some(resource_id) = resource_id {
         sql.push(" AND resource_id = ").bind(resource_id.to_string());
+    }
+    if !excluded_resources.is_empty() {
+        sql.push(" AND resource_id NOT IN (");
+        for (i, id) in excluded_resources.iter().enumerate() {
+            if i > 0 {
+                sql.push(",");
+            }
+            sql.bind(id.to_string());
+        }
+        sql.push(")");
     }
     page_by_start(db, "approvals/pending", sql, false, page).await
 }

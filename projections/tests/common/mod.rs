@@ -262,9 +262,11 @@ pub async fn mixed_workload(w: &mut Workload) {
     assert!(w.book(LAB, BOB, 10, slot(6, 9, 12)).await);
     assert!(w.book(LAB, ALICE, 11, slot(7, 9, 12)).await);
     assert!(w.book(LAB, CAROL, 12, slot(8, 9, 12)).await);
-    let approve = ResourceCommand::Approve { reservation_id: id(10), comment: "ok".into() };
+    let approve =
+        ResourceCommand::Approve { reservation_id: id(10), comment: "ok".into(), group_approvers: Vec::new() };
     assert!(w.resource(LAB, APPROVER, Role::Approver, approve).await);
-    let reject = ResourceCommand::Reject { reservation_id: id(11), comment: "no, \"busy\"".into() };
+    let reject =
+        ResourceCommand::Reject { reservation_id: id(11), comment: "no, \"busy\"".into(), group_approvers: Vec::new() };
     assert!(w.resource(LAB, APPROVER, Role::Approver, reject).await);
 
     let series = ResourceCommand::BookSeries {
@@ -402,7 +404,7 @@ pub async fn snapshot(store: &Arc<dyn EventStore>) -> Value {
     out.insert("users".into(), v(users::list_users(db, None).await.unwrap()));
     out.insert("bob".into(), v(users::user_by_username(db, "BOB").await.unwrap()));
     out.insert("range".into(), all_pages!(p => reservations::reservations_in_range(db, slot(5, 0, 23), &p)));
-    out.insert("approvals".into(), all_pages!(p => reservations::pending_approvals(db, None, &p)));
+    out.insert("approvals".into(), all_pages!(p => reservations::pending_approvals(db, None, &[], &p)));
     for n in [1u128, 2, 10, 11, 30] {
         let rid = id(n);
         out.insert(format!("reservation/{n}"), v(reservations::get_reservation(db, rid).await.unwrap()));

@@ -31,3 +31,5 @@ error-mfa-code-used = This code was already used. Wait for the next one.
 error-mfa-required = Enter the one-time code from your authenticator app.
 error-account-disabled = This account has been disabled. Contact an administrator.
 error-password-change-required = An administrator reset your password. Choose a new one first.
+mfa-required-by-policy = An administrator requires two-step verification for your role. Turn it on to continue using the service.
+error-mfa-setup-required = Your role requires two-step verification. Turn it on first.

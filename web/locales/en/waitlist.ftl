@@ -21,6 +21,7 @@ waitlist-joined = You are on the waitlist. We will hold the slot for you as soon
 waitlist-joined-offered = The slot was free: it is held for you below. Accept it before the offer expires.
 waitlist-left = You have left the waitlist.
 waitlist-accepted = Offer accepted: the reservation is yours.
+waitlist-accepted-awaiting = Offer accepted: the reservation now awaits an approver's answer.
 waitlist-declined = Offer declined: the slot goes to the next person in line.
 waitlist-join-title = Join the waitlist
 waitlist-join-intro = Wait for a slot of { $resource }. When it frees up, it is held for you for a short time.

@@ -31,3 +31,5 @@ error-mfa-code-used = Este código ya se usó. Espera al siguiente.
 error-mfa-required = Introduce el código de un solo uso de tu aplicación de autenticación.
 error-account-disabled = Esta cuenta está desactivada. Ponte en contacto con un administrador.
 error-password-change-required = Un administrador restableció tu contraseña. Elige una nueva primero.
+mfa-required-by-policy = Un administrador exige la verificación en dos pasos para tu rol. Actívala para seguir usando el servicio.
+error-mfa-setup-required = Tu rol exige la verificación en dos pasos. Actívala primero.

@@ -21,6 +21,7 @@ waitlist-joined = Estás en la lista de espera. Te reservaremos el hueco en cuan
 waitlist-joined-offered = El hueco estaba libre: te lo reservamos abajo. Acéptalo antes de que caduque la oferta.
 waitlist-left = Has salido de la lista de espera.
 waitlist-accepted = Oferta aceptada: la reserva es tuya.
+waitlist-accepted-awaiting = Oferta aceptada: la reserva espera ahora la respuesta de un aprobador.
 waitlist-declined = Oferta rechazada: el hueco pasa a la siguiente persona de la cola.
 waitlist-join-title = Apuntarse a la lista de espera
 waitlist-join-intro = Espera un hueco de { $resource }. Cuando se libere, te lo reservamos durante un rato.

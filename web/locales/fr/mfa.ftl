@@ -31,3 +31,5 @@ error-mfa-code-used = Ce code a déjà été utilisé. Attendez le suivant.
 error-mfa-required = Saisissez le code à usage unique de votre application d’authentification.
 error-account-disabled = Ce compte a été désactivé. Contactez un administrateur.
 error-password-change-required = Un administrateur a réinitialisé votre mot de passe. Choisissez-en d’abord un nouveau.
+mfa-required-by-policy = Un administrateur exige la validation en deux étapes pour votre rôle. Activez-la pour continuer à utiliser le service.
+error-mfa-setup-required = Votre rôle exige la validation en deux étapes. Activez-la d’abord.

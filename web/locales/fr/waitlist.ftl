@@ -21,6 +21,7 @@ waitlist-joined = Vous êtes sur la liste d'attente. Le créneau vous sera rése
 waitlist-joined-offered = Le créneau était libre : il vous est réservé ci-dessous. Acceptez-le avant que l'offre n'expire.
 waitlist-left = Vous avez quitté la liste d'attente.
 waitlist-accepted = Offre acceptée : la réservation est à vous.
+waitlist-accepted-awaiting = Offre acceptée : la réservation attend maintenant la réponse d'un approbateur.
 waitlist-declined = Offre refusée : le créneau passe à la personne suivante.
 waitlist-join-title = S'inscrire sur la liste d'attente
 waitlist-join-intro = Attendre un créneau de { $resource }. Quand il se libère, il vous est réservé pendant un court moment.

@@ -35,6 +35,8 @@ struct MfaPage {
     /// Backup codes to show once (after enabling or replacing them).
     codes: Vec<String>,
     notice: String,
+    /// Why the reader was sent here: the MFA policy requires MFA for their role (empty if not).
+    required: String,
 }
 
 pages!(MfaPage);
@@ -63,7 +65,8 @@ async fn page(services: &Services, ctx: Ctx, errors: FormErrors, codes: Vec<Stri
     let user_id = ctx.caller().user_id;
     let status = mfa::status(services, user_id).await.map_err(|e| PageError::of(&ctx, e))?;
     let setup = mfa::pending_setup(services, user_id).await.map_err(|e| PageError::of(&ctx, e))?;
-    Ok(respond(MfaPage { ctx, errors, status, setup, codes, notice }, StatusCode::OK))
+    let required = required_sentence(services, &ctx);
+    Ok(respond(MfaPage { ctx, errors, status, setup, codes, notice, required }, StatusCode::OK))
 }
 
 async fn failed(services: &Services, ctx: Ctx, error: reserver_app::AppError) -> Page {
@@ -71,7 +74,20 @@ async fn failed(services: &Services, ctx: Ctx, error: reserver_app::AppError) ->
     let user_id = ctx.caller().user_id;
     let status = mfa::status(services, user_id).await.map_err(|e| PageError::of(&ctx, e))?;
     let setup = mfa::pending_setup(services, user_id).await.map_err(|e| PageError::of(&ctx, e))?;
-    Ok(respond_failed(MfaPage { ctx, errors, status, setup, codes: Vec::new(), notice: String::new() }, &error))
+    let required = required_sentence(services, &ctx);
+    Ok(respond_failed(
+        MfaPage { ctx, errors, status, setup, codes: Vec::new(), notice: String::new(), required },
+        &error,
+    ))
+}
+
+/// The sentence telling a reader the MFA policy requires MFA for their role, while it is off.
+fn required_sentence(services: &Services, ctx: &Ctx) -> String {
+    if reserver_app::mfa_policy::setup_required(services, ctx.caller()) {
+        ctx.t("mfa-required-by-policy")
+    } else {
+        String::new()
+    }
 }
 
 async fn show(req: HttpRequest, services: web::Data<Services>, keys: web::Data<WebKeys>) -> Page {

@@ -209,6 +209,7 @@ async fn overview(
         "offered" => ctx.t("waitlist-joined-offered"),
         "left" => ctx.t("waitlist-left"),
         "accepted" => ctx.t("waitlist-accepted"),
+        "awaiting" => ctx.t("waitlist-accepted-awaiting"),
         "declined" => ctx.t("waitlist-declined"),
         _ => String::new(),
     };
@@ -393,13 +394,14 @@ async fn act(
     let info = request_info(&req, &services);
     let caller = ctx.caller().clone();
     let result = match action {
-        "left" => waitlist::leave(&services, &info, &caller, id).await,
-        accepted => {
-            waitlist::answer_offer(&services, &info, &caller, id, accepted == "accepted").await.map(|a| a.position)
-        }
+        "left" => waitlist::leave(&services, &info, &caller, id).await.map(|position| (action, position)),
+        accepted => waitlist::answer_offer(&services, &info, &caller, id, accepted == "accepted").await.map(|a| {
+            // Taken where bookings need approval: the notice says it awaits an approver.
+            (if a.status == "pending_approval" { "awaiting" } else { action }, a.position)
+        }),
     };
     match result {
-        Ok(position) => Ok(ctx.redirect(&req, &format!("/waitlist?done={action}&min_position={position}"))),
+        Ok((done, position)) => Ok(ctx.redirect(&req, &format!("/waitlist?done={done}&min_position={position}"))),
         Err(error @ AppError::NotFound(_)) => Err(PageError::of(&ctx, error)),
         Err(error) => render(ctx, &services, String::new(), Some(&error), false).await,
     }
