@@ -169,7 +169,7 @@ pub async fn required_by_policy_leads_to_the_mfa_page(backend: Backend) {
     assert_eq!(r.status(), StatusCode::OK);
     let html = r.text().await.unwrap_or_default();
     let secret = between(&html, "<code id=\"mfa-secret\">", "<").to_string();
-    let r = ines.submit("/mfa", "/mfa/enable", &[("code", &code(&secret, 0))]).await;
+    let r = ines.submit("/mfa", "/mfa/enable", &[("code", &totp_code(&secret, 0))]).await;
     assert_eq!(r.status(), StatusCode::OK);
     let html = r.text().await.unwrap_or_default();
     assert!(!html.contains("id=\"mfa-required\""), "{html}");
