@@ -58,10 +58,6 @@ pub struct ServeArgs {
     /// Requests per minute to login, registration, refresh and setup (by address).
     #[arg(long, env = "RATE_LIMIT_AUTH", default_value = "10/minute", value_parser = per_minute)]
     rate_limit_auth: u32,
-    /// Milliseconds an answer of the resource list may be served again (0: off). Availability is
-    /// answered from the in-memory index, uncached.
-    #[arg(long, env = "READ_CACHE_MS", default_value_t = 1000)]
-    read_cache_ms: u64,
     #[command(flatten)]
     live: super::outward::LiveArgs,
     #[command(flatten)]
@@ -107,7 +103,6 @@ impl ServeArgs {
             refresh_token_days: self.refresh_token_days.clamp(1, 365),
             refresh_session_max_days: self.refresh_session_max_days.clamp(1, 365),
             setup_reopen_token: self.setup_reopen_token.filter(|s| !s.is_empty()),
-            read_cache_ttl: std::time::Duration::from_millis(self.read_cache_ms),
             live: self.live.settings(),
             mail: self.mail.settings(),
             webhooks: self.webhooks.settings(),
