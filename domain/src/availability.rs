@@ -40,8 +40,11 @@ pub fn free_slots(
     // The candidates of a prefix are the first candidates of the whole window, so if a prefix
     // yields `limit` slots they are the very slots the whole search would return; the work
     // done is then proportional to how far the answer lies, not to the window.
+    if limit == 0 {
+        return Vec::new();
+    }
     let mut span = duration.checked_mul(4).unwrap_or(duration).max(PREFIX_SEARCH);
-    while limit > 0 {
+    loop {
         let prefix_end = saturating_add(window.start(), span);
         if prefix_end >= window.end() {
             break;
