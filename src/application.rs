@@ -129,10 +129,11 @@ impl Application {
             settings.public_url.as_deref().is_some_and(|u| u.starts_with("https://")),
             settings.refresh_token_days,
         ));
-        let api_state = web::Data::new(ApiState::new(live_hub, settings.live, settings.read_cache_ttl));
+        let api_state = web::Data::new(ApiState::new(live_hub, settings.live));
         let port = bound.port();
         let body_limit = settings.max_body_bytes;
         let cors_origins = settings.cors_origins.clone();
+        let access_log = reserver_api::access_log::enabled();
         let mut server = HttpServer::new(move || {
             let mut cors = actix_cors::Cors::default()
                 .allow_any_method()
@@ -161,7 +162,7 @@ impl Application {
                 .wrap(middleware::from_fn(reserver_api::metrics::track))
                 .wrap(cors)
                 .wrap(middleware::from_fn(reserver_api::boundary::guard))
-                .wrap(reserver_api::access_log::logger())
+                .wrap(middleware::Condition::new(access_log, reserver_api::access_log::logger()))
                 .wrap(middleware::from_fn(reserver_api::request_id::request_id))
                 .configure(reserver_api::configure)
                 .configure(reserver_web::configure)

@@ -38,8 +38,6 @@ pub struct Settings {
     pub setup_reopen_token: Option<String>,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
-    /// How long list and availability answers may be served from cache (0 turns it off).
-    pub read_cache_ttl: std::time::Duration,
     pub live: reserver_api::live::LiveSettings,
     pub mail: reserver_mailer::MailSettings,
     /// Webhook delivery: timeouts, retries, auto-disable, the private-address guard.
@@ -68,7 +66,6 @@ impl Default for Settings {
             refresh_session_max_days: 30,
             setup_reopen_token: None,
             max_body_bytes: 1024 * 1024,
-            read_cache_ttl: std::time::Duration::from_secs(1),
             live: reserver_api::live::LiveSettings::default(),
             mail: reserver_mailer::MailSettings::default(),
             webhooks: reserver_webhooks::WebhookSettings::default(),
@@ -97,7 +94,6 @@ impl Settings {
             workers: 2,
             secret_key: Some("test-secret-key-that-is-long-enough-0123456789".into()),
             rate_limits: RateLimitConfig { enabled: false, ..RateLimitConfig::default() },
-            read_cache_ttl: std::time::Duration::ZERO,
             ..Self::default()
         }
     }

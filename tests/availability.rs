@@ -1,7 +1,9 @@
 //! Availability answered from the in-memory index: the free-slot search across resources agrees
 //! with each resource's `available-slots`, its filters and its refusals, and read-your-writes
-//! (`X-Min-Position` waits for the index) for the search and the per-resource questions. The
-//! real `reserver serve` binary, a fresh database per scenario, both backends.
+//! (`X-Min-Position` waits for the index) for the search and the per-resource questions; the
+//! resource list, answered from the index's catalogue, is current at once (no answer cache) and
+//! keeps its filters, sorts and cursors. The real `reserver serve` binary, a fresh database per
+//! scenario, both backends.
 
 #[macro_use]
 mod common;
@@ -19,6 +21,8 @@ on_both_backends!(
     search_filters,
     search_refuses_bad_input_naming_the_field,
     answers_include_a_booking_made_just_before,
+    resource_list_shows_each_write_at_once,
+    resource_list_filters_sorts_and_pages,
 );
 
 /// The catalogue of every scenario: Alpha (projector, quiet; 4 units; group Building),
@@ -223,4 +227,103 @@ async fn answers_include_a_booking_made_just_before(backend: Backend) {
     assert!(cancelled.status < 300, "{}", cancelled.body);
     let again = get_at(&s, &c.alice, &search_path(&format!("{w}&tags=projector")), cancelled.position).await;
     assert_eq!(names(&again.body), ["Alpha", "Beta"], "{}", again.body);
+}
+
+fn list_names(body: &Value) -> Vec<String> {
+    body["data"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no data in {body}"))
+        .iter()
+        .map(|r| r["name"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+async fn resource_list_shows_each_write_at_once(backend: Backend) {
+    let db = ScratchDatabase::new(backend).await;
+    let s = Server::start(db.url()).await;
+    let c = catalogue(&s).await;
+    let quiet = "/api/v1/resources?tags=quiet";
+    let listed = get_at(&s, &c.alice, quiet, c.position).await;
+    assert_eq!(list_names(&listed.body), ["Alpha", "Gamma"], "{}", listed.body);
+    // Renamed and re-tagged: the next list that asks for the write's position shows it …
+    let renamed = patch(&s, &c.admin, &format!("/api/v1/resources/{}", c.gamma), json!({ "name": "Aardvark" })).await;
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    let listed = get_at(&s, &c.alice, quiet, renamed.position).await;
+    assert_eq!(list_names(&listed.body), ["Aardvark", "Alpha"], "{}", listed.body);
+    // … and so does every list after it, without a position: no answer is served again.
+    let listed = get(&s, &c.alice, quiet).await;
+    assert_eq!(list_names(&listed.body), ["Aardvark", "Alpha"], "{}", listed.body);
+    let status = "/api/v1/resources?status=maintenance";
+    assert_eq!(list_names(&get(&s, &c.alice, status).await.body), Vec::<String>::new());
+    let down =
+        put(&s, &c.admin, &format!("/api/v1/resources/{}/status", c.beta), json!({ "status": "maintenance" })).await;
+    assert_eq!(down.status, 200, "{}", down.body);
+    assert_eq!(list_names(&get_at(&s, &c.alice, status, down.position).await.body), ["Beta"]);
+    assert_eq!(list_names(&get(&s, &c.alice, status).await.body), ["Beta"]);
+    let retired = delete(&s, &c.admin, &format!("/api/v1/resources/{}", c.alpha)).await;
+    assert_eq!(retired.status, 200, "{}", retired.body);
+    let listed = get_at(&s, &c.alice, "/api/v1/resources?status=retired", retired.position).await;
+    assert_eq!(list_names(&listed.body), ["Alpha"], "{}", listed.body);
+    assert_eq!(listed.body["data"][0]["retired"], json!(true), "{}", listed.body);
+    // A resource created now is listed at once for whoever asks with its position.
+    let created = post(&s, &c.admin, "/api/v1/resources", json!({ "name": "Delta", "tags": ["Quiet"] })).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let listed = get_at(&s, &c.alice, quiet, created.position).await;
+    assert_eq!(list_names(&listed.body), ["Aardvark", "Alpha", "Delta"], "{}", listed.body);
+    // A position the index cannot reach in time is a 503 naming it, not a stale list.
+    let ahead = get_at(&s, &c.alice, quiet, created.position + 1_000_000).await;
+    assert_eq!(ahead.status, 503, "{}", ahead.body);
+}
+
+async fn resource_list_filters_sorts_and_pages(backend: Backend) {
+    let db = ScratchDatabase::new(backend).await;
+    let s = Server::start(db.url()).await;
+    let c = catalogue(&s).await;
+    let list = |query: &str| {
+        let (s, token, position) = (&s, c.alice.clone(), c.position);
+        let path = format!("/api/v1/resources?{query}");
+        async move {
+            let answer = get_at(s, &token, &path, position).await;
+            assert_eq!(answer.status, 200, "{path}: {}", answer.body);
+            answer.body
+        }
+    };
+    assert_eq!(list_names(&list("").await), ["Alpha", "Beta", "Gamma"]);
+    assert_eq!(list_names(&list("order=desc").await), ["Gamma", "Beta", "Alpha"]);
+    assert_eq!(list_names(&list("tags=PROJECTOR,quiet").await), ["Alpha"]);
+    assert_eq!(list_names(&list(&format!("group_id={}", c.building)).await), ["Alpha"]);
+    assert_eq!(list_names(&list(&format!("group_id={}&include_subgroups=true", c.building)).await), ["Alpha", "Beta"]);
+    assert_eq!(list_names(&list(&format!("group_id={}", c.floor)).await), ["Beta"]);
+    assert_eq!(list_names(&list("q=GAM").await), ["Gamma"]);
+    assert_eq!(list_names(&list("query=alpha&type=room").await), ["Alpha"]);
+    assert_eq!(list_names(&list("kind=desk").await), Vec::<String>::new());
+    assert_eq!(list_names(&list("sort=created&order=desc").await), ["Gamma", "Beta", "Alpha"]);
+    assert_eq!(list_names(&list("status=available&sort=status").await), ["Alpha", "Beta", "Gamma"]);
+    // Cursor pagination, one at a time, through the same list.
+    let mut names = Vec::new();
+    let mut query = "limit=1".to_string();
+    loop {
+        let page = list(&query).await;
+        names.extend(list_names(&page));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => {
+                assert_eq!(page["has_more"], json!(true));
+                query = format!("limit=1&cursor={cursor}");
+            }
+            None => break,
+        }
+    }
+    assert_eq!(names, ["Alpha", "Beta", "Gamma"]);
+    // The old name of the route answers the same.
+    let search = get_at(&s, &c.alice, "/api/v1/resources/search?tags=quiet", c.position).await;
+    assert_eq!(list_names(&search.body), ["Alpha", "Gamma"]);
+    // Bad input is refused naming the parameter, as before.
+    for (query, field) in [("status=gone", "status"), ("order=up", "order"), ("cursor=garbage", "cursor")] {
+        let answer = get(&s, &c.alice, &format!("/api/v1/resources?{query}")).await;
+        assert_eq!(answer.status, 422, "{query}: {}", answer.body);
+        assert!(answer.body.to_string().contains(field), "{query}: {}", answer.body);
+    }
+    let cursor = list("limit=1").await["next_cursor"].as_str().expect("a cursor").to_string();
+    let other = get(&s, &c.alice, &format!("/api/v1/resources?limit=1&order=desc&cursor={cursor}")).await;
+    assert_eq!(other.status, 422, "{}", other.body);
 }

@@ -16,6 +16,16 @@ const SECRET_SEGMENTS: [&str; 1] = ["/api/v1/calendar/feed/"];
 
 const REDACTED: &str = "[redacted]";
 
+/// Where the access log's lines go (the `log` target of actix's logger): `RUST_LOG` names it.
+pub const TARGET: &str = "actix_web::middleware::logger";
+
+/// Whether the access log's lines are written at all (`info` for [`TARGET`] enabled by the
+/// log filter). When they are not, the middleware is left out: it would otherwise still
+/// render every request's line (address, redacted target) only for it to be dropped.
+pub fn enabled() -> bool {
+    tracing::enabled!(target: TARGET, tracing::Level::INFO)
+}
+
 /// The access-log middleware: client address (through trusted proxies only), the request line
 /// with secrets redacted, status, size, time and request id.
 pub fn logger() -> Logger {

@@ -1,5 +1,6 @@
 //! Request extractors: the authenticated caller, the read-your-writes position, command metadata.
 
+use std::borrow::Cow;
 use std::future::{ready, Ready};
 
 use actix_web::dev::Payload;
@@ -131,11 +132,18 @@ impl FromRequest for MinPosition {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let from_header = req.headers().get(MIN_POSITION_HEADER).and_then(|v| v.to_str().ok()).map(str::to_string);
-        let from_query = web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
-            .ok()
-            .and_then(|q| q.get("min_position").cloned());
-        ready(match from_header.or(from_query) {
+        let from_header = req.headers().get(MIN_POSITION_HEADER).and_then(|v| v.to_str().ok()).map(Cow::Borrowed);
+        // The query's other parameters are not decoded (nor copied) just to find this one.
+        let from_query = || {
+            let query = req.query_string();
+            query
+                .contains("min_position")
+                .then(|| {
+                    form_urlencoded::parse(query.as_bytes()).filter(|(k, _)| k == "min_position").last().map(|(_, v)| v)
+                })
+                .flatten()
+        };
+        ready(match from_header.or_else(from_query) {
             None => Ok(MinPosition(None)),
             Some(v) => v
                 .trim()

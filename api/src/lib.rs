@@ -13,7 +13,6 @@ pub mod metrics;
 mod openapi;
 mod problem;
 pub mod rate_limit;
-mod read_cache;
 pub mod request_id;
 mod routes;
 mod state;

@@ -10,7 +10,7 @@ use reserver_availability_index::{IndexError, Schedule, SearchHit, SearchQuery};
 use reserver_domain::resource::ResourceKind;
 use reserver_domain::{ResourceState, TimeRange};
 use reserver_projections::availability as read_model;
-use reserver_projections::catalog::{self, ResourceView};
+use reserver_projections::catalog::ResourceView;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -87,65 +87,19 @@ impl WindowParams {
     }
 }
 
-/// What the index knows of resource `id`, as the catalogue read model would describe it, or
-/// `None` if the index dropped it (ask the read model).
-fn indexed_view(services: &Services, id: Uuid) -> AppResult<Option<ResourceView>> {
-    let index = &services.availability;
-    match index.with_state(id, |s| describe(s, id)) {
-        Ok(Some(view)) => Ok(Some(view)),
-        Ok(None) | Err(IndexError::UnknownResource(_)) => Err(AppError::not_found("resource")),
-        Err(IndexError::Evicted(_)) => Ok(None),
-        Err(e) => Err(AppError::Internal(e.to_string())),
-    }
-    .map(|view| {
-        view.map(|mut v| {
-            if let Some(dates) = index.catalog_dates(id) {
-                v.created_at = dates.created_at;
-                v.updated_at = dates.updated_at;
-            }
-            v
-        })
-    })
-}
-
-/// The catalogue's description of an indexed resource (dates filled in by the caller; the
-/// retirement reason is not held in memory and no availability answer shows it).
-fn describe(state: &ResourceState, id: Uuid) -> Option<ResourceView> {
-    let r = state.resource.as_ref()?;
-    Some(ResourceView {
-        resource_id: id,
-        name: r.details.name.clone(),
-        kind: r.details.kind,
-        tags: r.details.tags.clone(),
-        description: r.details.description.clone(),
-        location: r.details.location.clone(),
-        group_id: r.details.group_id,
-        capacity: r.capacity,
-        time_zone: r.time_zone,
-        status: r.status,
-        retired: r.retired,
-        retired_reason: None,
-        policy: r.policy.clone(),
-        business_hours: r.business_hours.clone(),
-        created_at: DateTime::<Utc>::MIN_UTC,
-        updated_at: DateTime::<Utc>::MIN_UTC,
-    })
-}
-
-/// Read-model fallback for a resource the index does not hold.
-async fn read_model_view(services: &Services, id: Uuid, min: Option<u64>) -> AppResult<ResourceView> {
-    services.caught_up(min).await?;
-    catalog::get_resource(&services.db(), id).await?.ok_or_else(|| AppError::not_found("resource"))
-}
-
-/// A resource's description and time zone, from the index (or the read model if dropped).
+/// A resource's description and time zone, as the catalogue read model shows it, from the
+/// catalogue the index keeps in memory (evicted resources included).
 /// Errors: `NotFound` for a resource that does not exist.
 pub async fn resource(services: &Services, id: Uuid, min: Option<u64>) -> AppResult<ResourceView> {
     index_caught_up(services, min).await?;
-    match indexed_view(services, id)? {
-        Some(view) => Ok(view),
-        None => read_model_view(services, id, min).await,
-    }
+    services.availability.catalog_resource(id).ok_or_else(|| AppError::not_found("resource"))
+}
+
+/// The time zone of resource `id` (without copying its description).
+/// Errors: `NotFound` for a resource that does not exist.
+async fn zone(services: &Services, id: Uuid, min: Option<u64>) -> AppResult<Tz> {
+    index_caught_up(services, min).await?;
+    services.availability.with_catalog_resource(id, |v| v.time_zone).ok_or_else(|| AppError::not_found("resource"))
 }
 
 /// Per-day availability for `days` local days from today in the resource's zone, counting
@@ -189,8 +143,7 @@ pub async fn free_slots(
     for_user: Option<Uuid>,
     min: Option<u64>,
 ) -> AppResult<Vec<TimeRange>> {
-    let view = resource(services, id, min).await?;
-    let window = params.window(view.time_zone)?;
+    let window = params.window(zone(services, id, min).await?)?;
     let duration = params.duration()?;
     let limit = params.limit.unwrap_or(50).clamp(1, 500);
     let now = Utc::now();
@@ -213,7 +166,7 @@ pub async fn next_available(
     for_user: Option<Uuid>,
     min: Option<u64>,
 ) -> AppResult<Option<TimeRange>> {
-    resource(services, id, min).await?;
+    zone(services, id, min).await?;
     let now = Utc::now();
     let from = from.unwrap_or(now);
     match services.availability.next_available(id, from, duration, now, for_user) {

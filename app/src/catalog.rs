@@ -1,12 +1,29 @@
-//! What a resource write answers with. The catalog read model has every field a client sees; when
-//! it cannot reach the write in time (lagging, or stuck on an event it cannot apply), the answer
-//! is built from the aggregate's own state instead, so an accepted write is never answered 503.
+//! The resource catalogue: the resource list, answered from memory, and what a resource write
+//! answers with. The catalog read model has every field a client sees; when it cannot reach
+//! the write in time (lagging, or stuck on an event it cannot apply), the answer is built from
+//! the aggregate's own state instead, so an accepted write is never answered 503.
 
-use reserver_projections::catalog::{self, ResourceView};
+use reserver_projections::catalog::{self, ResourceQuery, ResourceView};
+use reserver_projections::{Page, PageRequest};
 use uuid::Uuid;
 
 use crate::error::AppError;
 use crate::services::Services;
+
+/// A page of the resource list (filters, text search, sort, cursor) as of at least log
+/// position `min`: the same answer as the catalogue read model's `list_resources`, from the
+/// catalogue the availability index keeps in memory, so it is always current and
+/// read-your-writes waits for the index. Errors: `Validation`/`InvalidCursor` for a bad
+/// status or cursor, `NotCaughtUp` when the index does not reach `min` in time.
+pub async fn list_resources(
+    services: &Services,
+    query: &ResourceQuery,
+    page: &PageRequest,
+    min: Option<u64>,
+) -> Result<Page<ResourceView>, AppError> {
+    crate::availability::index_caught_up(services, min).await?;
+    Ok(services.availability.list_resources(query, page)?)
+}
 
 /// The resource `id` as of log position `position` (the write just made).
 /// Errors: `NotFound` when there is no such resource.

@@ -12,7 +12,10 @@
 //! (default 2). `startup` options: `--events N`, `--resources N` (default 2,000), `--live N`
 //! (future bookings appended after that history, still live at the end; default 0),
 //! `--backend sqlite|postgres` (PostgreSQL from `TEST_DATABASE_URL`), `--read-model` to also
-//! time building the states from the reservations read model after a rebuild of it.
+//! time building the states from the reservations read model after a rebuild of it,
+//! `--replica PATH` to also start that `reserver` binary (`serve`) on the filled log, three
+//! times, and time it until `GET /ready` answers 200 (a whole replica: migrations, projectors,
+//! the index, the live hub, then the listener).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -443,6 +446,12 @@ fn startup() {
             assert_eq!(report.position, head);
             index.shutdown().await;
         }
+        if let Some(bin) = arg("--replica") {
+            for run in 1..=3 {
+                let elapsed = replica_ready(&bin, db.url()).await;
+                println!("replica {run}: `{bin} serve` answered GET /ready 200 after {:.2} s", elapsed.as_secs_f64());
+            }
+        }
         if std::env::args().any(|a| a == "--read-model") {
             let started = Instant::now();
             reserver_projections::rebuild(store.clone(), Some("reservations")).await.expect("rebuild");
@@ -457,6 +466,38 @@ fn startup() {
             }
         }
     });
+}
+
+/// Starts `bin serve` on `database_url` and times it until `GET /ready` answers 200; stops it.
+async fn replica_ready(bin: &str, database_url: &str) -> Duration {
+    use std::io::{Read, Write};
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("port").port();
+    let started = Instant::now();
+    let mut child = std::process::Command::new(bin)
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--workers", "2"])
+        .env("DATABASE_URL", database_url)
+        .env("SECRET_KEY", "bench-only-secret-key-that-is-long-enough-for-hs256")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("start the replica");
+    let ready = || -> bool {
+        let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return false };
+        let request = format!("GET /ready HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+        let mut answer = String::new();
+        stream.write_all(request.as_bytes()).is_ok()
+            && stream.read_to_string(&mut answer).is_ok()
+            && answer.lines().next().is_some_and(|status| status.contains(" 200"))
+    };
+    while !ready() {
+        assert!(started.elapsed() < Duration::from_secs(600), "the replica was not ready within 10 minutes");
+        assert!(child.try_wait().expect("child").is_none(), "the replica exited");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let elapsed = started.elapsed();
+    let _ = child.kill();
+    let _ = child.wait();
+    elapsed
 }
 
 /// What a start-up from the read model would read: every resource's stored state and its

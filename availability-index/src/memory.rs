@@ -8,6 +8,8 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use chrono::{DateTime, Utc};
 use reserver_domain::group::GroupEvent;
 use reserver_domain::{ResourceEvent, ResourceState};
+use reserver_projections::catalog::{MemoryCatalog, ResourceQuery, ResourceView};
+use reserver_projections::{Page, PageRequest, ProjectionError};
 use reserver_store::RecordedEvent;
 use serde::Serialize;
 use uuid::Uuid;
@@ -52,11 +54,6 @@ pub struct CatalogDates {
     pub updated_at: DateTime<Utc>,
 }
 
-/// The resource events that change what the catalogue shows (its `updated_at`): the same list
-/// as the catalogue projector's.
-const CATALOG_EVENT_TYPES: [&str; 5] =
-    ["resource_created", "resource_updated", "resource_retired", "business_hours_set", "resource_status_changed"];
-
 /// One resource: its state, or the mark that it was evicted.
 #[allow(clippy::large_enum_variant)] // one per resource, behind its own lock; evicted ones are rare
 pub(crate) enum Entry {
@@ -95,9 +92,10 @@ pub struct MemoryIndex {
     resources: RwLock<HashMap<Uuid, Shared<Entry>>>,
     /// Group → parent.
     groups: RwLock<HashMap<Uuid, Option<Uuid>>>,
-    /// Resource → when it was created and when its catalogue entry last changed (the
-    /// catalogue read model's rule), so a resource's description needs no read model.
-    dates: RwLock<HashMap<Uuid, CatalogDates>>,
+    /// The resource catalogue (descriptions, settings, status, dates; every resource, evicted
+    /// ones too), folded by the catalogue projector's own rules: the resource list and a
+    /// resource's description need no read model.
+    catalog: RwLock<MemoryCatalog>,
     kept: AtomicUsize,
     evicted: AtomicUsize,
     position: AtomicU64,
@@ -110,7 +108,7 @@ impl MemoryIndex {
         Self {
             resources: RwLock::new(HashMap::new()),
             groups: RwLock::new(HashMap::new()),
-            dates: RwLock::new(HashMap::new()),
+            catalog: RwLock::new(MemoryCatalog::new()),
             kept: AtomicUsize::new(0),
             evicted: AtomicUsize::new(0),
             position: AtomicU64::new(0),
@@ -176,7 +174,28 @@ impl MemoryIndex {
     /// last changed (bookings do not count): the catalogue read model's `created_at` and
     /// `updated_at`.
     pub fn catalog_dates(&self, id: Uuid) -> Option<CatalogDates> {
-        read(&self.dates).get(&id).copied()
+        read(&self.catalog).get(id).map(|v| CatalogDates { created_at: v.created_at, updated_at: v.updated_at })
+    }
+
+    /// Resource `id` as the catalogue read model shows it (`rm_resources`), if it exists.
+    pub fn catalog_resource(&self, id: Uuid) -> Option<ResourceView> {
+        read(&self.catalog).get(id).cloned()
+    }
+
+    /// `f` applied to resource `id`'s catalogue view (no copy), if it exists.
+    pub fn with_catalog_resource<R>(&self, id: Uuid, f: impl FnOnce(&ResourceView) -> R) -> Option<R> {
+        read(&self.catalog).get(id).map(f)
+    }
+
+    /// A page of the resource list: the same answer as the catalogue read model's
+    /// `list_resources` (filters, text search, sorts, cursors), from memory. Errors as that
+    /// function's: an unknown status, a cursor of another list.
+    pub fn list_resources(
+        &self,
+        query: &ResourceQuery,
+        page: &PageRequest,
+    ) -> Result<Page<ResourceView>, ProjectionError> {
+        read(&self.catalog).list(query, page)
     }
 
     /// Whether group `id` exists (as far as the index has followed the log).
@@ -217,6 +236,13 @@ impl MemoryIndex {
 
     fn apply_group(&self, event: &GroupEvent) {
         let mut groups = write(&self.groups);
+        let id = match event {
+            GroupEvent::GroupCreated { group_id, .. }
+            | GroupEvent::GroupMoved { group_id, .. }
+            | GroupEvent::GroupRenamed { group_id, .. }
+            | GroupEvent::GroupDeleted { group_id, .. } => *group_id,
+        };
+        write(&self.catalog).apply_group(id, event);
         match event {
             GroupEvent::GroupCreated { group_id, parent_id, .. }
             | GroupEvent::GroupMoved { group_id, parent_id, .. } => {
@@ -230,12 +256,8 @@ impl MemoryIndex {
     }
 
     fn apply_resource(&self, id: Uuid, event: &ResourceEvent) {
-        if let ResourceEvent::ResourceCreated { at, .. } = event {
-            write(&self.dates).insert(id, CatalogDates { created_at: *at, updated_at: *at });
-        } else if CATALOG_EVENT_TYPES.contains(&event.event_type()) {
-            if let Some(dates) = write(&self.dates).get_mut(&id) {
-                dates.updated_at = event.at();
-            }
+        if MemoryCatalog::shows(event) {
+            write(&self.catalog).apply_resource(id, event);
         }
         let entry = match self.entry(id) {
             Some(entry) => entry,

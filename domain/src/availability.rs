@@ -6,9 +6,6 @@
 //! ([`crate::resource::Reservations`]): a search reads the holding reservations near its
 //! window and, per candidate, those within the buffers' reach of it, never all of them.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
-
 use chrono::{DateTime, Duration, DurationRound, NaiveDate, Utc};
 use chrono_tz::Tz;
 use uuid::Uuid;
@@ -37,24 +34,39 @@ pub fn free_slots(
     limit: usize,
     for_user: Option<Uuid>,
 ) -> Vec<TimeRange> {
-    // A suggestion search usually finds its few slots within a day or two of its start: search
-    // that prefix first, looking only at the reservations near it. The candidates of a prefix
-    // are the first candidates of the whole window, so if it yields `limit` slots they are the
-    // very slots the whole search would return.
-    let prefix_end = saturating_add(window.start(), duration.checked_mul(4).unwrap_or(duration).max(PREFIX_SEARCH));
-    if prefix_end < window.end() && limit > 0 {
+    // Most searches find their slots near the window's start (a conflict's suggestions, the
+    // next free slot): search growing prefixes of the window first — two days (or four
+    // lengths), then four times longer each time — looking only at the reservations near each.
+    // The candidates of a prefix are the first candidates of the whole window, so if a prefix
+    // yields `limit` slots they are the very slots the whole search would return; the work
+    // done is then proportional to how far the answer lies, not to the window.
+    if limit == 0 {
+        return Vec::new();
+    }
+    let mut span = duration.checked_mul(4).unwrap_or(duration).max(PREFIX_SEARCH);
+    loop {
+        let prefix_end = saturating_add(window.start(), span);
+        if prefix_end >= window.end() {
+            break;
+        }
         if let Ok(prefix) = TimeRange::new(window.start(), prefix_end) {
             let slots = free_slots_in(state, prefix, duration, now, limit, for_user);
             if slots.len() >= limit {
                 return slots;
             }
         }
+        match span.checked_mul(PREFIX_GROWTH) {
+            Some(longer) => span = longer,
+            None => break,
+        }
     }
     free_slots_in(state, window, duration, now, limit, for_user)
 }
 
-/// Length of the window prefix [`free_slots`] searches first.
+/// Length of the first window prefix [`free_slots`] searches.
 const PREFIX_SEARCH: Duration = Duration::days(2);
+/// How much longer each next prefix is.
+const PREFIX_GROWTH: i32 = 4;
 
 fn free_slots_in(
     state: &ResourceState,
@@ -67,16 +79,18 @@ fn free_slots_in(
     let Some(resource) = state.resource.as_ref() else {
         return Vec::new();
     };
-    if duration <= Duration::zero() || limit == 0 {
+    if duration <= Duration::zero() || limit == 0 || window.end().checked_sub_signed(duration).is_none() {
         return Vec::new();
     }
-    let Some(last_start) = window.end().checked_sub_signed(duration) else {
+    // A slot `check_slot` accepts lies inside one free interval (open, not blacked out, under
+    // capacity with buffers) at least `duration` long: candidates are drawn inside those
+    // alone, so a busy stretch costs nothing per candidate. Skipping the others changes no
+    // answer (`check_slot` would refuse them all), and on a full resource it skips nearly all.
+    let usable: Vec<TimeRange> =
+        free_intervals(state, &window).into_iter().filter(|f| f.duration() >= duration).collect();
+    if usable.is_empty() {
         return Vec::new();
-    };
-    // The few irregular candidates are sorted; the 15-minute grid is sorted by construction
-    // and is walked lazily alongside them, so a search that finds its slots early (the usual
-    // conflict suggestion) never builds or sorts the whole window's grid.
-    let in_window = |c: &DateTime<Utc>| *c >= window.start() && *c <= last_start;
+    }
     let reach = resource.policy.buffer_before() + resource.policy.buffer_after();
     // Only reservations that can meet a slot of the window (buffers included) matter here.
     let near_window = window.widened(reach, reach);
@@ -89,41 +103,66 @@ fn free_slots_in(
             irregular.extend(open.iter().map(TimeRange::start));
         }
     }
-    irregular.retain(in_window);
-    // A heap, not a sort: a suggestion search usually takes only the first few.
-    let mut irregular: BinaryHeap<Reverse<DateTime<Utc>>> = irregular.into_iter().map(Reverse).collect();
-    let irregular = std::iter::from_fn(move || irregular.pop().map(|Reverse(at)| at));
-    let grid_start = window.start().duration_trunc(SEARCH_STEP).ok();
-    let grid = std::iter::successors(grid_start, |g| Some(saturating_add(*g, SEARCH_STEP)))
-        .take_while(|g| *g <= last_start)
-        .take(MAX_CANDIDATES)
-        .filter(in_window);
-    let candidates = merge_sorted(irregular, grid);
-    // A slot `check_slot` accepts lies inside one free interval (open, not blacked out, under
-    // capacity with buffers): candidates outside every one are refused without asking it.
-    // Skipping them changes no answer, and on a busy day it skips most candidates.
-    let free = free_intervals(state, &window);
-    let fits = |slot: &TimeRange| {
-        let i = free.partition_point(|f| f.end() < slot.end());
-        free.get(i).is_some_and(|f| f.covers(slot))
-    };
+    // Only the irregular candidates that can start a slot inside a usable interval.
+    irregular.retain(|c| {
+        let i = usable.partition_point(|f| f.end() <= *c);
+        usable.get(i).is_some_and(|f| f.start() <= *c && last_start_in(f, duration).is_some_and(|last| *c <= last))
+    });
+    irregular.sort_unstable();
+    // The 15-minute grid from the window's start (at most `MAX_CANDIDATES` points).
+    let grid = window.start().duration_trunc(SEARCH_STEP).ok().map(|first| Grid { first, points: MAX_CANDIDATES });
 
     let mut slots: Vec<TimeRange> = Vec::new();
-    for start in candidates {
-        if slots.len() >= limit {
-            break;
-        }
-        if slots.last().is_some_and(|prev| start < prev.end()) {
-            continue;
-        }
-        let Some(slot) = TimeRange::starting_at(start, duration) else {
-            continue;
-        };
-        if fits(&slot) && check_slot(state, &slot, now, for_user).is_ok() {
-            slots.push(slot);
+    for free in &usable {
+        let Some(last) = last_start_in(free, duration) else { continue };
+        let from = irregular.partition_point(|c| *c < free.start());
+        let to = irregular.partition_point(|c| *c <= last);
+        let points = grid.iter().flat_map(|g| g.within(free.start(), last));
+        for start in merge_sorted(irregular[from..to].iter().copied(), points) {
+            if slots.len() >= limit {
+                return slots;
+            }
+            if slots.last().is_some_and(|prev| start < prev.end()) {
+                continue;
+            }
+            let Some(slot) = TimeRange::starting_at(start, duration) else {
+                continue;
+            };
+            if check_slot(state, &slot, now, for_user).is_ok() {
+                slots.push(slot);
+            }
         }
     }
     slots
+}
+
+/// The last start of a slot of `duration` inside `free`.
+fn last_start_in(free: &TimeRange, duration: Duration) -> Option<DateTime<Utc>> {
+    free.end().checked_sub_signed(duration).filter(|last| *last >= free.start())
+}
+
+/// The candidate grid: `first + k × SEARCH_STEP` for `k < points`.
+struct Grid {
+    first: DateTime<Utc>,
+    points: usize,
+}
+
+impl Grid {
+    /// The grid's points in `[from, to]`, ascending.
+    fn within(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> impl Iterator<Item = DateTime<Utc>> {
+        let step = SEARCH_STEP.num_nanoseconds().unwrap_or(1).max(1);
+        let offset = |at: DateTime<Utc>| (at - self.first).num_nanoseconds();
+        // First k with first + k·step >= from; last k with first + k·step <= to.
+        let low = offset(from).map(|ns| if ns <= 0 { 0 } else { (ns + step - 1) / step });
+        let high = offset(to).filter(|ns| *ns >= 0).map(|ns| (ns / step).min(self.points as i64 - 1));
+        let first = self.first;
+        let ks = match (low, high) {
+            (Some(low), Some(high)) if low <= high => low..high + 1,
+            _ => 0..0,
+        };
+        ks.map_while(move |k| i32::try_from(k).ok().and_then(|k| SEARCH_STEP.checked_mul(k)))
+            .map_while(move |d| first.checked_add_signed(d))
+    }
 }
 
 /// Two ascending sequences as one, without repeats.

@@ -35,6 +35,15 @@ pub struct AvailabilityBenchArgs {
     /// Clients asking at once.
     #[arg(long, default_value_t = 20)]
     concurrency: usize,
+    /// Clients asking at once in the search phase (default: `--concurrency`). A search visits
+    /// every resource, so its latency under N concurrent searches on two cores is N times its
+    /// cost: ask fewer at once to see a search's own time.
+    #[arg(long)]
+    search_concurrency: Option<usize>,
+    /// Run only the phases whose path contains one of these (comma-separated: `available-slots`,
+    /// `next-available`, `search`, `availability?`); default all.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
     /// Seconds of each phase.
     #[arg(long, default_value_t = 10.0)]
     seconds: f64,
@@ -128,7 +137,15 @@ async fn measure(base: &str, args: &AvailabilityBenchArgs, backend: Backend) -> 
         ("GET /resources/{id}/availability?days_ahead=30", "30 per-day summaries".into(), summary),
     ];
     for (label, note, path) in phases {
-        let (count, mut lat, errors) = get_load(&client, base, &token, path, args.concurrency, args.seconds).await;
+        if !args.only.is_empty() && !args.only.iter().any(|o| label.contains(o.as_str())) {
+            continue;
+        }
+        let concurrency = match label.contains("search") {
+            true => args.search_concurrency.unwrap_or(args.concurrency),
+            false => args.concurrency,
+        };
+        let note = format!("{note}; {concurrency} clients");
+        let (count, mut lat, errors) = get_load(&client, base, &token, path, concurrency, args.seconds).await;
         lat.sort();
         println!(
             "| {label} | {:.0} | {:.2} | {:.2} | {:.2} | {note}; non-200: {errors} |",

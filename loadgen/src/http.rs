@@ -41,10 +41,6 @@ pub struct HttpBenchArgs {
     /// HTTP workers of the server under test.
     #[arg(long, default_value_t = 2)]
     workers: usize,
-    /// The server's answer cache of the resource list, in ms (0: off, every read computed).
-    /// Availability is never cached: it is answered from the in-memory index.
-    #[arg(long, default_value_t = 1000)]
-    read_cache_ms: u64,
     /// The `reserver` binary to start (default: this one).
     #[arg(long)]
     server_bin: Option<std::path::PathBuf>,
@@ -65,13 +61,7 @@ pub async fn run(args: HttpBenchArgs) -> anyhow::Result<()> {
         "postgres" => ScratchDatabase::postgres_beside(&args.postgres_url).await?,
         other => anyhow::bail!("unknown backend {other:?}"),
     };
-    let server = ServerProcess::start(
-        args.server_bin.clone(),
-        db.url(),
-        args.workers,
-        &[("READ_CACHE_MS", &args.read_cache_ms.to_string())],
-    )
-    .await?;
+    let server = ServerProcess::start(args.server_bin.clone(), db.url(), args.workers, &[]).await?;
     let outcome = measure(&server.base_url, &args, db.backend()).await;
     // Stop the service (and its log followers) before the scratch database is dropped.
     server.stop();
@@ -82,13 +72,12 @@ async fn measure(base: &str, args: &HttpBenchArgs, backend: Backend) -> anyhow::
     let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency * 2).build()?;
     let (admin, users, resources) = seed(&client, base, args).await?;
     println!(
-        "backend {} · {} users · {} resources · concurrency {} · {:.0} s per phase · read cache {} ms",
+        "backend {} · {} users · {} resources · concurrency {} · {:.0} s per phase",
         if backend == Backend::Postgres { "postgres" } else { "sqlite" },
         args.users,
         args.resources,
         args.concurrency,
         args.seconds,
-        args.read_cache_ms
     );
 
     let tally = book_load(&client, base, &users, &resources, args).await;

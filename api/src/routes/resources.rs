@@ -114,16 +114,12 @@ struct ListParams {
 )]
 async fn list(
     state: web::Data<Services>,
-    api: web::Data<crate::ApiState>,
-    req: HttpRequest,
     _user: CurrentUser,
     min: MinPosition,
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = format!("resources?{}", req.query_string());
-    let p = params.into_inner();
-    let db = state.db();
-    Ok(api.cached(&state, key, min.0, || async move { list_page(&db, p).await }).await?)
+    let body = list_page(&state, params.into_inner(), min.0).await?;
+    Ok(HttpResponse::Ok().json(body))
 }
 
 /// The same list under its older name.
@@ -142,16 +138,15 @@ async fn list(
 )]
 async fn search(
     state: web::Data<Services>,
-    api: web::Data<crate::ApiState>,
-    req: HttpRequest,
     user: CurrentUser,
     min: MinPosition,
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
-    list(state, api, req, user, min, params).await
+    list(state, user, min, params).await
 }
 
-async fn list_page(db: &reserver_store::Database, p: ListParams) -> Result<serde_json::Value, AppError> {
+/// One page of the list, from the catalogue held in memory (always current; `min` waits for it).
+async fn list_page(state: &Services, p: ListParams, min: Option<u64>) -> Result<serde_json::Value, AppError> {
     if let Some(status) = &p.status {
         if !["available", "maintenance", "retired"].contains(&status.as_str()) {
             return Err(AppError::validation("status", "must be available, maintenance or retired"));
@@ -176,7 +171,7 @@ async fn list_page(db: &reserver_store::Database, p: ListParams) -> Result<serde
         descending,
     };
     let page = PageParams { limit: p.limit, cursor: p.cursor }.request()?;
-    let result = catalog::list_resources(db, &query, &page).await?;
+    let result = reserver_app::catalog::list_resources(state, &query, &page, min).await?;
     Ok(page_json(result, views::resource))
 }
 

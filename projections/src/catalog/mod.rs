@@ -1,6 +1,7 @@
 //! The resource catalog: every resource with its descriptive fields, settings and status, the
 //! tags as their own rows for filtering, and the resource-group tree.
 
+mod memory;
 mod query;
 
 use std::collections::HashMap;
@@ -16,6 +17,7 @@ use reserver_store::RecordedEvent;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub use memory::MemoryCatalog;
 pub use query::{
     get_group, get_resource, group_tree, list_resources, would_create_cycle, GroupNode, ResourceQuery, ResourceSort,
 };
@@ -96,7 +98,7 @@ pub struct CatalogProjector;
 const CATALOG_EVENT_TYPES: [&str; 5] =
     ["resource_created", "resource_updated", "resource_retired", "business_hours_set", "resource_status_changed"];
 
-fn is_catalog_event(event: &ResourceEvent) -> bool {
+pub(crate) fn is_catalog_event(event: &ResourceEvent) -> bool {
     CATALOG_EVENT_TYPES.contains(&event.event_type())
 }
 

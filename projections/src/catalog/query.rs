@@ -67,12 +67,39 @@ fn escape_like(text: &str) -> String {
     out
 }
 
-fn sort_key(view: &ResourceView, sort: ResourceSort) -> SortValue {
+pub(super) fn sort_key(view: &ResourceView, sort: ResourceSort) -> SortValue {
     match sort {
         ResourceSort::Name => SortValue::Text(fold_text(&view.name)),
         ResourceSort::Status => SortValue::Text(view.status_label().to_string()),
         ResourceSort::Created => SortValue::Int(view.created_at.timestamp_micros()),
     }
+}
+
+/// `InvalidQuery` unless `status` is one the list filters on.
+pub(super) fn validate_status(status: &str) -> Result<(), ProjectionError> {
+    match status {
+        "available" | "maintenance" | "retired" => Ok(()),
+        _ => Err(ProjectionError::InvalidQuery(format!("unknown status `{status}`"))),
+    }
+}
+
+fn sort_column(sort: ResourceSort) -> &'static str {
+    match sort {
+        ResourceSort::Name => "name_key",
+        ResourceSort::Status => "status",
+        ResourceSort::Created => "created_at",
+    }
+}
+
+/// The list a page of `query` belongs to (its cursors are accepted only there): the same for
+/// the SQL and the in-memory catalog.
+pub(super) fn resource_list(query: &ResourceQuery) -> CursorList {
+    let key = match query.sort {
+        ResourceSort::Name | ResourceSort::Status => KeyKind::Text,
+        ResourceSort::Created => KeyKind::Int,
+    };
+    let direction = if query.descending { "DESC" } else { "ASC" };
+    CursorList::new(format!("resources/{}/{direction}", sort_column(query.sort)), key)
 }
 
 /// A page of resources matching `query`.
@@ -93,9 +120,7 @@ pub async fn list_resources(
         sql.push(" AND kind = ").bind(kind_label(kind));
     }
     if let Some(status) = &query.status {
-        if !matches!(status.as_str(), "available" | "maintenance" | "retired") {
-            return Err(ProjectionError::InvalidQuery(format!("unknown status `{status}`")));
-        }
+        validate_status(status)?;
         sql.push(" AND status = ").bind(status.as_str());
     }
     if let Some(group_id) = query.group_id {
@@ -115,13 +140,8 @@ pub async fn list_resources(
     if let Some(text) = query.text.as_deref().filter(|t| !t.is_empty()) {
         sql.push(" AND search_text LIKE ").bind(escape_like(text)).push(" ESCAPE '\\'");
     }
-    let (column, key) = match query.sort {
-        ResourceSort::Name => ("name_key", KeyKind::Text),
-        ResourceSort::Status => ("status", KeyKind::Text),
-        ResourceSort::Created => ("created_at", KeyKind::Int),
-    };
-    let direction = if query.descending { "DESC" } else { "ASC" };
-    let list = CursorList::new(format!("resources/{column}/{direction}"), key);
+    let (column, direction) = (sort_column(query.sort), if query.descending { "DESC" } else { "ASC" });
+    let list = resource_list(query);
     if let Some(cursor) = page.decode_for(&list)? {
         cursor.push_after(&mut sql, column, "resource_id", query.descending);
     }
@@ -155,11 +175,11 @@ pub async fn get_group(db: &Database, group_id: Uuid) -> Result<Option<GroupView
     rows.first().map(|row| Ok(serde_json::from_str(&row.text(0)?)?)).transpose()
 }
 
-fn descendants(groups: &[GroupView], root: Uuid) -> BTreeSet<Uuid> {
+pub(super) fn descendants<'a>(groups: impl IntoIterator<Item = &'a GroupView> + Clone, root: Uuid) -> BTreeSet<Uuid> {
     let mut found = BTreeSet::new();
     let mut frontier = vec![root];
     while let Some(parent) = frontier.pop() {
-        for g in groups.iter().filter(|g| g.parent_id == Some(parent)) {
+        for g in groups.clone().into_iter().filter(|g| g.parent_id == Some(parent)) {
             if found.insert(g.group_id) {
                 frontier.push(g.group_id);
             }

@@ -83,10 +83,6 @@ pub struct ServeArgs {
     /// admit up to one interval's requests of a caller past its quota.
     #[arg(long, env = "API_QUOTA_FLUSH_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=60_000))]
     api_quota_flush_ms: u64,
-    /// Milliseconds an answer of the resource list may be served again (0: off). Availability is
-    /// answered from the in-memory index, uncached.
-    #[arg(long, env = "READ_CACHE_MS", default_value_t = 1000)]
-    read_cache_ms: u64,
     #[command(flatten)]
     live: super::outward::LiveArgs,
     #[command(flatten)]
@@ -147,7 +143,6 @@ impl ServeArgs {
             refresh_token_days: self.refresh_token_days.clamp(1, 365),
             refresh_session_max_days: self.refresh_session_max_days.clamp(1, 365),
             setup_reopen_token: self.setup_reopen_token.filter(|s| !s.is_empty()),
-            read_cache_ttl: std::time::Duration::from_millis(self.read_cache_ms),
             live: self.live.settings(),
             mail: self.mail.settings(),
             webhooks: self.webhooks.settings(),
