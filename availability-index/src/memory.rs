@@ -240,6 +240,7 @@ impl MemoryIndex {
             GroupEvent::GroupCreated { group_id, .. }
             | GroupEvent::GroupMoved { group_id, .. }
             | GroupEvent::GroupRenamed { group_id, .. }
+            | GroupEvent::GroupApproversSet { group_id, .. }
             | GroupEvent::GroupDeleted { group_id, .. } => *group_id,
         };
         write(&self.catalog).apply_group(id, event);
