@@ -41,13 +41,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/redoc", web::get().to(crate::openapi::redoc))
         .route("/ws", web::get().to(crate::live::socket::connect))
         .service(
+            // actix tries routes in order, matching each pattern with a regex: the most asked
+            // (availability, then the catalogue) go first, so that they cost one or two matches.
             web::scope("/api/v1")
+                .configure(availability::configure)
+                .configure(resources::configure)
+                .configure(schedule::configure)
                 .configure(auth::configure)
                 .configure(accounts::configure)
                 .configure(mfa::configure)
-                .configure(resources::configure)
-                .configure(schedule::configure)
-                .configure(availability::configure)
                 .configure(series::configure)
                 .configure(reservations::configure)
                 .configure(waitlist::configure)
