@@ -22,9 +22,27 @@ pub fn recorder() -> PrometheusHandle {
                 .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
             let handle = recorder.handle();
             let _ = metrics::set_global_recorder(recorder);
+            spawn_upkeep(handle.clone());
             handle
         })
         .clone()
+}
+
+/// How often histogram samples are folded into their buckets.
+const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Folds the recorded histogram samples into their buckets every [`UPKEEP_EVERY`]. The recorder
+/// keeps every sample until then; without it they pile up (8 bytes per request, ~10 GiB a day at
+/// 15,000 requests/s) until someone scrapes `/metrics`. A thread, not a task: the recorder is
+/// process-wide and outlives any one runtime (tests build many).
+fn spawn_upkeep(handle: PrometheusHandle) {
+    let spawned = std::thread::Builder::new().name("metrics-upkeep".into()).spawn(move || loop {
+        std::thread::sleep(UPKEEP_EVERY);
+        handle.run_upkeep();
+    });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "metrics upkeep thread not started; histograms drain only when scraped");
+    }
 }
 
 /// Counts and times every request by method, matched route pattern and status.

@@ -448,8 +448,12 @@ fn startup() {
         }
         if let Some(bin) = arg("--replica") {
             for run in 1..=3 {
-                let elapsed = replica_ready(&bin, db.url()).await;
-                println!("replica {run}: `{bin} serve` answered GET /ready 200 after {:.2} s", elapsed.as_secs_f64());
+                let (elapsed, rss) = replica_ready(&bin, db.url()).await;
+                println!(
+                    "replica {run}: `{bin} serve` answered GET /ready 200 after {:.2} s; resident memory then {:.1} MiB",
+                    elapsed.as_secs_f64(),
+                    rss as f64 / 1024.0
+                );
             }
         }
         if std::env::args().any(|a| a == "--read-model") {
@@ -469,18 +473,25 @@ fn startup() {
 }
 
 /// Starts `bin serve` on `database_url` and times it until `GET /ready` answers 200; stops it.
-async fn replica_ready(bin: &str, database_url: &str) -> Duration {
-    use std::io::{Read, Write};
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("port").port();
+/// Returns that time and the process's resident memory (KiB, `VmRSS`) when it was ready.
+async fn replica_ready(bin: &str, database_url: &str) -> (Duration, u64) {
+    use std::io::{BufRead, Read, Write};
     let started = Instant::now();
     let mut child = std::process::Command::new(bin)
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--workers", "2"])
+        .args(["serve", "--bind", "127.0.0.1:0", "--workers", "2"])
         .env("DATABASE_URL", database_url)
         .env("SECRET_KEY", "bench-only-secret-key-that-is-long-enough-for-hs256")
         .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("start the replica");
+    // `serve` binds a free port itself and prints `listening on http://127.0.0.1:PORT`.
+    let stdout = std::io::BufReader::new(child.stdout.take().expect("piped stdout"));
+    let port: u16 = stdout
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|line| line.rsplit_once(':').and_then(|(_, port)| port.trim().parse().ok()))
+        .expect("the replica announces its port");
     let ready = || -> bool {
         let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return false };
         let request = format!("GET /ready HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n");
@@ -495,9 +506,16 @@ async fn replica_ready(bin: &str, database_url: &str) -> Duration {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let elapsed = started.elapsed();
+    let rss = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?.to_string();
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .unwrap_or(0);
     let _ = child.kill();
     let _ = child.wait();
-    elapsed
+    (elapsed, rss)
 }
 
 /// What a start-up from the read model would read: every resource's stored state and its

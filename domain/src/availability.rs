@@ -96,7 +96,7 @@ fn free_slots_in(
     let near_window = window.widened(reach, reach);
     let mut irregular = vec![window.start(), saturating_add(now, resource.policy.min_notice())];
     // After a booking's buffered end, the next booking's own before-buffer must fit too.
-    irregular.extend(state.holding_meeting(&near_window).map(|r| saturating_add(r.range.end(), reach)));
+    irregular.extend(state.holding_ranges_meeting(&near_window).map(|r| saturating_add(r.end(), reach)));
     irregular.extend(resource.blackouts.iter().map(|b| b.range.end()));
     if let Some(hours) = resource.business_hours.as_ref() {
         if let Some(open) = business_intervals(hours, resource.time_zone, &window) {
@@ -242,7 +242,7 @@ pub fn free_intervals(state: &ResourceState, window: &TimeRange) -> Vec<TimeRang
     let Some(resource) = state.resource.as_ref() else { return Vec::new() };
     let open = open_intervals(state, window);
     let spans: Vec<TimeRange> =
-        state.holding_meeting(&reach_of(resource, window)).map(|r| occupied(resource, &r.range)).collect();
+        state.holding_ranges_meeting(&reach_of(resource, window)).map(|r| occupied(resource, &r)).collect();
     let mut taken = full_intervals(&spans, resource.capacity as usize);
     taken.extend(resource.blackouts.iter().filter(|b| b.range.overlaps(window)).map(|b| b.range));
     subtract(&open, &merge_ranges(taken))

@@ -79,8 +79,17 @@ async fn availability_summary(
 /// A free slot.
 #[derive(Serialize, ToSchema)]
 struct Slot {
+    #[serde(serialize_with = "rfc3339")]
     start_time: chrono::DateTime<Utc>,
+    #[serde(serialize_with = "rfc3339")]
     end_time: chrono::DateTime<Utc>,
+}
+
+/// The same RFC 3339 text as chrono's own `Serialize` (`2026-12-01T09:00:00Z`, fractional
+/// seconds only when present), written in one piece: chrono's impl hands serde_json a dozen
+/// fragments to escape one by one, a measurable cost when a slot list holds 100 instants.
+fn rfc3339<S: serde::Serializer>(at: &chrono::DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
 }
 
 impl From<&TimeRange> for Slot {
@@ -249,4 +258,27 @@ async fn search(
             })
             .collect(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn slot_instants_are_written_as_chrono_writes_them() {
+        let instants = [
+            Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(1970, 1, 1, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(2026, 3, 29, 1, 30, 0).unwrap() + chrono::Duration::milliseconds(250),
+            Utc.with_ymd_and_hms(2030, 12, 31, 23, 59, 59).unwrap() + chrono::Duration::nanoseconds(1),
+            Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap() + chrono::Duration::microseconds(7),
+        ];
+        for at in instants {
+            let ours = serde_json::to_value(Slot { start_time: at, end_time: at }).unwrap();
+            let chrono_own = serde_json::to_value(at).unwrap();
+            assert_eq!(ours["start_time"], chrono_own, "{at:?}");
+            assert_eq!(ours["end_time"], chrono_own, "{at:?}");
+        }
+    }
 }

@@ -99,13 +99,13 @@ impl HoldingIndex {
         }
     }
 
-    /// Ids of the entries whose range meets `range`, class by class.
-    fn meeting(&self, range: TimeRange) -> impl Iterator<Item = Uuid> + '_ {
+    /// `(id, start, end)` of the entries whose range meets `range`, class by class.
+    fn meeting(&self, range: TimeRange) -> impl Iterator<Item = (Uuid, DateTime<Utc>, DateTime<Utc>)> + '_ {
         self.classes.iter().enumerate().filter(|(_, map)| !map.is_empty()).flat_map(move |(class, map)| {
             let from = saturating_sub(range.start(), class_bound(class));
             map.range((Bound::Excluded((from, Uuid::max())), Bound::Excluded((range.end(), Uuid::nil()))))
                 .filter(move |(_, end)| **end > range.start())
-                .map(|((_, id), _)| *id)
+                .map(|((start, id), end)| (*id, *start, *end))
         })
     }
 }
@@ -219,7 +219,14 @@ impl Reservations {
     /// The reservations holding a unit whose range meets `range` (touching ends do not
     /// meet), in no particular order: `O(c · log n + k)`, see the module docs.
     pub fn holding_meeting(&self, range: &TimeRange) -> impl Iterator<Item = &Reservation> + '_ {
-        self.holding.meeting(*range).filter_map(|id| self.by_id.get(&id))
+        self.holding.meeting(*range).filter_map(|(id, _, _)| self.by_id.get(&id))
+    }
+
+    /// The ranges of [`Self::holding_meeting`], read from the interval index alone: no lookup
+    /// by id per answer (the free-slot search needs only the ranges, and those lookups were
+    /// its largest single cost).
+    pub fn holding_ranges_meeting(&self, range: &TimeRange) -> impl Iterator<Item = TimeRange> + '_ {
+        self.holding.meeting(*range).filter_map(|(_, start, end)| TimeRange::new(start, end).ok())
     }
 
     /// How many reservations of `user` hold a unit and end after `now`: `O(log n + k)` (the

@@ -78,7 +78,13 @@ proptest! {
             let found: Vec<Uuid> = r.holding_meeting(&range).map(|x| x.id).collect();
             let unique: BTreeSet<Uuid> = found.iter().copied().collect();
             prop_assert_eq!(found.len(), unique.len(), "an answer came twice");
-            prop_assert_eq!(unique, brute_meeting(&r, &range));
+            prop_assert_eq!(&unique, &brute_meeting(&r, &range));
+            // The ranges read from the index alone are those of the same reservations.
+            let mut ranges: Vec<TimeRange> = r.holding_ranges_meeting(&range).collect();
+            let mut expected: Vec<TimeRange> = unique.iter().map(|id| r[id].range).collect();
+            ranges.sort();
+            expected.sort();
+            prop_assert_eq!(ranges, expected);
             for user in 0..4u128 {
                 let user = Uuid::from_u128(user);
                 let expected = r.values().filter(|x| x.status.holds_unit() && x.user_id == user && x.range.end() > t(start)).count();

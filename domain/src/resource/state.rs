@@ -188,4 +188,9 @@ impl ResourceState {
     pub fn holding_meeting(&self, range: &TimeRange) -> impl Iterator<Item = &Reservation> + '_ {
         self.reservations.holding_meeting(range)
     }
+
+    /// The ranges of [`Self::holding_meeting`], without reading the reservations themselves.
+    pub fn holding_ranges_meeting(&self, range: &TimeRange) -> impl Iterator<Item = TimeRange> + '_ {
+        self.reservations.holding_ranges_meeting(range)
+    }
 }
