@@ -25,6 +25,15 @@ pub async fn list_resources(
     Ok(services.availability.list_resources(query, page)?)
 }
 
+/// The resource `id` (retired ones included; `None` when there is none) as of at least log
+/// position `min`, from the catalogue the availability index keeps in memory, like
+/// [`list_resources`]: every reader of one resource (API, web pages, schedule) takes this one
+/// path. Errors: `NotCaughtUp` when the index does not reach `min` in time.
+pub async fn get_resource(services: &Services, id: Uuid, min: Option<u64>) -> Result<Option<ResourceView>, AppError> {
+    crate::availability::index_caught_up(services, min).await?;
+    Ok(services.availability.with_catalog_resource(id, ResourceView::clone))
+}
+
 /// The resource `id` as of log position `position` (the write just made).
 /// Errors: `NotFound` when there is no such resource.
 pub async fn resource_after_write(services: &Services, id: Uuid, position: u64) -> Result<ResourceView, AppError> {

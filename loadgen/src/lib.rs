@@ -7,4 +7,4 @@ pub mod availability;
 mod common;
 pub mod http;
 pub mod pages;
-mod server;
+pub mod server;

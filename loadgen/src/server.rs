@@ -1,10 +1,12 @@
 //! The service under test, as a child process: `reserver serve` on a free loopback port against
 //! a scratch database, killed when the measurement ends (before the database is dropped).
 
-use std::net::TcpListener;
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use anyhow::Context;
 
 pub struct ServerProcess {
     child: Child,
@@ -26,22 +28,29 @@ impl ServerProcess {
             Some(bin) => bin,
             None => std::env::current_exe()?,
         };
-        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let mut command = Command::new(bin);
         command
-            .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--workers", &workers.to_string()])
+            .args(["serve", "--bind", "127.0.0.1:0", "--workers", &workers.to_string()])
             .env("DATABASE_URL", database_url)
             .env("SECRET_KEY", BENCH_SECRET)
             .env("RATE_LIMIT_ENABLED", "false")
             .env("API_QUOTA_ENABLED", "false")
             .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         for (key, value) in env {
             command.env(key, value);
         }
-        let child = command.spawn()?;
-        let server = Self { child, base_url: format!("http://127.0.0.1:{port}") };
+        let mut child = command.spawn()?;
+        let base_url = match announced_url(&mut child, Duration::from_secs(60)).await {
+            Ok(url) => url,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(e);
+            }
+        };
+        let server = Self { child, base_url };
         let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -60,6 +69,31 @@ impl ServerProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// How `reserver serve` begins the line it prints on stdout once it listens:
+/// `listening on http://HOST:PORT`.
+pub const LISTENING_PREFIX: &str = "listening on ";
+
+/// The base URL `child` (`reserver serve … --bind 127.0.0.1:0`, stdout piped) announces once it
+/// listens. Asking the server for the port it bound, instead of picking a free one and handing
+/// it over, leaves no window in which another process takes that port (and a client then talks
+/// to the wrong server). Later lines are read and dropped in a thread, so the child never
+/// blocks on a full pipe. Errors: it exited, or said nothing within `within`.
+pub async fn announced_url(child: &mut Child, within: Duration) -> anyhow::Result<String> {
+    let stdout = child.stdout.take().context("the server's stdout is not piped")?;
+    let (found, announced) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Some(url) = line.strip_prefix(LISTENING_PREFIX) {
+                let _ = found.send(url.trim().to_string());
+            }
+        }
+    });
+    tokio::task::spawn_blocking(move || announced.recv_timeout(within))
+        .await?
+        .map_err(|_| anyhow::anyhow!("the server did not announce its address within {within:?} (see its log)"))
 }
 
 impl Drop for ServerProcess {

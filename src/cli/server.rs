@@ -13,8 +13,18 @@ pub async fn serve(args: ServeArgs) -> Result<(), Failure> {
     let settings = args.settings();
     let app = Application::build(settings.clone()).await?;
     tracing::info!(bind = %settings.bind, port = app.port(), "serving");
+    // One line on stdout with the address actually bound (`--bind 127.0.0.1:0` picks a free
+    // port): what a person opens, and how a supervisor or test learns the port without racing
+    // another process for it.
+    println!("{}", listening_line(&settings.bind, app.port()));
     app.run_until_stopped().await?;
     Ok(())
+}
+
+/// `listening on http://HOST:PORT` for `bind` (`HOST:PORT`, `[v6]:PORT`) and the bound port.
+pub fn listening_line(bind: &str, port: u16) -> String {
+    let host = bind.rsplit_once(':').map_or(bind, |(host, _)| host);
+    format!("listening on http://{host}:{port}")
 }
 
 /// `reserver migrate`.
@@ -118,5 +128,14 @@ mod tests {
         assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact("sqlite://./data/reserver.db"), "sqlite://./data/reserver.db");
+    }
+
+    #[test]
+    fn the_listening_line_names_the_bound_port() {
+        assert_eq!(listening_line("127.0.0.1:0", 43123), "listening on http://127.0.0.1:43123");
+        assert_eq!(listening_line("0.0.0.0:8000", 8000), "listening on http://0.0.0.0:8000");
+        assert_eq!(listening_line("[::1]:0", 9000), "listening on http://[::1]:9000");
+        // The load generator and the tests find the port by this prefix.
+        assert!(listening_line("127.0.0.1:0", 1).starts_with(reserver_loadgen::server::LISTENING_PREFIX));
     }
 }

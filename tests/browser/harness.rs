@@ -1,6 +1,6 @@
 //! Chromium through chromedriver (WebDriver), axe-core checks and screenshots.
 
-use std::net::TcpListener;
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -15,13 +15,27 @@ pub struct ChromeDriver {
 
 impl ChromeDriver {
     pub async fn start() -> ChromeDriver {
-        let port = TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
-        let child = Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
+        // chromedriver picks a free port itself and says which ("… started successfully on port
+        // N."): a port picked here could be taken by another test's server before it binds.
+        let mut child = Command::new("chromedriver")
+            .arg("--port=0")
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("chromedriver on PATH (scripts/ensure-chromium.sh installs it)");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (found, announced) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(port) = line.split("started successfully on port ").nth(1) {
+                    let _ = found.send(port.trim_end_matches('.').trim().to_string());
+                }
+            }
+        });
+        let port = tokio::task::spawn_blocking(move || announced.recv_timeout(Duration::from_secs(20)))
+            .await
+            .expect("reader")
+            .expect("chromedriver announces its port");
         let driver = ChromeDriver { child, url: format!("http://127.0.0.1:{port}") };
         let deadline = Instant::now() + Duration::from_secs(20);
         while reqwest::get(format!("{}/status", driver.url)).await.is_err() {

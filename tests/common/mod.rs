@@ -1,7 +1,6 @@
 //! Helpers for black-box tests of the built `reserver` binary.
 #![allow(dead_code)]
 
-use std::net::TcpListener;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -157,11 +156,12 @@ impl Server {
     async fn launch(database_url: &str, env: &[(&str, &str)], stderr: Stdio) -> Server {
         // The HTTP client needs the process's TLS provider before it is built.
         reserver::install_crypto_provider();
-        // Pick a free port, then hand it to the server (the tiny race is harmless in tests).
-        let port = TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
+        // The server binds a free port itself and says which: a port picked here and handed
+        // over could be taken by another test's server first, and this test would then talk
+        // to that one.
         let mut command = reserver();
         command
-            .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--workers", "2"])
+            .args(["serve", "--bind", "127.0.0.1:0", "--workers", "2"])
             .env("SECRET_KEY", "a-test-secret-that-is-long-enough-for-hs256-0123456789")
             .env("RATE_LIMIT_ENABLED", "false")
             .env("API_QUOTA_ENABLED", "false")
@@ -169,14 +169,21 @@ impl Server {
         for (k, v) in env {
             command.env(k, v);
         }
-        let child = command
+        let mut child = command
             .env("DATABASE_URL", database_url)
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()
             .expect("spawn reserver serve");
-        let server =
-            Server { child: Some(child), base_url: format!("http://127.0.0.1:{port}"), client: reqwest::Client::new() };
+        let base_url = match reserver_loadgen::server::announced_url(&mut child, Duration::from_secs(30)).await {
+            Ok(url) => url,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the server did not come up: {e}");
+            }
+        };
+        let server = Server { child: Some(child), base_url, client: reqwest::Client::new() };
         let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {

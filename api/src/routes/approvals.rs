@@ -169,7 +169,7 @@ async fn approval_settings(
     user.require(&[Role::Admin, Role::Approver])?;
     state.caught_up(min.0).await?;
     let id = id.into_inner();
-    let view = reserver_projections::catalog::get_resource(&state.db(), id)
+    let view = reserver_app::catalog::get_resource(&state, id, None)
         .await?
         .ok_or_else(|| AppError::NotFound("resource".into()))?;
     // Who approves is read from the write side: in force at once, on every replica.

@@ -4,7 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use reserver_domain::resource::{ResourceKind, ResourceStatus};
 use reserver_domain::{BookingPolicy, ResourceCommand, Role};
-use reserver_projections::catalog::{self, ResourceQuery, ResourceSort};
+use reserver_projections::catalog::{ResourceQuery, ResourceSort};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
@@ -195,9 +195,10 @@ async fn get(
     min: MinPosition,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    state.caught_up(min.0).await?;
     let id = id.into_inner();
-    let view = catalog::get_resource(&state.db(), id).await?.ok_or_else(|| AppError::NotFound("resource".into()))?;
+    let view = reserver_app::catalog::get_resource(&state, id, min.0)
+        .await?
+        .ok_or_else(|| AppError::NotFound("resource".into()))?;
     let version = state.store.stream_version(&reserver_domain::resource::stream_id(id)).await?;
     Ok(HttpResponse::Ok().insert_header((actix_web::http::header::ETAG, etag(version))).json(views::resource(&view)))
 }

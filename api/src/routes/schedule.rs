@@ -39,7 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 pub(super) async fn resource_view(state: &Services, id: Uuid) -> Result<catalog::ResourceView, AppError> {
-    catalog::get_resource(&state.db(), id).await?.ok_or_else(|| AppError::NotFound("resource".into()))
+    reserver_app::catalog::get_resource(state, id, None).await?.ok_or_else(|| AppError::NotFound("resource".into()))
 }
 
 /// A resource's weekly hours and the zone they are in.

@@ -9,7 +9,7 @@ use reserver_app::{check_in, waitlist, AppError, Services};
 use reserver_domain::availability::free_intervals;
 use reserver_domain::resource::state::ReservationStatus;
 use reserver_domain::TimeRange;
-use reserver_projections::catalog::{self, ResourceQuery, ResourceView};
+use reserver_projections::catalog::{ResourceQuery, ResourceView};
 use reserver_projections::page::PageRequest;
 use reserver_projections::reservations::{self as rm, TimeScope};
 use serde::Deserialize;
@@ -97,7 +97,10 @@ async fn cards(ctx: &Ctx, services: &Services) -> Result<Cards, AppError> {
     let db = services.db();
     let user_id = ctx.caller().user_id;
     let now = Utc::now();
-    let resources = catalog::list_resources(&db, &ResourceQuery::default(), &PageRequest::first(500)).await?.data;
+    let resources =
+        reserver_app::catalog::list_resources(services, &ResourceQuery::default(), &PageRequest::first(500), None)
+            .await?
+            .data;
     let mut available_now = 0;
     for resource in &resources {
         if free_now(services, resource, now).await? {

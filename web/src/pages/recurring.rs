@@ -14,7 +14,7 @@ use reserver_app::series::{self, SeriesRequest};
 use reserver_app::{AppError, Services};
 use reserver_domain::recurrence::{OccurrenceOutcome, OccurrenceReport};
 use reserver_domain::Rejection;
-use reserver_projections::catalog::{self, ResourceView};
+use reserver_projections::catalog::ResourceView;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -259,9 +259,9 @@ impl RecurringPage {
 
 async fn resource(ctx: &Ctx, services: &Services, id: &str) -> Result<ResourceView, PageError> {
     let id = Uuid::parse_str(id).map_err(|_| PageError::of(ctx, AppError::not_found("resource")))?;
-    catalog::get_resource(&services.db(), id)
+    reserver_app::catalog::get_resource(services, id, None)
         .await
-        .map_err(|e| PageError::of(ctx, e.into()))?
+        .map_err(|e| PageError::of(ctx, e))?
         .ok_or_else(|| PageError::of(ctx, AppError::not_found("resource")))
 }
 

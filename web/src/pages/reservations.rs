@@ -13,7 +13,6 @@ use reserver_app::client_ip::ForwardingHeaders;
 use reserver_app::{reservations, series, AppError, Services};
 use reserver_domain::resource::ReservationStatus;
 use reserver_domain::Rejection;
-use reserver_projections::catalog;
 use reserver_projections::page::PageRequest;
 use reserver_projections::reservations::{self as rm, ReservationView, TimeScope};
 use serde::Deserialize;
@@ -63,7 +62,7 @@ impl Resources {
         if let Some(found) = self.0.get(&id) {
             return Ok(found.clone());
         }
-        let found = catalog::get_resource(&services.db(), id)
+        let found = reserver_app::catalog::get_resource(services, id, None)
             .await?
             .map(|v| (v.name, v.time_zone))
             .unwrap_or_else(|| (String::new(), chrono_tz::UTC));

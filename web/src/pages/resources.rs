@@ -220,9 +220,14 @@ async fn list(req: HttpRequest, services: web::Data<Services>, keys: web::Data<W
     let mut next_cursor = None;
     for _ in 0..20 {
         let want = (limit - found.len()) as u32;
-        let page = catalog::list_resources(&db, &filter, &PageRequest { limit: Some(want), cursor: cursor.clone() })
-            .await
-            .map_err(|e| PageError::of(&ctx, e.into()))?;
+        let page = reserver_app::catalog::list_resources(
+            &services,
+            &filter,
+            &PageRequest { limit: Some(want), cursor: cursor.clone() },
+            None,
+        )
+        .await
+        .map_err(|e| PageError::of(&ctx, e))?;
         found.extend(page.data.into_iter().filter(|v| v.capacity >= min_capacity));
         next_cursor = page.next_cursor.filter(|_| page.has_more);
         if found.len() >= limit || next_cursor.is_none() {
@@ -381,8 +386,10 @@ pages!(ResourcePage, GridFragment);
 async fn load_resource(ctx: &Ctx, services: &Services, id: &str) -> Result<(ResourceView, ResourceState), PageError> {
     let not_found = || PageError::of(ctx, AppError::NotFound("resource".into()));
     let id: Uuid = id.parse().map_err(|_| not_found())?;
-    let db = services.db();
-    let view = catalog::get_resource(&db, id).await.map_err(|e| PageError::of(ctx, e.into()))?.ok_or_else(not_found)?;
+    let view = reserver_app::catalog::get_resource(services, id, None)
+        .await
+        .map_err(|e| PageError::of(ctx, e))?
+        .ok_or_else(not_found)?;
     let state = availability::with_state(services, id, ResourceState::clone)
         .await
         .map_err(|e| PageError::of(ctx, e))?

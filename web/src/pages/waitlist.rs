@@ -9,7 +9,7 @@ use askama::Template;
 use chrono::{DateTime, LocalResult, NaiveDateTime, SecondsFormat, TimeZone, Utc};
 use chrono_tz::Tz;
 use reserver_app::{waitlist, AppError, Services};
-use reserver_projections::catalog::{self, ResourceView};
+use reserver_projections::catalog::ResourceView;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -130,7 +130,7 @@ impl Resources {
 
     pub(crate) async fn get(&mut self, services: &Services, id: Uuid) -> Result<Option<&ResourceView>, AppError> {
         if let std::collections::hash_map::Entry::Vacant(slot) = self.known.entry(id) {
-            slot.insert(catalog::get_resource(&services.db(), id).await?);
+            slot.insert(reserver_app::catalog::get_resource(services, id, None).await?);
         }
         Ok(self.known.get(&id).and_then(Option::as_ref))
     }
@@ -269,9 +269,9 @@ pub fn parse_local(lang: Lang, value: &str, zone: Tz) -> Result<DateTime<Utc>, S
 async fn resource_for(ctx: &Ctx, services: &Services, id: &str) -> Result<ResourceView, PageError> {
     let not_found = || PageError::of(ctx, AppError::not_found("resource"));
     let id = Uuid::parse_str(id.trim()).map_err(|_| not_found())?;
-    catalog::get_resource(&services.db(), id)
+    reserver_app::catalog::get_resource(services, id, None)
         .await
-        .map_err(|e| PageError::of(ctx, e.into()))?
+        .map_err(|e| PageError::of(ctx, e))?
         .filter(|r| !r.retired)
         .ok_or_else(not_found)
 }
