@@ -2,6 +2,7 @@
 //! not store (NUL), a projector that cannot apply an event (loud, pinned to the event, the
 //! others unharmed), and cursors a list did not issue.
 
+#[macro_use]
 mod common;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,29 +30,6 @@ use reserver_projections::{
 use reserver_store::scratch::ScratchDatabase;
 use reserver_store::{AppendRequest, Backend, EventMetadata, EventStore, ExpectedVersion, NewEvent, RecordedEvent};
 use uuid::Uuid;
-
-macro_rules! on_both_backends {
-    ($($check:ident),* $(,)?) => {
-        mod sqlite {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $check() {
-                    super::$check(ScratchDatabase::new(Backend::Sqlite).await).await;
-                }
-            )*
-        }
-        mod postgres {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $check() {
-                    super::$check(ScratchDatabase::new(Backend::Postgres).await).await;
-                }
-            )*
-        }
-    };
-}
 
 on_both_backends!(
     text_with_nul_reaches_every_read_model,

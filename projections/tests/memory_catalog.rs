@@ -2,6 +2,7 @@
 //! resource list exactly as the catalogue read model does from SQL — every filter, sort,
 //! direction and page, cursors included and accepted across the two — on both backends.
 
+#[macro_use]
 mod common;
 
 use std::time::Duration;
@@ -16,29 +17,6 @@ use reserver_projections::{all_projectors, Page, PageRequest, ProjectionError, P
 use reserver_store::scratch::ScratchDatabase;
 use reserver_store::{Backend, EventStore};
 use uuid::Uuid;
-
-macro_rules! on_both_backends {
-    ($($check:ident),* $(,)?) => {
-        mod sqlite {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $check() {
-                    super::$check(ScratchDatabase::new(Backend::Sqlite).await).await;
-                }
-            )*
-        }
-        mod postgres {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $check() {
-                    super::$check(ScratchDatabase::new(Backend::Postgres).await).await;
-                }
-            )*
-        }
-    };
-}
 
 on_both_backends!(memory_list_equals_the_read_model, cursors_cross_between_memory_and_sql);
 

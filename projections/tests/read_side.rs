@@ -1,6 +1,7 @@
 //! The read side on both backends: rebuild equals live, exactly-once across failures and
 //! replicas, read-your-writes, time travel and the shape of query answers.
 
+#[macro_use]
 mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,29 +20,6 @@ use reserver_projections::{
 use reserver_store::scratch::ScratchDatabase;
 use reserver_store::{AppendRequest, Backend, EventStore, ExpectedVersion, NewEvent, RecordedEvent};
 use tokio::sync::Notify;
-
-macro_rules! on_both_backends {
-    ($($check:ident),* $(,)?) => {
-        mod sqlite {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $check() {
-                    super::$check(ScratchDatabase::new(Backend::Sqlite).await).await;
-                }
-            )*
-        }
-        mod postgres {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $check() {
-                    super::$check(ScratchDatabase::new(Backend::Postgres).await).await;
-                }
-            )*
-        }
-    };
-}
 
 on_both_backends!(
     rebuild_equals_live,

@@ -2,6 +2,31 @@
 //! a snapshot of every read model's query results for comparisons.
 #![allow(dead_code)]
 
+/// Declares each named `async fn check(db: ScratchDatabase)` of the test file as a test on
+/// SQLite and on PostgreSQL (`sqlite::check`, `postgres::check`), each on a fresh database.
+macro_rules! on_both_backends {
+    ($($check:ident),* $(,)?) => {
+        mod sqlite {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $check() {
+                    super::$check(ScratchDatabase::new(Backend::Sqlite).await).await;
+                }
+            )*
+        }
+        mod postgres {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $check() {
+                    super::$check(ScratchDatabase::new(Backend::Postgres).await).await;
+                }
+            )*
+        }
+    };
+}
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
