@@ -6,9 +6,10 @@
 //! cargo bench -p reserver-projections --bench replay -- --events 1000000 --backend sqlite
 //! ```
 //! Options: `--events N` (log size, default 1,000,000), `--backend sqlite|postgres`,
-//! `--resources N` (default 2,000), `--batch N` (events per projector transaction during the
-//! rebuild, default 5,000), `--load-rate N` (events/s of the lag phase, default 2,000),
-//! `--load-seconds N` (default 10). PostgreSQL comes from `TEST_DATABASE_URL`.
+//! `--resources N` (default 2,000), `--batch N[,N…]` (events per projector transaction during the
+//! rebuild, default 5,000; several sizes rebuild once each over the same log), `--load-rate N` (events/s of the lag phase, default 2,000),
+//! `--load-seconds N` (default 10; 0 skips the load), `--only NAME` (rebuild that projector
+//! alone), `--per-projector` (then each projector alone too). PostgreSQL comes from `TEST_DATABASE_URL`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,13 +24,18 @@ use reserver_store::scratch::ScratchDatabase;
 use reserver_store::{AppendRequest, Backend, EventMetadata, EventStore, ExpectedVersion, NewEvent};
 use uuid::Uuid;
 
+/// The allocator of the `reserver` binary, so the rebuild is measured as it runs there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Options {
     events: u64,
     backend: Backend,
     resources: u64,
-    batch: usize,
+    batches: Vec<usize>,
     load_rate: u64,
     load_seconds: u64,
+    only: Option<String>,
 }
 
 fn options() -> Options {
@@ -43,9 +49,13 @@ fn options() -> Options {
             _ => Backend::Sqlite,
         },
         resources: number("--resources", 2_000).max(1),
-        batch: number("--batch", 5_000) as usize,
+        batches: value("--batch")
+            .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect::<Vec<usize>>())
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| vec![5_000]),
         load_rate: number("--load-rate", 2_000).max(1),
         load_seconds: number("--load-seconds", 10),
+        only: value("--only"),
     }
 }
 
@@ -225,25 +235,29 @@ fn main() {
     runtime.block_on(async {
         let db = ScratchDatabase::new(o.backend).await;
         let store = db.open().await;
-        println!("backend {:?}, {} resources, rebuild batch {}", o.backend, o.resources, o.batch);
+        println!("backend {:?}, {} resources", o.backend, o.resources);
         let head = fill(&store, &o).await;
-        let started = Instant::now();
-        let statuses = rebuild_with(store.clone(), None, o.batch).await.expect("rebuild");
-        let secs = started.elapsed().as_secs_f64();
-        assert!(statuses.iter().all(|s| s.position == head), "{statuses:?}");
-        println!(
-            "full rebuild of {} read models: {head} events in {secs:.1} s = {:.0} events/s",
-            statuses.len(),
-            head as f64 / secs
-        );
-        if std::env::args().any(|a| a == "--per-projector") {
-            for projector in reserver_projections::all_projectors() {
-                let started = Instant::now();
-                rebuild_with(store.clone(), Some(projector.name()), o.batch).await.expect("rebuild");
-                let secs = started.elapsed().as_secs_f64();
-                println!("  {:<14} alone: {secs:.1} s = {:.0} events/s", projector.name(), head as f64 / secs);
+        for &batch in &o.batches {
+            let started = Instant::now();
+            let statuses = rebuild_with(store.clone(), o.only.as_deref(), batch).await.expect("rebuild");
+            let secs = started.elapsed().as_secs_f64();
+            assert!(statuses.iter().all(|s| s.position == head), "{statuses:?}");
+            println!(
+                "rebuild of {} read model(s), batch {batch}: {head} events in {secs:.1} s = {:.0} events/s",
+                statuses.len(),
+                head as f64 / secs
+            );
+            if std::env::args().any(|a| a == "--per-projector") {
+                for projector in reserver_projections::all_projectors() {
+                    let started = Instant::now();
+                    rebuild_with(store.clone(), Some(projector.name()), batch).await.expect("rebuild");
+                    let secs = started.elapsed().as_secs_f64();
+                    println!("  {:<14} alone: {secs:.1} s = {:.0} events/s", projector.name(), head as f64 / secs);
+                }
             }
         }
-        lag_under_load(&store, &o).await;
+        if o.load_seconds > 0 {
+            lag_under_load(&store, &o).await;
+        }
     });
 }

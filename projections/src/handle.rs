@@ -15,6 +15,7 @@ use crate::faults::StuckProjector;
 use crate::runtime::{
     all_projectors, checkpoint, ensure_checkpoint, follow, FollowObserver, Projector, RuntimeOptions,
 };
+use crate::secondary_indexes;
 
 /// Starts projectors, one task each.
 pub struct ProjectionRuntime;
@@ -32,6 +33,8 @@ impl ProjectionRuntime {
         options: RuntimeOptions,
     ) -> Result<ProjectionHandle, ProjectionError> {
         let db = store.database();
+        // Indexes a rebuild set aside and could not put back (the process died) come back first.
+        secondary_indexes::restore(&db).await?;
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let mut followers = Vec::new();
         let mut tasks = Vec::new();

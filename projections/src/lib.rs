@@ -1,7 +1,8 @@
 //! The read side of Resource Reserver: projectors that follow the event log from a checkpoint
 //! and build the read models that queries use, in the same database as the log.
 //!
-//! * [`runtime`] — checkpoints, catch-up then live, rebuild, status and lag; `handle` —
+//! * [`runtime`] — checkpoints, catch-up then live, rebuild, status and lag
+//!   ([`secondary_indexes`]: set aside while a rebuild fills the tables); `handle` —
 //!   [`ProjectionRuntime::start`] and read-your-writes ([`ProjectionHandle::wait_for`]);
 //!   [`faults`] — projectors stuck on an event they cannot apply.
 //! * [`page`] — cursors bound to the list that issued them; [`sql`] — both backends, text
@@ -27,6 +28,7 @@ pub mod public_events;
 pub mod redaction;
 pub mod reservations;
 pub mod runtime;
+pub mod secondary_indexes;
 pub mod sessions;
 pub mod sql;
 pub mod time_travel;

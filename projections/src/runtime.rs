@@ -18,10 +18,14 @@ use tokio::sync::watch;
 
 use crate::error::ProjectionError;
 use crate::faults::{self, cannot_apply, StuckProjector};
+use crate::secondary_indexes;
 use crate::sql::{fetch_all, DbTx, Value};
 
 /// Events per batch transaction.
 pub const DEFAULT_BATCH_SIZE: usize = 1000;
+/// Events per batch of a [`rebuild`]: larger than a live follower's, so that a batch's plain
+/// inserts go through `COPY` on PostgreSQL (see `sql::insert_rows`).
+pub const REBUILD_BATCH_SIZE: usize = 5_000;
 /// How long a read-your-writes query waits by default.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(2);
 
@@ -299,7 +303,12 @@ pub async fn reset(db: &Database, projector: &dyn Projector) -> Result<(), Proje
     let mut tx = DbTx::begin(db).await?;
     lock_checkpoint(&mut tx, projector.name(), true).await?;
     for table in projector.tables() {
-        tx.execute(&format!("DELETE FROM {table}"), &[]).await?;
+        // TRUNCATE leaves no dead rows for the rebuild to step over (it waits for readers).
+        let empty = match tx.backend() {
+            Backend::Postgres => format!("TRUNCATE {table}"),
+            Backend::Sqlite => format!("DELETE FROM {table}"),
+        };
+        tx.execute(&empty, &[]).await?;
     }
     save_checkpoint(&mut tx, projector.name(), 0).await?;
     tx.commit().await?;
@@ -309,7 +318,7 @@ pub async fn reset(db: &Database, projector: &dyn Projector) -> Result<(), Proje
 /// Rebuilds one projector (`Some(name)`) or all (`None`): reset, then replay the whole log,
 /// the projectors in parallel. Returns their status afterwards.
 pub async fn rebuild(store: Arc<dyn EventStore>, name: Option<&str>) -> Result<Vec<ProjectorStatus>, ProjectionError> {
-    rebuild_with(store, name, DEFAULT_BATCH_SIZE).await
+    rebuild_with(store, name, REBUILD_BATCH_SIZE).await
 }
 
 /// [`rebuild`] with a chosen batch size.
@@ -326,7 +335,24 @@ pub async fn rebuild_with(
     for projector in &selected {
         reset(&db, projector.as_ref()).await?;
     }
-    let failed = replay_shared(&store, &selected, batch_size).await?;
+    // The tables are empty now: fill them without their secondary indexes, then index once.
+    let tables: Vec<&str> = selected.iter().flat_map(|p| p.tables().iter().copied()).collect();
+    secondary_indexes::set_aside(&db, &tables).await?;
+    let replayed = replay_all(&store, &selected, batch_size).await;
+    let restored = secondary_indexes::restore(&db).await;
+    replayed?;
+    restored?;
+    let names: Vec<&str> = selected.iter().map(|p| p.name()).collect();
+    Ok(status(store.as_ref()).await?.into_iter().filter(|s| names.contains(&s.name.as_str())).collect())
+}
+
+/// The shared replay, then each projector's own catch-up; the first error, if any.
+async fn replay_all(
+    store: &Arc<dyn EventStore>,
+    selected: &[Arc<dyn Projector>],
+    batch_size: usize,
+) -> Result<(), ProjectionError> {
+    let failed = replay_shared(store, selected, batch_size).await?;
     // Whatever the shared replay left (another instance took a checkpoint meanwhile, or the
     // log grew), each projector that did not fail finishes on its own.
     let tasks: Vec<_> = selected
@@ -344,18 +370,22 @@ pub async fn rebuild_with(
         }
     }
     // The others are rebuilt; a projector that cannot apply an event is the answer.
-    if let Some(error) = errors.into_iter().next() {
-        return Err(error);
+    match errors.into_iter().next() {
+        Some(error) => Err(error),
+        None => Ok(()),
     }
-    let names: Vec<&str> = selected.iter().map(|p| p.name()).collect();
-    Ok(status(store.as_ref()).await?.into_iter().filter(|s| names.contains(&s.name.as_str())).collect())
 }
 
+/// Batches a projector of a shared replay may trail the log reader by.
+const REPLAY_READ_AHEAD: usize = 4;
+
 /// Replays the log from 0 up to the current head into freshly reset projectors, reading each
-/// batch once for all of them (the next batch is read while the current one is applied) and
-/// applying it to every projector in parallel, each in its own transaction. A projector whose
-/// checkpoint is taken by another instance drops out and is finished by `catch_up`; one that
-/// fails drops out too, and is returned with its error while the others go on.
+/// batch once for all of them. Each projector applies the batches in its own task and
+/// transactions, at its own pace: a fast one runs up to [`REPLAY_READ_AHEAD`] batches ahead of
+/// the slowest instead of waiting for it at every batch, and the reader reads the next batch
+/// while they apply. A projector whose checkpoint is taken by another instance drops out and is
+/// finished by `catch_up`; one that fails drops out too, and is returned with its error while
+/// the others go on.
 async fn replay_shared(
     store: &Arc<dyn EventStore>,
     projectors: &[Arc<dyn Projector>],
@@ -363,38 +393,52 @@ async fn replay_shared(
 ) -> Result<Vec<(&'static str, ProjectionError)>, ProjectionError> {
     let db = store.database();
     let target = store.head().await?.position;
-    let mut active: Vec<Arc<dyn Projector>> = projectors.to_vec();
-    let mut failed = Vec::new();
-    let read = |after: u64| {
-        let store = store.clone();
-        tokio::spawn(async move { store.read_all(after, batch_size.max(1)).await })
-    };
-    let mut after = 0;
-    let mut next = read(after);
-    while after < target && !active.is_empty() {
-        let events = (&mut next).await.map_err(|e| ProjectionError::Corrupt(format!("log reader failed: {e}")))??;
-        let Some(last) = events.last().map(|e| e.position) else { break };
-        next = read(last);
-        let events = Arc::new(events);
-        let tasks: Vec<_> = active
-            .iter()
-            .map(|projector| {
-                let (db, projector, events) = (db.clone(), projector.clone(), events.clone());
-                tokio::spawn(async move { apply_batch(&db, projector.as_ref(), after, &events).await })
-            })
-            .collect();
-        let mut still = Vec::with_capacity(active.len());
-        for (projector, task) in active.iter().zip(tasks) {
-            match task.await.map_err(|e| ProjectionError::Corrupt(format!("rebuild task failed: {e}")))? {
-                Ok(step) if step == Step::Applied(last) => still.push(projector.clone()),
-                Ok(_) => {}
-                Err(e) => failed.push((projector.name(), e)),
+    let mut feeds = Vec::with_capacity(projectors.len());
+    let mut workers = Vec::with_capacity(projectors.len());
+    for projector in projectors {
+        let (feed, mut batches) = tokio::sync::mpsc::channel::<Arc<Vec<RecordedEvent>>>(REPLAY_READ_AHEAD);
+        feeds.push(feed);
+        let (db, projector) = (db.clone(), projector.clone());
+        workers.push(tokio::spawn(async move {
+            let mut after = 0;
+            while let Some(events) = batches.recv().await {
+                let Some(last) = events.last().map(|e| e.position) else { continue };
+                match apply_batch(&db, projector.as_ref(), after, &events).await? {
+                    step if step == Step::Applied(last) => after = last,
+                    // Another instance took the checkpoint: `catch_up` finishes.
+                    _ => break,
+                }
             }
-        }
-        active = still;
-        after = last;
+            Ok::<(), ProjectionError>(())
+        }));
     }
-    next.abort();
+    let read = async {
+        let mut after = 0;
+        while after < target {
+            let events = store.read_all(after, batch_size.max(1)).await?;
+            let Some(last) = events.last().map(|e| e.position) else { break };
+            let events = Arc::new(events);
+            let mut delivered = false;
+            for feed in &feeds {
+                // A closed feed is a projector that dropped out.
+                delivered |= feed.send(events.clone()).await.is_ok();
+            }
+            if !delivered {
+                break;
+            }
+            after = last;
+        }
+        Ok::<(), ProjectionError>(())
+    };
+    let read = read.await;
+    drop(feeds);
+    let mut failed = Vec::new();
+    for (projector, worker) in projectors.iter().zip(workers) {
+        if let Err(e) = worker.await.map_err(|e| ProjectionError::Corrupt(format!("rebuild task failed: {e}")))? {
+            failed.push((projector.name(), e));
+        }
+    }
+    read?;
     Ok(failed)
 }
 

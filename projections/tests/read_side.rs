@@ -32,21 +32,6 @@ on_both_backends!(
     skipped_batches_cost_no_transaction,
 );
 
-fn small_batches() -> RuntimeOptions {
-    RuntimeOptions { batch_size: 7, poll_interval: Duration::from_millis(50), ..RuntimeOptions::default() }
-}
-
-async fn live_workload(db: &ScratchDatabase) -> (Arc<dyn EventStore>, serde_json::Value) {
-    let store = db.open().await;
-    let handle = ProjectionRuntime::start_with(store.clone(), all_projectors(), small_batches()).await.unwrap();
-    let mut workload = Workload::new(store.clone());
-    mixed_workload(&mut workload).await;
-    handle.wait_for(workload.last_position, Duration::from_secs(20)).await.unwrap();
-    let live = snapshot(&store).await;
-    handle.shutdown().await;
-    (store, live)
-}
-
 async fn rebuild_equals_live(db: ScratchDatabase) {
     let (store, live) = live_workload(&db).await;
     let statuses = rebuild(store.clone(), None).await.unwrap();

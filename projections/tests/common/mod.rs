@@ -47,7 +47,8 @@ use reserver_projections::catalog::{self, ResourceQuery, ResourceSort};
 use reserver_projections::notifications;
 use reserver_projections::reservations::{self, TimeScope};
 use reserver_projections::users;
-use reserver_projections::PageRequest;
+use reserver_projections::{all_projectors, PageRequest, ProjectionRuntime, RuntimeOptions};
+use reserver_store::scratch::ScratchDatabase;
 use reserver_store::{AppendRequest, EventMetadata, EventStore, ExpectedVersion, NewEvent};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -446,4 +447,21 @@ pub async fn snapshot(store: &Arc<dyn EventStore>) -> Value {
     let by_actor = AuditFilter { actor: Some(ALICE.to_string()), resource_id: Some(ROOM), ..Default::default() };
     out.insert("audit/alice".into(), all_pages!(p => audit_log(db, &by_actor, &p)));
     Value::Object(out)
+}
+
+/// Tiny batches and a quick poll: every runtime path is exercised by a small workload.
+pub fn small_batches() -> RuntimeOptions {
+    RuntimeOptions { batch_size: 7, poll_interval: std::time::Duration::from_millis(50), ..RuntimeOptions::default() }
+}
+
+/// The mixed workload applied live (in small batches), and the snapshot of every query over it.
+pub async fn live_workload(db: &ScratchDatabase) -> (Arc<dyn EventStore>, serde_json::Value) {
+    let store = db.open().await;
+    let handle = ProjectionRuntime::start_with(store.clone(), all_projectors(), small_batches()).await.unwrap();
+    let mut workload = Workload::new(store.clone());
+    mixed_workload(&mut workload).await;
+    handle.wait_for(workload.last_position, std::time::Duration::from_secs(20)).await.unwrap();
+    let live = snapshot(&store).await;
+    handle.shutdown().await;
+    (store, live)
 }

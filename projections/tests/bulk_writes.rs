@@ -1,0 +1,118 @@
+//! What a rebuild does to go fast, each on both backends: large plain inserts (COPY on
+//! PostgreSQL) keep every character, and the secondary indexes a rebuild sets aside come back —
+//! after the rebuild, and at the next start when the rebuild's process died in between.
+
+#[macro_use]
+mod common;
+
+use common::*;
+use reserver_projections::secondary_indexes;
+use reserver_projections::sql::{fetch_all, DbTx, Value};
+use reserver_projections::{all_projectors, rebuild, rebuild_with, ProjectionRuntime, RuntimeOptions};
+use reserver_store::scratch::ScratchDatabase;
+use reserver_store::{Backend, Database};
+
+on_both_backends!(
+    bulk_inserts_keep_every_character,
+    a_rebuild_puts_its_secondary_indexes_back,
+    indexes_a_dead_rebuild_set_aside_come_back_at_start,
+);
+
+/// Text COPY's format would otherwise read as structure: separators, escapes, the NULL marker.
+const AWKWARD: [&str; 9] =
+    ["plain", "tab\there", "line\nbreak", "cr\rlf", "back\\slash", "\\N", "nul\0byte", "ünïcødé ✓", ""];
+
+async fn bulk_inserts_keep_every_character(db: ScratchDatabase) {
+    let store = db.open().await;
+    let database = store.database();
+    // Enough rows that PostgreSQL takes the COPY path.
+    let rows: Vec<Vec<Value>> = (0..2_500i64)
+        .map(|n| {
+            let text = AWKWARD[n as usize % AWKWARD.len()];
+            vec![
+                Value::Int(n + 1),
+                Value::Text(format!("event-{n}")),
+                if n % 3 == 0 { Value::NullText } else { Value::Text(text.to_string()) },
+                Value::Text(text.to_string()),
+                Value::Text(format!("{text}/{n}")),
+                Value::Int(-n),
+            ]
+        })
+        .collect();
+    let mut tx = DbTx::begin(&database).await.unwrap();
+    tx.insert_rows("INSERT INTO rm_audit (position, event_id, actor, action, target, recorded_at)", "", &rows)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let stored = fetch_all(
+        &database,
+        "SELECT position, event_id, actor, action, target, recorded_at FROM rm_audit ORDER BY position",
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(stored.len(), rows.len());
+    for (row, expected) in stored.iter().zip(&rows) {
+        let text = |i: usize| match &expected[i] {
+            // NUL is stored as U+FFFD on both backends.
+            Value::Text(t) => Some(t.replace('\0', "\u{FFFD}")),
+            _ => None,
+        };
+        assert_eq!(Value::Int(row.int(0).unwrap()), expected[0]);
+        assert_eq!(Some(row.text(1).unwrap()), text(1));
+        assert_eq!(row.opt_text(2).unwrap(), text(2));
+        assert_eq!(Some(row.text(3).unwrap()), text(3));
+        assert_eq!(Some(row.text(4).unwrap()), text(4));
+        assert_eq!(Value::Int(row.int(5).unwrap()), expected[5]);
+    }
+}
+
+/// Every index of every read-model table, with its definition as the database states it.
+async fn read_model_indexes(db: &Database) -> Vec<(String, String)> {
+    let sql = match db {
+        Database::Postgres(_) => {
+            "SELECT indexname::text, indexdef FROM pg_indexes WHERE tablename LIKE 'rm\\_%' \
+             AND schemaname = current_schema() ORDER BY indexname"
+        }
+        Database::Sqlite(_) => {
+            "SELECT name, coalesce(sql, '') FROM sqlite_master WHERE type = 'index' AND tbl_name LIKE 'rm\\_%' ESCAPE '\\' \
+             ORDER BY name"
+        }
+    };
+    let rows = fetch_all(db, sql, &[]).await.unwrap();
+    rows.iter().map(|r| (r.text(0).unwrap(), r.text(1).unwrap().replace("IF NOT EXISTS ", ""))).collect()
+}
+
+async fn a_rebuild_puts_its_secondary_indexes_back(db: ScratchDatabase) {
+    let (store, live) = live_workload(&db).await;
+    let database = store.database();
+    let before = read_model_indexes(&database).await;
+    assert!(before.iter().any(|(name, _)| name == "rm_audit_actor_idx"), "{before:?}");
+    // Batches large enough for COPY on PostgreSQL, and the default ones.
+    rebuild_with(store.clone(), None, 5_000).await.unwrap();
+    assert_eq!(read_model_indexes(&database).await, before);
+    assert_eq!(snapshot(&store).await, live);
+    rebuild(store.clone(), Some("audit")).await.unwrap();
+    assert_eq!(read_model_indexes(&database).await, before);
+    assert_eq!(snapshot(&store).await, live);
+}
+
+async fn indexes_a_dead_rebuild_set_aside_come_back_at_start(db: ScratchDatabase) {
+    let (store, live) = live_workload(&db).await;
+    let database = store.database();
+    let before = read_model_indexes(&database).await;
+    // A rebuild that set the indexes aside and died before putting them back.
+    let tables: Vec<&str> = all_projectors().iter().flat_map(|p| p.tables().iter().copied()).collect();
+    secondary_indexes::set_aside(&database, &tables).await.unwrap();
+    let during = read_model_indexes(&database).await;
+    assert!(during.len() < before.len(), "secondary indexes dropped: {during:?}");
+    assert!(!during.iter().any(|(name, _)| name == "rm_audit_actor_idx"));
+    // Setting aside twice (a second rebuild) keeps the first record.
+    secondary_indexes::set_aside(&database, &tables).await.unwrap();
+    // The next process to run the projectors restores them before anything else.
+    let handle =
+        ProjectionRuntime::start_with(store.clone(), all_projectors(), RuntimeOptions::default()).await.unwrap();
+    assert_eq!(read_model_indexes(&database).await, before);
+    handle.shutdown().await;
+    assert_eq!(snapshot(&store).await, live);
+}
