@@ -34,7 +34,10 @@ impl ProjectionRuntime {
     ) -> Result<ProjectionHandle, ProjectionError> {
         let db = store.database();
         // Indexes a rebuild set aside and could not put back (the process died) come back first.
-        secondary_indexes::restore(&db).await?;
+        // Without them queries are only slower, so a failure here is reported, not fatal.
+        if let Err(error) = secondary_indexes::restore(&db).await {
+            tracing::error!(%error, "secondary indexes set aside by a rebuild could not be restored; queries of those read models stay slower until the next start or rebuild restores them");
+        }
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let mut followers = Vec::new();
         let mut tasks = Vec::new();
