@@ -6,10 +6,11 @@
 //! cargo bench -p reserver-projections --bench replay -- --events 1000000 --backend sqlite
 //! ```
 //! Options: `--events N` (log size, default 1,000,000), `--backend sqlite|postgres`,
-//! `--resources N` (default 2,000), `--batch N[,N…]` (events per projector transaction during the
-//! rebuild, default 5,000; several sizes rebuild once each over the same log), `--load-rate N` (events/s of the lag phase, default 2,000),
-//! `--load-seconds N` (default 10; 0 skips the load), `--only NAME` (rebuild that projector
-//! alone), `--per-projector` (then each projector alone too). PostgreSQL comes from `TEST_DATABASE_URL`.
+//! `--resources N` (default 2,000), `--batch N[,N…]` (events per projector transaction during
+//! the rebuild, default 5,000; several sizes rebuild once each over the same log),
+//! `--load-rate N` (events/s of the lag phase, default 2,000), `--load-seconds N` (default 10;
+//! 0 skips the load), `--only NAME` (rebuild that projector alone), `--per-projector` (then
+//! each projector alone too). PostgreSQL comes from `TEST_DATABASE_URL`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
