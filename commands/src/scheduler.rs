@@ -408,12 +408,16 @@ async fn delete_row(db: &Database, resource_id: Uuid, key: &str) -> Result<(), C
                 .await
                 .map(|_| ())
         }
-        Database::Sqlite(p) => sqlx::query("DELETE FROM scheduled_deadlines WHERE resource_id = ? AND command_key = ?")
-            .bind(resource_id.to_string())
-            .bind(key)
-            .execute(p)
-            .await
-            .map(|_| ()),
+        Database::Sqlite(p) => {
+            // In this process's queue for the write lock, like every SQLite write (store::write_gate).
+            let _turn = reserver_store::sqlite_write_turn(p).await;
+            sqlx::query("DELETE FROM scheduled_deadlines WHERE resource_id = ? AND command_key = ?")
+                .bind(resource_id.to_string())
+                .bind(key)
+                .execute(p)
+                .await
+                .map(|_| ())
+        }
     }
     .map_err(db_err)
 }
@@ -430,6 +434,7 @@ async fn postpone_row(db: &Database, resource_id: Uuid, key: &str, to: DateTime<
                 .map(|_| ())
         }
         Database::Sqlite(p) => {
+            let _turn = reserver_store::sqlite_write_turn(p).await;
             sqlx::query("UPDATE scheduled_deadlines SET due_at = ? WHERE resource_id = ? AND command_key = ?")
                 .bind(to.timestamp_micros())
                 .bind(resource_id.to_string())
@@ -519,5 +524,24 @@ mod tests {
         assert_eq!(gone, [(r, "b".to_string()), (r, "c".to_string())], "moved and vanished rows go");
         let new: Vec<_> = new.iter().map(|(_, key, due, _)| (key.as_str(), *due)).collect();
         assert_eq!(new, [("b", at(5)), ("d", at(4))], "moved and new rows come; unchanged ones stay");
+    }
+    /// The fired-deadline bookkeeping writes outside the scheduler's transaction; on SQLite they
+    /// queue for the process's write turn like every other write (store::write_gate).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn deadline_row_writes_wait_for_the_sqlite_write_turn() {
+        let scratch = reserver_store::scratch::ScratchDatabase::new(reserver_store::Backend::Sqlite).await;
+        let db = scratch.open().await.database();
+        let Database::Sqlite(pool) = db.clone() else { panic!("a SQLite scratch database") };
+        let id = Uuid::from_u128(7);
+        let writer = db.clone();
+        reserver_store::assert_waits_for_write_turn(&pool, async move {
+            postpone_row(&writer, id, "expire-hold", DateTime::<Utc>::UNIX_EPOCH).await
+        })
+        .await
+        .expect("postponed");
+        let writer = db.clone();
+        reserver_store::assert_waits_for_write_turn(&pool, async move { delete_row(&writer, id, "expire-hold").await })
+            .await
+            .expect("deleted");
     }
 }

@@ -14,7 +14,7 @@ use reserver_store::scratch::{ScratchDatabase, DEFAULT_TEST_DATABASE_URL};
 use reserver_store::Backend;
 use serde_json::{json, Value};
 
-use crate::common::{admin_token, get_load, percentile, PathFn};
+use crate::common::{admin_token, get_load, percentile, run_wrk, PathFn};
 use crate::server::ServerProcess;
 
 #[derive(Debug, Args)]
@@ -156,23 +156,8 @@ async fn measure(base: &str, args: &AvailabilityBenchArgs, backend: Backend) -> 
         );
     }
     if let Some(script) = &args.wrk_script {
-        let output = std::process::Command::new("wrk")
-            .args([
-                "-t2",
-                &format!("-c{}", args.concurrency),
-                &format!("-d{}s", args.seconds.round().max(1.0) as u64),
-                "--latency",
-                "-s",
-            ])
-            .arg(script)
-            .arg(base)
-            .args(["--", &token, &resources.join(","), &days.to_string()])
-            .output()?;
-        println!("\nwrk -t2 -c{} -d{}s --latency -s {} …", args.concurrency, args.seconds, script.display());
-        println!("{}", String::from_utf8_lossy(&output.stdout));
-        if !output.status.success() {
-            anyhow::bail!("wrk failed: {}", String::from_utf8_lossy(&output.stderr));
-        }
+        let (ids, days) = (resources.join(","), days.to_string());
+        run_wrk(script, base, args.concurrency, args.seconds, &[&token, &ids, &days])?;
     }
     Ok(())
 }

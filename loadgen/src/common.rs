@@ -97,3 +97,31 @@ pub(crate) async fn get_load(
     }
     (all.len() as u64, all, errors)
 }
+
+/// Runs [`wrk`](https://github.com/wg/wrk) (a load generator nobody here wrote) with a Lua
+/// script against `base`: `wrk -t2 -c<concurrency> -d<seconds>s --latency -s SCRIPT BASE --
+/// SCRIPT_ARGS…`. Prints the command and wrk's report, and returns the report.
+pub(crate) fn run_wrk(
+    script: &std::path::Path,
+    base: &str,
+    concurrency: usize,
+    seconds: f64,
+    script_args: &[&str],
+) -> anyhow::Result<String> {
+    let seconds = seconds.round().max(1.0) as u64;
+    let output = std::process::Command::new("wrk")
+        .args(["-t2", &format!("-c{concurrency}"), &format!("-d{seconds}s"), "--latency", "-s"])
+        .arg(script)
+        .arg(base)
+        .arg("--")
+        .args(script_args)
+        .output()
+        .map_err(|e| anyhow::anyhow!("could not start wrk (is it installed?): {e}"))?;
+    let report = String::from_utf8_lossy(&output.stdout).into_owned();
+    println!("\nwrk -t2 -c{concurrency} -d{seconds}s --latency -s {} …", script.display());
+    println!("{report}");
+    if !output.status.success() {
+        anyhow::bail!("wrk failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    Ok(report)
+}

@@ -1,7 +1,9 @@
 //! `reserver bench http`: an HTTP load generator against the real service, started as a child
 //! process (`reserver serve`, the same binary by default) on a scratch database. Books with N users on M resources at concurrency C — a mix of
 //! random slots and groups of mutually overlapping requests in flight together — then checks the
-//! reservations read model for overlaps, and measures the two hottest reads.
+//! reservations read model for overlaps, and measures the two hottest reads. With `--wrk-script
+//! loadgen/wrk/book.lua`, `wrk` (a load generator nobody here wrote) books the same mix too, and
+//! the read model is checked again.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -14,7 +16,7 @@ use reserver_store::scratch::{ScratchDatabase, DEFAULT_TEST_DATABASE_URL};
 use reserver_store::Backend;
 use serde_json::{json, Value};
 
-use crate::common::{admin_token, get_load, percentile, token, PathFn, Rng, PASSWORD};
+use crate::common::{admin_token, get_load, percentile, run_wrk, token, PathFn, Rng, PASSWORD};
 use crate::server::ServerProcess;
 
 #[derive(Debug, Args)]
@@ -44,6 +46,12 @@ pub struct HttpBenchArgs {
     /// The `reserver` binary to start (default: this one).
     #[arg(long)]
     server_bin: Option<std::path::PathBuf>,
+    /// After the booking phase, book again with `wrk` and this Lua script (e.g.
+    /// loadgen/wrk/book.lua) on as many resources again, fresh ones, then check those for
+    /// overlaps too: `wrk -t2 -c<concurrency> -d<seconds>s --latency -s SCRIPT URL --
+    /// TOKENS IDS DAY0 CONTENDED`.
+    #[arg(long)]
+    wrk_script: Option<std::path::PathBuf>,
 }
 
 #[derive(Default)]
@@ -70,7 +78,9 @@ pub async fn run(args: HttpBenchArgs) -> anyhow::Result<()> {
 
 async fn measure(base: &str, args: &HttpBenchArgs, backend: Backend) -> anyhow::Result<()> {
     let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency * 2).build()?;
-    let (admin, users, resources) = seed(&client, base, args).await?;
+    let (admin, users, mut resources) = seed(&client, base, args).await?;
+    // The wrk phase books its own resources, so that both phases start from empty calendars.
+    let wrk_resources = resources.split_off(args.resources.min(resources.len()));
     println!(
         "backend {} · {} users · {} resources · concurrency {} · {:.0} s per phase",
         if backend == Backend::Postgres { "postgres" } else { "sqlite" },
@@ -80,8 +90,10 @@ async fn measure(base: &str, args: &HttpBenchArgs, backend: Backend) -> anyhow::
         args.seconds,
     );
 
-    let tally = book_load(&client, base, &users, &resources, args).await;
-    let overlaps = check_overlaps(&client, base, &admin, &resources, tally.max_position).await?;
+    let day0 =
+        Utc::now().duration_trunc(chrono::Duration::days(1)).unwrap_or_else(|_| Utc::now()) + chrono::Duration::days(1);
+    let tally = book_load(&client, base, &users, &resources, day0, args).await;
+    let mut overlaps = check_overlaps(&client, base, &admin, &resources, tally.max_position).await?;
     let mut lat = tally.latencies.clone();
     lat.sort();
     let secs = args.seconds;
@@ -99,6 +111,19 @@ async fn measure(base: &str, args: &HttpBenchArgs, backend: Backend) -> anyhow::
         overlaps
     );
     println!("|  bookings accepted/s | {:.0} | | | | |", tally.created as f64 / secs);
+    if let Some(script) = &args.wrk_script {
+        let day0 = day0.timestamp().to_string();
+        let (tokens, ids, share) = (users.join(","), wrk_resources.join(","), args.contended_share.to_string());
+        let report = run_wrk(script, base, args.concurrency, secs, &[&tokens, &ids, &day0, &share])?;
+        let position = report
+            .lines()
+            .find_map(|l| l.strip_prefix("highest X-Log-Position: "))
+            .and_then(|p| p.trim().parse().ok())
+            .ok_or_else(|| anyhow::anyhow!("the wrk script reported no log position (is it book.lua?)"))?;
+        let found = check_overlaps(&client, base, &admin, &wrk_resources, position).await?;
+        println!("overlaps in read model after the wrk phase: {found}\n");
+        overlaps += found;
+    }
     let token = users[0].clone();
     for (label, path) in [
         ("GET /resources?limit=20", "/api/v1/resources?limit=20".to_string()),
@@ -131,7 +156,8 @@ async fn seed(
 ) -> anyhow::Result<(String, Vec<String>, Vec<String>)> {
     let admin = admin_token(client, base).await?;
     let mut resources = Vec::new();
-    for i in 0..args.resources {
+    let count = if args.wrk_script.is_some() { 2 * args.resources } else { args.resources };
+    for i in 0..count {
         let r: Value = client
             .post(format!("{base}/api/v1/resources"))
             .bearer_auth(&admin)
@@ -162,11 +188,10 @@ async fn book_load(
     base: &str,
     users: &[String],
     resources: &[String],
+    day0: chrono::DateTime<Utc>,
     args: &HttpBenchArgs,
 ) -> Tally {
     let deadline = Instant::now() + Duration::from_secs_f64(args.seconds);
-    let day0 =
-        Utc::now().duration_trunc(chrono::Duration::days(1)).unwrap_or_else(|_| Utc::now()) + chrono::Duration::days(1);
     let seq = Arc::new(AtomicU64::new(0));
     let url = Arc::new(format!("{base}/api/v1/reservations"));
     let bearers: Arc<Vec<String>> = Arc::new(users.iter().map(|u| format!("Bearer {u}")).collect());

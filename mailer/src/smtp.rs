@@ -11,7 +11,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use reserver_projections::decode::micros;
-use reserver_projections::sql::{backend_of, execute, fetch_all, Value};
+use reserver_projections::sql::{backend_of, execute, execute_returning, Value};
 use reserver_projections::ProjectionError;
 use reserver_store::{Backend, Database};
 
@@ -84,7 +84,8 @@ pub async fn claim(db: &Database, now: DateTime<Utc>) -> Result<Vec<ClaimedMail>
          RETURNING mail_id, address, subject, body, attempts"
     );
     let rows =
-        fetch_all(db, &sql, &[Value::Int(micros(now)), Value::Int(micros(now + LEASE)), Value::Int(CLAIM)]).await?;
+        execute_returning(db, &sql, &[Value::Int(micros(now)), Value::Int(micros(now + LEASE)), Value::Int(CLAIM)])
+            .await?;
     rows.into_iter()
         .map(|row| {
             Ok(ClaimedMail {

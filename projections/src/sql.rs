@@ -142,13 +142,31 @@ pub async fn fetch_all(db: &Database, sql: &str, args: &[Value]) -> Result<Vec<D
     })
 }
 
-/// Runs a writing statement on the pool, outside any projector transaction.
+/// Runs a writing statement on the pool, outside any projector transaction. On SQLite it waits
+/// for this process's turn at the write lock first (see `reserver_store::sqlite_write_turn`): a
+/// write that skipped the queue would meet the lock in SQLite's sleeping busy handler, and make
+/// the queued writers (the log's among them) meet it there too.
 pub async fn execute(db: &Database, sql: &str, args: &[Value]) -> Result<u64, sqlx::Error> {
     let sql = AssertSqlSafe(sql.to_string());
     Ok(match db {
-        Database::Sqlite(pool) => bind_values!(sqlx::query(sql), args).execute(pool).await?.rows_affected(),
+        Database::Sqlite(pool) => {
+            let _turn = sqlite_write_turn(pool).await;
+            bind_values!(sqlx::query(sql), args).execute(pool).await?.rows_affected()
+        }
         Database::Postgres(pool) => bind_values!(sqlx::query(sql), args).execute(pool).await?.rows_affected(),
     })
+}
+
+/// Runs a writing statement that returns rows (`UPDATE … RETURNING`) on the pool, in this
+/// process's turn at the write lock on SQLite, like [`execute`].
+pub async fn execute_returning(db: &Database, sql: &str, args: &[Value]) -> Result<Vec<DbRow>, sqlx::Error> {
+    match db {
+        Database::Sqlite(pool) => {
+            let _turn = sqlite_write_turn(pool).await;
+            fetch_all(db, sql, args).await
+        }
+        Database::Postgres(_) => fetch_all(db, sql, args).await,
+    }
 }
 
 /// The backend of a pool.

@@ -42,6 +42,8 @@ pub use secrets::SHARED_SECRET_BYTES;
 pub use sqlite::SqliteEventStore;
 pub use subscription::{subscribe, SubscribeOptions};
 pub use verify::{verify_chain, ChainReport};
+#[cfg(feature = "testing")]
+pub use write_gate::assert_waits_for_write_turn;
 pub use write_gate::sqlite_write_turn;
 
 /// Where the log lives when `DATABASE_URL` is not set.

@@ -167,6 +167,9 @@ impl EventStore for SqliteEventStore {
     }
 
     async fn save_snapshot(&self, s: &Snapshot) -> Result<(), StoreError> {
+        // In this process's queue for the write lock (see write_gate): outside it, the insert met
+        // the lock in SQLite's sleeping busy handler, once for 1.5 s under booking load.
+        let _turn = crate::write_gate::sqlite_write_turn(&self.pool).await;
         sqlx::query(
             "INSERT INTO snapshots (stream_id, version, schema_version, state, taken_at) VALUES (?, ?, ?, ?, ?) \
              ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, \

@@ -36,6 +36,30 @@ pub async fn sqlite_write_turn(pool: &SqlitePool) -> OwnedMutexGuard<()> {
     gate_for(pool.connect_options().get_filename().to_path_buf()).lock_owned().await
 }
 
+/// For tests: runs `write` while this test holds the write turn of `pool`'s file, checks that it
+/// has not finished 200 ms later (it queues for the turn instead of meeting the lock in SQLite's
+/// busy handler), then lets the turn go and returns what `write` returned.
+///
+/// # Panics
+/// If `write` finished while the turn was held, or did not finish within 10 s after.
+#[cfg(feature = "testing")]
+pub async fn assert_waits_for_write_turn<F>(pool: &SqlitePool, write: F) -> F::Output
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let turn = sqlite_write_turn(pool).await;
+    let task = tokio::spawn(write);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(!task.is_finished(), "a SQLite write ran without waiting for this process's write turn");
+    drop(turn);
+    match tokio::time::timeout(std::time::Duration::from_secs(10), task).await {
+        Ok(Ok(output)) => output,
+        Ok(Err(e)) => panic!("the write panicked: {e}"),
+        Err(_) => panic!("the write did not finish within 10 s of its turn"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

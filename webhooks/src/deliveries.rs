@@ -9,7 +9,7 @@
 //! simply lets its lease run out; the attempt is then made again (at-least-once).
 
 use chrono::{DateTime, Utc};
-use reserver_projections::sql::{execute, fetch_all, DbTx, Value};
+use reserver_projections::sql::{execute, execute_returning, fetch_all, DbTx, Value};
 use reserver_store::Database;
 use uuid::Uuid;
 
@@ -128,7 +128,7 @@ pub async fn claim(
              WHERE delivery_id IN ({due}) RETURNING {CLAIMED_COLUMNS}"
         ),
     };
-    let rows = fetch_all(db, &sql, &[micros(now), micros(lease_until), Value::Int(limit as i64)]).await?;
+    let rows = execute_returning(db, &sql, &[micros(now), micros(lease_until), Value::Int(limit as i64)]).await?;
     let mut claimed = Vec::with_capacity(rows.len());
     for row in rows {
         let attempt = row.int(4)?.max(1) as u32;
