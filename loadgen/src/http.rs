@@ -47,8 +47,8 @@ pub struct HttpBenchArgs {
     #[arg(long)]
     server_bin: Option<std::path::PathBuf>,
     /// After the booking phase, book again with `wrk` and this Lua script (e.g.
-    /// loadgen/wrk/book.lua) on as many resources again, fresh ones, then check those for
-    /// overlaps too: `wrk -t2 -c<concurrency> -d<seconds>s --latency -s SCRIPT URL --
+    /// loadgen/wrk/book.lua) with as many users and resources again, fresh ones, then check those
+    /// resources for overlaps too: `wrk -t2 -c<concurrency> -d<seconds>s --latency -s SCRIPT URL --
     /// TOKENS IDS DAY0 CONTENDED`.
     #[arg(long)]
     wrk_script: Option<std::path::PathBuf>,
@@ -78,9 +78,10 @@ pub async fn run(args: HttpBenchArgs) -> anyhow::Result<()> {
 
 async fn measure(base: &str, args: &HttpBenchArgs, backend: Backend) -> anyhow::Result<()> {
     let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency * 2).build()?;
-    let (admin, users, mut resources) = seed(&client, base, args).await?;
-    // The wrk phase books its own resources, so that both phases start from empty calendars.
+    let (admin, mut users, mut resources) = seed(&client, base, args).await?;
+    // The wrk phase has its own users and resources, so that both start from empty calendars.
     let wrk_resources = resources.split_off(args.resources.min(resources.len()));
+    let wrk_users = users.split_off(args.users.min(users.len()));
     println!(
         "backend {} · {} users · {} resources · concurrency {} · {:.0} s per phase",
         if backend == Backend::Postgres { "postgres" } else { "sqlite" },
@@ -113,7 +114,7 @@ async fn measure(base: &str, args: &HttpBenchArgs, backend: Backend) -> anyhow::
     println!("|  bookings accepted/s | {:.0} | | | | |", tally.created as f64 / secs);
     if let Some(script) = &args.wrk_script {
         let day0 = day0.timestamp().to_string();
-        let (tokens, ids, share) = (users.join(","), wrk_resources.join(","), args.contended_share.to_string());
+        let (tokens, ids, share) = (wrk_users.join(","), wrk_resources.join(","), args.contended_share.to_string());
         let report = run_wrk(script, base, args.concurrency, secs, &[&tokens, &ids, &day0, &share])?;
         let position = report
             .lines()
@@ -170,7 +171,8 @@ async fn seed(
         resources.push(r["id"].as_str().unwrap_or_default().to_string());
     }
     let mut users = Vec::new();
-    for i in 0..args.users {
+    let count = if args.wrk_script.is_some() { 2 * args.users } else { args.users };
+    for i in 0..count {
         let name = format!("user{i:03}");
         client
             .post(format!("{base}/api/v1/register"))
