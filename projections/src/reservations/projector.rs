@@ -98,12 +98,12 @@ impl Projector for ReservationsProjector {
             }
             if let Some(id) = event.reservation_id() {
                 apply_reservation(reservations.entry(id).or_default(), *resource_id, event);
+                // Without the payload: the history query reads it from the log by position.
                 history.push(vec![
                     Value::Text(id.to_string()),
                     Value::Int(recorded.position as i64),
                     Value::Text(recorded.event_type.clone()),
                     Value::Int(event.at().timestamp_micros()),
-                    Value::Text(recorded.payload.clone()),
                 ]);
             }
             if let ResourceEvent::SeriesBooked { series_id, user_id, rrule, policy, occurrences, at, .. } = event {
@@ -127,12 +127,8 @@ impl Projector for ReservationsProjector {
         }
 
         write_reservations(tx, &reservations).await?;
-        tx.insert_rows(
-            "INSERT INTO rm_reservation_history (reservation_id, position, event_type, at, doc)",
-            "",
-            &history,
-        )
-        .await?;
+        tx.insert_rows("INSERT INTO rm_reservation_history (reservation_id, position, event_type, at)", "", &history)
+            .await?;
         tx.insert_rows(
             "INSERT INTO rm_series (series_id, resource_id, user_id, created_at, doc)",
             "ON CONFLICT (series_id) DO UPDATE SET doc = excluded.doc",

@@ -160,11 +160,13 @@ pub struct HistoryEntry {
     pub event: serde_json::Value,
 }
 
-/// Every event of a reservation, in log order.
+/// Every event of a reservation, in log order. The history rows index the log: each event's
+/// payload is read from `events` by position (the log is append-only, never pruned).
 pub async fn reservation_history(db: &Database, reservation_id: Uuid) -> Result<Vec<HistoryEntry>, ProjectionError> {
     let rows = fetch_all(
         db,
-        "SELECT position, event_type, at, doc FROM rm_reservation_history WHERE reservation_id = $1 ORDER BY position",
+        "SELECT h.position, h.event_type, h.at, CAST(e.payload AS TEXT) FROM rm_reservation_history h \
+         JOIN events e ON e.position = h.position WHERE h.reservation_id = $1 ORDER BY h.position",
         &[reservation_id.to_string().into()],
     )
     .await?;
