@@ -109,8 +109,10 @@ pub(crate) fn run_wrk(
     script_args: &[&str],
 ) -> anyhow::Result<String> {
     let seconds = seconds.round().max(1.0) as u64;
+    // wrk refuses fewer connections than threads.
+    let threads = concurrency.clamp(1, 2);
     let output = std::process::Command::new("wrk")
-        .args(["-t2", &format!("-c{concurrency}"), &format!("-d{seconds}s"), "--latency", "-s"])
+        .args([&format!("-t{threads}"), &format!("-c{concurrency}"), &format!("-d{seconds}s"), "--latency", "-s"])
         .arg(script)
         .arg(base)
         .arg("--")
@@ -118,7 +120,7 @@ pub(crate) fn run_wrk(
         .output()
         .map_err(|e| anyhow::anyhow!("could not start wrk (is it installed?): {e}"))?;
     let report = String::from_utf8_lossy(&output.stdout).into_owned();
-    println!("\nwrk -t2 -c{concurrency} -d{seconds}s --latency -s {} …", script.display());
+    println!("\nwrk -t{threads} -c{concurrency} -d{seconds}s --latency -s {} …", script.display());
     println!("{report}");
     if !output.status.success() {
         anyhow::bail!("wrk failed: {}", String::from_utf8_lossy(&output.stderr));

@@ -116,11 +116,17 @@ async fn measure(base: &str, args: &HttpBenchArgs, backend: Backend) -> anyhow::
         let day0 = day0.timestamp().to_string();
         let (tokens, ids, share) = (wrk_users.join(","), wrk_resources.join(","), args.contended_share.to_string());
         let report = run_wrk(script, base, args.concurrency, secs, &[&tokens, &ids, &day0, &share])?;
-        let position = report
-            .lines()
-            .find_map(|l| l.strip_prefix("highest X-Log-Position: "))
-            .and_then(|p| p.trim().parse().ok())
-            .ok_or_else(|| anyhow::anyhow!("the wrk script reported no log position (is it book.lua?)"))?;
+        let outcome = WrkBookings::from_report(&report)?;
+        println!("|  bookings accepted/s (wrk) | {:.0} | | | | |", outcome.created as f64 / secs);
+        if outcome.created == 0 || outcome.other > 0 || outcome.socket_errors > 0 {
+            anyhow::bail!(
+                "the wrk phase went wrong: {} accepted, {} other answers, {} socket errors",
+                outcome.created,
+                outcome.other,
+                outcome.socket_errors
+            );
+        }
+        let position = outcome.position;
         let found = check_overlaps(&client, base, &admin, &wrk_resources, position).await?;
         println!("overlaps in read model after the wrk phase: {found}\n");
         overlaps += found;
@@ -304,4 +310,48 @@ async fn check_overlaps(
         overlaps += spans.windows(2).filter(|p| p[0].1 > p[1].0).count();
     }
     Ok(overlaps)
+}
+
+/// What `loadgen/wrk/book.lua` reports at the end of a run.
+#[derive(Debug, PartialEq, Eq)]
+struct WrkBookings {
+    created: u64,
+    other: u64,
+    socket_errors: u64,
+    /// The highest `X-Log-Position` answered.
+    position: u64,
+}
+
+impl WrkBookings {
+    /// Reads the script's two closing lines: `201: N, 409: N, other: N, socket errors: N` and
+    /// `highest X-Log-Position: N`.
+    fn from_report(report: &str) -> anyhow::Result<Self> {
+        let number = |text: &str, label: &str| -> Option<u64> {
+            let at = text.find(label)? + label.len();
+            text[at..].trim_start().split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+        };
+        let counts = report.lines().find(|l| l.starts_with("201: ")).unwrap_or_default();
+        let position = report.lines().find(|l| l.starts_with("highest X-Log-Position: ")).unwrap_or_default();
+        let missing = || anyhow::anyhow!("the wrk script reported no counts or log position (is it book.lua?)");
+        Ok(Self {
+            created: number(counts, "201:").ok_or_else(missing)?,
+            other: number(counts, "other:").ok_or_else(missing)?,
+            socket_errors: number(counts, "socket errors:").ok_or_else(missing)?,
+            position: number(position, "X-Log-Position:").ok_or_else(missing)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_what_book_lua_reports() {
+        let report = "Requests/sec:   5082.31\n201: 23941, 409: 16785, other: 2, socket errors: 0\n\
+                      highest X-Log-Position: 48928\n";
+        let outcome = WrkBookings::from_report(report).expect("parsed");
+        assert_eq!(outcome, WrkBookings { created: 23941, other: 2, socket_errors: 0, position: 48928 });
+        assert!(WrkBookings::from_report("Requests/sec: 10\n").is_err(), "another script's report");
+    }
 }

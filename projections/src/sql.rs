@@ -145,7 +145,8 @@ pub async fn fetch_all(db: &Database, sql: &str, args: &[Value]) -> Result<Vec<D
 /// Runs a writing statement on the pool, outside any projector transaction. On SQLite it waits
 /// for this process's turn at the write lock first (see `reserver_store::sqlite_write_turn`): a
 /// write that skipped the queue would meet the lock in SQLite's sleeping busy handler, and make
-/// the queued writers (the log's among them) meet it there too.
+/// the queued writers (the log's among them) meet it there too. The turn is not reentrant:
+/// never call this while holding a [`DbTx`] on the same database.
 pub async fn execute(db: &Database, sql: &str, args: &[Value]) -> Result<u64, sqlx::Error> {
     let sql = AssertSqlSafe(sql.to_string());
     Ok(match db {
@@ -158,7 +159,8 @@ pub async fn execute(db: &Database, sql: &str, args: &[Value]) -> Result<u64, sq
 }
 
 /// Runs a writing statement that returns rows (`UPDATE … RETURNING`) on the pool, in this
-/// process's turn at the write lock on SQLite, like [`execute`].
+/// process's turn at the write lock on SQLite, like [`execute`] (and, like it, never while
+/// holding a [`DbTx`] on the same database).
 pub async fn execute_returning(db: &Database, sql: &str, args: &[Value]) -> Result<Vec<DbRow>, sqlx::Error> {
     match db {
         Database::Sqlite(pool) => {

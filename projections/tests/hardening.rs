@@ -36,7 +36,35 @@ on_both_backends!(
     a_projector_that_cannot_apply_an_event_is_stuck_loudly_and_alone,
     catch_up_names_the_event_a_projector_refuses,
     cursors_are_accepted_only_by_the_list_that_issued_them,
+    a_history_row_without_its_event_is_reported_not_hidden,
 );
+
+/// History rows hold no payload; each is read from the log by position. A row whose event the
+/// log lacks (a damaged restore) makes the history fail as corrupt instead of going missing.
+async fn a_history_row_without_its_event_is_reported_not_hidden(db: ScratchDatabase) {
+    let store = db.open().await;
+    let database = store.database();
+    let booking = Uuid::from_u128(0xB00C);
+    let mut tx = DbTx::begin(&database).await.expect("begin");
+    tx.insert_rows(
+        "INSERT INTO rm_reservation_history (reservation_id, position, event_type, at)",
+        "",
+        &[vec![
+            booking.to_string().into(),
+            reserver_projections::sql::Value::Int(999_999),
+            "reservation_confirmed".into(),
+            reserver_projections::sql::Value::Int(0),
+        ]],
+    )
+    .await
+    .expect("insert");
+    tx.commit().await.expect("commit");
+    let outcome = reservations::reservation_history(&database, booking).await;
+    assert!(
+        matches!(&outcome, Err(reserver_projections::ProjectionError::Corrupt(m)) if m.contains("999999")),
+        "{outcome:?}"
+    );
+}
 
 const NUL_USER: Uuid = Uuid::from_u128(0x51);
 const NUL_GROUP: Uuid = Uuid::from_u128(0x52);

@@ -1,10 +1,13 @@
 //! One queue for the SQLite write lock within this process. SQLite lets one transaction write
 //! at a time; a writer that finds the lock taken waits in SQLite's busy handler, which sleeps
 //! 1, 2, 5, 10, … ms between tries, so under load waits stretched to hundreds of milliseconds
-//! even when the holder was done in one. Every `BEGIN IMMEDIATE` of this process (the log's
-//! writer, the projectors and planners, the scheduler) first takes this fair async lock for the
-//! database file and holds it until its transaction ends, so the next writer starts the moment
-//! the previous one commits. Other processes on the same file still meet the busy handler.
+//! even when the holder was done in one. Every write of this process — each `BEGIN IMMEDIATE`
+//! (the log's writer, the projectors and planners, the scheduler) and each single writing
+//! statement outside a transaction (snapshots, deadline rows, the workers' claims and outcomes)
+//! — first takes this fair async lock for the database file and holds it until it is done, so
+//! the next writer starts the moment the previous one commits. The lock is not reentrant: never
+//! write through the pool while holding a turn. Other processes on the same file still meet the
+//! busy handler.
 //!
 //! Always take the gate before a pooled connection, never while holding one: readers hold
 //! connections without the gate, so that order cannot deadlock.

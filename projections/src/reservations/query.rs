@@ -162,21 +162,29 @@ pub struct HistoryEntry {
 
 /// Every event of a reservation, in log order. The history rows index the log: each event's
 /// payload is read from `events` by position (the log is append-only, never pruned).
+///
+/// # Errors
+/// [`ProjectionError::Corrupt`] if a history row points at a position the log does not hold
+/// (a damaged restore): the entry is reported, not silently left out.
 pub async fn reservation_history(db: &Database, reservation_id: Uuid) -> Result<Vec<HistoryEntry>, ProjectionError> {
     let rows = fetch_all(
         db,
         "SELECT h.position, h.event_type, h.at, CAST(e.payload AS TEXT) FROM rm_reservation_history h \
-         JOIN events e ON e.position = h.position WHERE h.reservation_id = $1 ORDER BY h.position",
+         LEFT JOIN events e ON e.position = h.position WHERE h.reservation_id = $1 ORDER BY h.position",
         &[reservation_id.to_string().into()],
     )
     .await?;
     rows.iter()
         .map(|row| {
+            let position = row.int(0)?;
+            let payload = row.opt_text(3)?.ok_or_else(|| {
+                ProjectionError::Corrupt(format!("history of {reservation_id}: no event at position {position}"))
+            })?;
             // Handed out as recorded, so through the redaction rule like every outward event.
-            let mut event = serde_json::from_str(&row.text(3)?)?;
+            let mut event = serde_json::from_str(&payload)?;
             crate::redaction::redact_value(&mut event);
             Ok(HistoryEntry {
-                position: row.int(0)?.max(0) as u64,
+                position: position.max(0) as u64,
                 event_type: row.text(1)?,
                 at: from_micros(row.int(2)?)?,
                 event,
