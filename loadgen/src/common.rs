@@ -99,8 +99,9 @@ pub(crate) async fn get_load(
 }
 
 /// Runs [`wrk`](https://github.com/wg/wrk) (a load generator nobody here wrote) with a Lua
-/// script against `base`: `wrk -t2 -c<concurrency> -d<seconds>s --latency -s SCRIPT BASE --
-/// SCRIPT_ARGS…`. Prints the command and wrk's report, and returns the report.
+/// script against `base`: `wrk -t<threads> -c<concurrency> -d<seconds>s --latency -s SCRIPT BASE --
+/// SCRIPT_ARGS…`, two threads (one when there is one connection). Prints the command and
+/// wrk's report, and returns the report.
 pub(crate) fn run_wrk(
     script: &std::path::Path,
     base: &str,
