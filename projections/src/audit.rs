@@ -1,10 +1,14 @@
 //! The audit trail: one row per event of the log — who (actor), what (event type), which
 //! stream, when it was recorded, from where (client IP) and under which correlation id.
 //! Unlike the other projectors it records every stream, known or not.
+//!
+//! `rm_audit` holds only what the trail is filtered and ordered by (position, actor, event
+//! type, resource, time); the rest of an entry is read from the log by position, so an event's
+//! ids and addresses are not written twice.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use reserver_store::{Database, RecordedEvent};
+use reserver_store::{Database, EventMetadata, RecordedEvent};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -53,33 +57,20 @@ impl Projector for AuditProjector {
         let rows: Vec<Vec<Value>> = events
             .iter()
             .map(|e| {
-                let meta = metadata(e);
                 let resource_id = match stream_kind(&e.stream_id) {
                     Some(StreamKind::Resource(id)) => Some(id.to_string()),
                     _ => None,
                 };
                 vec![
                     Value::Int(e.position as i64),
-                    Value::Text(e.event_id.to_string()),
-                    meta.actor.into(),
+                    metadata(e).actor.into(),
                     Value::Text(e.event_type.clone()),
-                    Value::Text(e.stream_id.clone()),
                     resource_id.into(),
                     Value::Int(e.recorded_at.timestamp_micros()),
-                    meta.client_ip.into(),
-                    meta.correlation_id.map(|u| u.to_string()).into(),
-                    meta.causation_id.map(|u| u.to_string()).into(),
-                    meta.command_id.map(|u| u.to_string()).into(),
                 ]
             })
             .collect();
-        tx.insert_rows(
-            "INSERT INTO rm_audit (position, event_id, actor, action, target, resource_id, recorded_at, client_ip, \
-             correlation_id, causation_id, command_id)",
-            "",
-            &rows,
-        )
-        .await?;
+        tx.insert_rows("INSERT INTO rm_audit (position, actor, action, resource_id, recorded_at)", "", &rows).await?;
         Ok(())
     }
 }
@@ -97,58 +88,70 @@ pub struct AuditFilter {
     pub to: Option<DateTime<Utc>>,
 }
 
-const AUDIT_COLUMNS: &str = "position, event_id, actor, action, target, resource_id, recorded_at, client_ip, \
-                             correlation_id, causation_id, command_id";
+/// The row's columns, then the event's id, stream and metadata from the log (`LEFT JOIN`, so
+/// a row whose event the log lacks is seen and reported, not dropped).
+const AUDIT_SELECT: &str = "SELECT a.position, a.actor, a.action, a.resource_id, a.recorded_at, \
+                            CAST(e.event_id AS TEXT), e.stream_id, CAST(e.metadata AS TEXT) \
+                            FROM rm_audit a LEFT JOIN events e ON e.position = a.position WHERE 1 = 1";
 
 fn parse_uuid(text: &str) -> Result<Uuid, ProjectionError> {
     Uuid::parse_str(text).map_err(|e| ProjectionError::Corrupt(e.to_string()))
 }
 
 /// Audit entries matching `filter`, in log order.
+///
+/// Errors: [`ProjectionError::InvalidCursor`] for a cursor of another list,
+/// [`ProjectionError::Corrupt`] if an audit row points at a position the log does not hold.
 pub async fn audit_log(
     db: &Database,
     filter: &AuditFilter,
     page: &PageRequest,
 ) -> Result<Page<AuditEntry>, ProjectionError> {
-    let mut sql = SqlBuilder::new(&format!("SELECT {AUDIT_COLUMNS} FROM rm_audit WHERE 1 = 1"));
+    let mut sql = SqlBuilder::new(AUDIT_SELECT);
     if let Some(actor) = &filter.actor {
-        sql.push(" AND actor = ").bind(actor.as_str());
+        sql.push(" AND a.actor = ").bind(actor.as_str());
     }
     if let Some(resource_id) = filter.resource_id {
-        sql.push(" AND resource_id = ").bind(resource_id.to_string());
+        sql.push(" AND a.resource_id = ").bind(resource_id.to_string());
     }
     if let Some(action) = &filter.action {
-        sql.push(" AND action = ").bind(action.as_str());
+        sql.push(" AND a.action = ").bind(action.as_str());
     }
     if let Some(from) = filter.from {
-        sql.push(" AND recorded_at >= ").bind(from.timestamp_micros());
+        sql.push(" AND a.recorded_at >= ").bind(from.timestamp_micros());
     }
     if let Some(to) = filter.to {
-        sql.push(" AND recorded_at < ").bind(to.timestamp_micros());
+        sql.push(" AND a.recorded_at < ").bind(to.timestamp_micros());
     }
     let list = CursorList::new("audit", KeyKind::Int);
     if let Some(cursor) = page.decode_for(&list)? {
         let SortValue::Int(position) = cursor.key else { return Err(ProjectionError::InvalidCursor) };
-        sql.push(" AND position > ").bind(position);
+        sql.push(" AND a.position > ").bind(position);
     }
     let limit = page.size();
-    sql.push(&format!(" ORDER BY position LIMIT {}", limit + 1));
+    sql.push(&format!(" ORDER BY a.position LIMIT {}", limit + 1));
     let rows = fetch_all(db, &sql.sql, &sql.args).await?;
     let entries = rows
         .iter()
         .map(|row| {
+            let position = row.int(0)?.max(0) as u64;
+            let (Some(event_id), Some(target), Some(meta)) = (row.opt_text(5)?, row.opt_text(6)?, row.opt_text(7)?)
+            else {
+                return Err(ProjectionError::Corrupt(format!("audit trail: no event at position {position}")));
+            };
+            let meta: EventMetadata = serde_json::from_str(&meta).unwrap_or_default();
             Ok(AuditEntry {
-                position: row.int(0)?.max(0) as u64,
-                event_id: parse_uuid(&row.text(1)?)?,
-                actor: row.opt_text(2)?,
-                action: row.text(3)?,
-                target: row.text(4)?,
-                resource_id: row.opt_text(5)?.as_deref().map(parse_uuid).transpose()?,
-                recorded_at: from_micros(row.int(6)?)?,
-                client_ip: row.opt_text(7)?,
-                correlation_id: row.opt_text(8)?,
-                causation_id: row.opt_text(9)?,
-                command_id: row.opt_text(10)?,
+                position,
+                event_id: parse_uuid(&event_id)?,
+                actor: row.opt_text(1)?,
+                action: row.text(2)?,
+                target,
+                resource_id: row.opt_text(3)?.as_deref().map(parse_uuid).transpose()?,
+                recorded_at: from_micros(row.int(4)?)?,
+                client_ip: meta.client_ip,
+                correlation_id: meta.correlation_id.map(|u| u.to_string()),
+                causation_id: meta.causation_id.map(|u| u.to_string()),
+                command_id: meta.command_id.map(|u| u.to_string()),
             })
         })
         .collect::<Result<Vec<_>, ProjectionError>>()?;

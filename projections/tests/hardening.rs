@@ -36,12 +36,14 @@ on_both_backends!(
     a_projector_that_cannot_apply_an_event_is_stuck_loudly_and_alone,
     catch_up_names_the_event_a_projector_refuses,
     cursors_are_accepted_only_by_the_list_that_issued_them,
-    a_history_row_without_its_event_is_reported_not_hidden,
+    rows_indexing_a_missing_event_are_reported_not_hidden,
 );
 
-/// History rows hold no payload; each is read from the log by position. A row whose event the
-/// log lacks (a damaged restore) makes the history fail as corrupt instead of going missing.
-async fn a_history_row_without_its_event_is_reported_not_hidden(db: ScratchDatabase) {
+/// History and audit rows index the log: the rest of each is read from it by position. A row
+/// whose event the log lacks (a damaged restore) makes the query fail as corrupt instead of the
+/// entry going missing.
+async fn rows_indexing_a_missing_event_are_reported_not_hidden(db: ScratchDatabase) {
+    use reserver_projections::sql::Value;
     let store = db.open().await;
     let database = store.database();
     let booking = Uuid::from_u128(0xB00C);
@@ -49,21 +51,22 @@ async fn a_history_row_without_its_event_is_reported_not_hidden(db: ScratchDatab
     tx.insert_rows(
         "INSERT INTO rm_reservation_history (reservation_id, position, event_type, at)",
         "",
-        &[vec![
-            booking.to_string().into(),
-            reserver_projections::sql::Value::Int(999_999),
-            "reservation_confirmed".into(),
-            reserver_projections::sql::Value::Int(0),
-        ]],
+        &[vec![booking.to_string().into(), Value::Int(999_999), "reservation_confirmed".into(), Value::Int(0)]],
+    )
+    .await
+    .expect("insert");
+    tx.insert_rows(
+        "INSERT INTO rm_audit (position, actor, action, resource_id, recorded_at)",
+        "",
+        &[vec![Value::Int(888_888), "someone".into(), "reservation_confirmed".into(), Value::NullText, Value::Int(0)]],
     )
     .await
     .expect("insert");
     tx.commit().await.expect("commit");
-    let outcome = reservations::reservation_history(&database, booking).await;
-    assert!(
-        matches!(&outcome, Err(reserver_projections::ProjectionError::Corrupt(m)) if m.contains("999999")),
-        "{outcome:?}"
-    );
+    let history = reservations::reservation_history(&database, booking).await;
+    assert!(matches!(&history, Err(ProjectionError::Corrupt(m)) if m.contains("999999")), "{history:?}");
+    let audit = audit_log(&database, &AuditFilter::default(), &PageRequest::first(10)).await;
+    assert!(matches!(&audit, Err(ProjectionError::Corrupt(m)) if m.contains("888888")), "{audit:?}");
 }
 
 const NUL_USER: Uuid = Uuid::from_u128(0x51);
