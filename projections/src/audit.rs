@@ -8,11 +8,11 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use reserver_store::{Database, EventMetadata, RecordedEvent};
+use reserver_store::{Database, RecordedEvent};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::decode::{from_micros, metadata, stream_kind, StreamKind};
+use crate::decode::{from_micros, metadata, metadata_from, stream_kind, StreamKind};
 use crate::error::ProjectionError;
 use crate::page::{into_page, CursorKey, CursorList, KeyKind, Page, PageRequest, SortValue};
 use crate::runtime::Projector;
@@ -139,7 +139,7 @@ pub async fn audit_log(
             else {
                 return Err(ProjectionError::Corrupt(format!("audit trail: no event at position {position}")));
             };
-            let meta: EventMetadata = serde_json::from_str(&meta).unwrap_or_default();
+            let meta = metadata_from(&meta);
             Ok(AuditEntry {
                 position,
                 event_id: parse_uuid(&event_id)?,

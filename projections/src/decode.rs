@@ -70,7 +70,12 @@ pub fn decode_resource(event: &RecordedEvent) -> Option<(Uuid, ResourceEvent)> {
 
 /// The event's metadata; empty when it cannot be read (it is informational only).
 pub fn metadata(event: &RecordedEvent) -> EventMetadata {
-    serde_json::from_str(&event.metadata).unwrap_or_default()
+    metadata_from(&event.metadata)
+}
+
+/// [`metadata`] from its stored JSON text, as a query joining `events` reads it.
+pub fn metadata_from(text: &str) -> EventMetadata {
+    serde_json::from_str(text).unwrap_or_default()
 }
 
 /// Microseconds since the Unix epoch: how read models store instants (sortable, identical on
