@@ -10,7 +10,8 @@
 //! the rebuild, default 5,000; several sizes rebuild once each over the same log),
 //! `--load-rate N` (events/s of the lag phase, default 2,000), `--load-seconds N` (default 10;
 //! 0 skips the load), `--only NAME` (rebuild that projector alone), `--per-projector` (then
-//! each projector alone too). PostgreSQL comes from `TEST_DATABASE_URL`.
+//! each projector alone too), `--sizes` (then the read models' size on disk, PostgreSQL).
+//! PostgreSQL comes from `TEST_DATABASE_URL`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -230,6 +231,21 @@ async fn lag_under_load(store: &Arc<dyn EventStore>, o: &Options) {
     );
 }
 
+/// What the rebuilt read models take on disk (PostgreSQL), the volume a rebuild writes.
+async fn print_sizes(store: &Arc<dyn EventStore>) {
+    let reserver_store::Database::Postgres(pool) = store.database() else { return };
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT relname::text, pg_table_size(relid), pg_indexes_size(relid) FROM pg_stat_user_tables \
+         WHERE relname LIKE 'rm\\_%' AND pg_table_size(relid) > 1048576 ORDER BY 2 DESC",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("table sizes");
+    for (table, heap, indexes) in rows {
+        println!("  {table:<24} table {:>5} MiB, indexes {:>5} MiB", heap >> 20, indexes >> 20);
+    }
+}
+
 fn main() {
     let o = options();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
@@ -256,6 +272,9 @@ fn main() {
                     println!("  {:<14} alone: {secs:.1} s = {:.0} events/s", projector.name(), head as f64 / secs);
                 }
             }
+        }
+        if std::env::args().any(|a| a == "--sizes") {
+            print_sizes(&store).await;
         }
         if o.load_seconds > 0 {
             lag_under_load(&store, &o).await;

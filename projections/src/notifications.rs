@@ -15,16 +15,16 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use reserver_domain::user::UserEvent;
 use reserver_domain::{ResourceEvent, TimeRange};
-use reserver_store::{Database, RecordedEvent};
+use reserver_store::{Backend, Database, RecordedEvent};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::decode::{decode, DomainEvent};
+use crate::decode::{decode, from_micros, DomainEvent};
 use crate::error::ProjectionError;
 use crate::page::{into_page, CursorKey, CursorList, KeyKind, Page, PageRequest, SortValue};
 use crate::public_events::REMINDER_EVENT_TYPE;
 use crate::runtime::Projector;
-use crate::sql::{execute, fetch_all, placeholders, DbTx, SqlBuilder, Value};
+use crate::sql::{backend_of, execute, fetch_all, placeholders, DbTx, SqlBuilder, Value};
 
 /// One message to one user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -158,13 +158,12 @@ impl Projector for NotificationsProjector {
     async fn apply(&self, tx: &mut DbTx, events: &[RecordedEvent]) -> Result<(), ProjectionError> {
         let mut rows = Vec::new();
         for view in events.iter().filter_map(|e| reminder(e).or_else(|| webhook_disabled(e))) {
-            rows.push(row_of(&view)?);
+            rows.push(row_of(view.notification_id, view.user_id, view.position, &view.kind));
         }
         let decoded: Vec<(&RecordedEvent, DomainEvent)> =
             events.iter().filter_map(|e| decode(e).map(|d| (e, d))).collect();
         if decoded.is_empty() {
-            tx.insert_rows("INSERT INTO rm_notifications (notification_id, user_id, position, kind, doc)", "", &rows)
-                .await?;
+            tx.insert_rows(INSERT_NOTIFICATIONS, "", &rows).await?;
             return Ok(());
         }
         let mut approvers = BTreeSet::new();
@@ -196,21 +195,10 @@ impl Projector for NotificationsProjector {
                     };
                     let Some(d) = draft(&event, named.as_ref().unwrap_or(&approvers)) else { continue };
                     for to in d.to {
+                        // The message is not stored: `notifications_for_user` renders it from
+                        // the event at this position, the log being append-only.
                         let id = Uuid::new_v5(&recorded.event_id, to.as_bytes());
-                        let view = NotificationView {
-                            notification_id: id,
-                            user_id: to,
-                            kind: d.kind.to_string(),
-                            resource_id,
-                            reservation_id: d.reservation_id,
-                            range: d.range,
-                            message: d.message.clone(),
-                            position: recorded.position,
-                            created_at: event.at(),
-                            read: false,
-                            webhook_id: None,
-                        };
-                        rows.push(row_of(&view)?);
+                        rows.push(row_of(id, to, recorded.position, d.kind));
                     }
                 }
                 DomainEvent::Group { group_id, event } => routes.follow_group(tx, group_id, &event).await?,
@@ -225,20 +213,46 @@ impl Projector for NotificationsProjector {
             .map(|(id, _)| vec![Value::Text(id.to_string())])
             .collect();
         tx.insert_rows("INSERT INTO rm_notify_approvers (user_id)", "", &now_approvers).await?;
-        tx.insert_rows("INSERT INTO rm_notifications (notification_id, user_id, position, kind, doc)", "", &rows)
-            .await?;
+        tx.insert_rows(INSERT_NOTIFICATIONS, "", &rows).await?;
         Ok(())
     }
 }
 
-fn row_of(view: &NotificationView) -> Result<Vec<Value>, ProjectionError> {
-    Ok(vec![
-        Value::Text(view.notification_id.to_string()),
-        Value::Text(view.user_id.to_string()),
-        Value::Int(view.position as i64),
-        Value::Text(view.kind.clone()),
-        Value::Text(serde_json::to_string(view)?),
-    ])
+/// A notification row: who it is for and which event of the log it is about (see
+/// [`notification_of`]).
+const INSERT_NOTIFICATIONS: &str = "INSERT INTO rm_notifications (notification_id, user_id, position, kind)";
+
+fn row_of(notification_id: Uuid, user_id: Uuid, position: u64, kind: &str) -> Vec<Value> {
+    vec![
+        Value::Text(notification_id.to_string()),
+        Value::Text(user_id.to_string()),
+        Value::Int(position as i64),
+        Value::Text(kind.to_string()),
+    ]
+}
+
+/// The notification `recorded` gives `user_id`, rendered from the event as the projector
+/// drafts it; `None` when the event gives none. A `approval_needed` message does not depend on
+/// who the approvers are, so an empty set stands in for them.
+fn notification_of(recorded: &RecordedEvent, user_id: Uuid) -> Option<NotificationView> {
+    if let Some(view) = reminder(recorded).or_else(|| webhook_disabled(recorded)) {
+        return (view.user_id == user_id).then_some(view);
+    }
+    let DomainEvent::Resource { resource_id, event } = decode(recorded)? else { return None };
+    let d = draft(&event, &BTreeSet::new())?;
+    Some(NotificationView {
+        notification_id: Uuid::new_v5(&recorded.event_id, user_id.as_bytes()),
+        user_id,
+        kind: d.kind.to_string(),
+        resource_id,
+        reservation_id: d.reservation_id,
+        range: d.range,
+        message: d.message,
+        position: recorded.position,
+        created_at: event.at(),
+        read: false,
+        webhook_id: None,
+    })
 }
 
 /// The notification a `reservation_reminder` event (see `public_events`) gives its owner.
@@ -304,10 +318,16 @@ pub async fn notifications_for_user(
     unread_only: bool,
     page: &PageRequest,
 ) -> Result<Page<NotificationView>, ProjectionError> {
-    let mut sql = SqlBuilder::new(
-        "SELECT n.doc, r.read_at FROM rm_notifications n \
-         LEFT JOIN notification_reads r ON r.notification_id = n.notification_id WHERE n.user_id = ",
-    );
+    // The row says who and which event; the event itself says what (see `notification_of`).
+    let recorded_at = match backend_of(db) {
+        Backend::Postgres => "CAST(EXTRACT(EPOCH FROM e.recorded_at) * 1000000 AS BIGINT)",
+        Backend::Sqlite => "e.recorded_at",
+    };
+    let mut sql = SqlBuilder::new(&format!(
+        "SELECT n.position, CAST(e.event_id AS TEXT), e.stream_id, e.event_type, CAST(e.payload AS TEXT), \
+         {recorded_at}, r.read_at FROM rm_notifications n LEFT JOIN events e ON e.position = n.position \
+         LEFT JOIN notification_reads r ON r.notification_id = n.notification_id WHERE n.user_id = "
+    ));
     sql.bind(user_id.to_string());
     if unread_only {
         sql.push(" AND r.read_at IS NULL");
@@ -322,8 +342,30 @@ pub async fn notifications_for_user(
     let rows = fetch_all(db, &sql.sql, &sql.args).await?;
     let mut views = Vec::with_capacity(rows.len());
     for row in &rows {
-        let mut view: NotificationView = serde_json::from_str(&row.text(0)?)?;
-        view.read = row.opt_int(1)?.is_some();
+        let position = row.int(0)?.max(0) as u64;
+        let Some(event_id) = row.opt_text(1)? else {
+            return Err(ProjectionError::Corrupt(format!("notifications: no event at position {position}")));
+        };
+        let recorded = RecordedEvent {
+            position,
+            event_id: Uuid::parse_str(&event_id).map_err(|e| ProjectionError::Corrupt(e.to_string()))?,
+            stream_id: row.text(2)?,
+            stream_version: 0,
+            event_type: row.text(3)?,
+            schema_version: 0,
+            payload: row.text(4)?,
+            metadata: String::new(),
+            recorded_at: from_micros(row.int(5)?)?,
+            prev_hash: Vec::new(),
+            hash: Vec::new(),
+        };
+        // An event this build cannot render (a newer build's kind) is left out, as projections
+        // skip events they do not know.
+        let Some(mut view) = notification_of(&recorded, user_id) else {
+            tracing::debug!(position, event_type = %recorded.event_type, "notification skipped: event not understood");
+            continue;
+        };
+        view.read = row.opt_int(6)?.is_some();
         views.push(view);
     }
     Ok(into_page(views, limit, &list, |v| CursorKey {

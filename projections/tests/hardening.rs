@@ -37,9 +37,112 @@ on_both_backends!(
     catch_up_names_the_event_a_projector_refuses,
     cursors_are_accepted_only_by_the_list_that_issued_them,
     rows_indexing_a_missing_event_are_reported_not_hidden,
+    notifications_are_rendered_from_their_events,
 );
 
-/// History and audit rows index the log: the rest of each is read from it by position. A row
+/// A notification row holds who and which event; the rest is rendered from the event when it is
+/// read. Every field of each kind's view comes back as the event says: ranges, messages, the
+/// reminder's date (the log's own timestamp) and the webhook id from the stream name.
+async fn notifications_are_rendered_from_their_events(db: ScratchDatabase) {
+    use reserver_projections::notifications::NotificationView;
+    let store = db.open().await;
+    let database = store.database();
+    let (user, room, booking) = (Uuid::from_u128(0xA1), Uuid::from_u128(0xA2), Uuid::from_u128(0xA3));
+    let range = TimeRange::new(at(9), at(10)).unwrap();
+    let confirmed = ResourceEvent::ReservationConfirmed {
+        reservation_id: booking,
+        user_id: user,
+        range,
+        series_id: None,
+        at: at(1),
+    };
+    let confirmed_at = append_raw(
+        &store,
+        &format!("resource-{room}"),
+        "reservation_confirmed",
+        serde_json::to_string(&confirmed).unwrap(),
+    )
+    .await;
+    let cancelled = ResourceEvent::ReservationCancelled {
+        reservation_id: booking,
+        user_id: user,
+        by: user,
+        reason: Some("ill".into()),
+        at: at(2),
+    };
+    let cancelled_at = append_raw(
+        &store,
+        &format!("resource-{room}"),
+        "reservation_cancelled",
+        serde_json::to_string(&cancelled).unwrap(),
+    )
+    .await;
+    let reminder = serde_json::json!({
+        "reservation_id": booking, "resource_id": room, "user_id": user,
+        "start_time": at(9), "end_time": at(10), "minutes_before": 15,
+    });
+    let reminder_at =
+        append_raw(&store, &format!("reminder-{booking}-1"), "reservation_reminder", reminder.to_string()).await;
+    let hook = Uuid::from_u128(0xA4);
+    let disabled = serde_json::json!({ "owner": user, "url": "https://example.test/h", "reason": "gone", "at": at(3) });
+    let disabled_at = append_raw(&store, &format!("webhook-{hook}"), "webhook_disabled", disabled.to_string()).await;
+    let projector = all_projectors().into_iter().find(|p| p.name() == notifications::PROJECTOR).unwrap();
+    catch_up(store.as_ref(), projector.as_ref(), 100).await.expect("projected");
+
+    let log = store.read_all(0, 10).await.unwrap();
+    let recorded = |position: u64| log.iter().find(|e| e.position == position).unwrap().clone();
+    let view =
+        |position: u64, kind: &str, reservation_id, range, message: &str, created_at, webhook_id: Option<Uuid>| {
+            NotificationView {
+                notification_id: Uuid::new_v5(&recorded(position).event_id, user.as_bytes()),
+                user_id: user,
+                kind: kind.into(),
+                resource_id: if webhook_id.is_some() { Uuid::nil() } else { room },
+                reservation_id,
+                range,
+                message: message.into(),
+                position,
+                created_at,
+                read: false,
+                webhook_id,
+            }
+        };
+    let expected = vec![
+        view(
+            disabled_at,
+            "webhook_disabled",
+            None,
+            None,
+            "Webhook endpoint https://example.test/h was disabled: gone.",
+            at(3),
+            Some(hook),
+        ),
+        view(
+            reminder_at,
+            "reminder",
+            Some(booking),
+            Some(range),
+            "Starts in about 15 minutes.",
+            recorded(reminder_at).recorded_at,
+            None,
+        ),
+        view(cancelled_at, "reservation_cancelled", Some(booking), None, "Reservation cancelled: ill.", at(2), None),
+        view(
+            confirmed_at,
+            "reservation_confirmed",
+            Some(booking),
+            Some(range),
+            &format!("Booked {} to {}.", at(9), at(10)),
+            at(1),
+            None,
+        ),
+    ];
+    let inbox = notifications::notifications_for_user(&database, user, false, &PageRequest::first(10)).await.unwrap();
+    assert_eq!(inbox.data, expected);
+    assert_eq!(notifications::unread_count(&database, user).await.unwrap(), 4);
+}
+
+/// History, audit and notification rows index the log: the rest of each is read from it by position. A row
 /// whose event the log lacks (a damaged restore) makes the query fail as corrupt instead of the
 /// entry going missing.
 async fn rows_indexing_a_missing_event_are_reported_not_hidden(db: ScratchDatabase) {
@@ -62,11 +165,26 @@ async fn rows_indexing_a_missing_event_are_reported_not_hidden(db: ScratchDataba
     )
     .await
     .expect("insert");
+    let reader = Uuid::from_u128(0x0EAD);
+    tx.insert_rows(
+        "INSERT INTO rm_notifications (notification_id, user_id, position, kind)",
+        "",
+        &[vec![
+            Uuid::from_u128(0x1D).to_string().into(),
+            reader.to_string().into(),
+            Value::Int(777_777),
+            "reminder".into(),
+        ]],
+    )
+    .await
+    .expect("insert");
     tx.commit().await.expect("commit");
     let history = reservations::reservation_history(&database, booking).await;
     assert!(matches!(&history, Err(ProjectionError::Corrupt(m)) if m.contains("999999")), "{history:?}");
     let audit = audit_log(&database, &AuditFilter::default(), &PageRequest::first(10)).await;
     assert!(matches!(&audit, Err(ProjectionError::Corrupt(m)) if m.contains("888888")), "{audit:?}");
+    let inbox = notifications::notifications_for_user(&database, reader, false, &PageRequest::first(10)).await;
+    assert!(matches!(&inbox, Err(ProjectionError::Corrupt(m)) if m.contains("777777")), "{inbox:?}");
 }
 
 const NUL_USER: Uuid = Uuid::from_u128(0x51);
