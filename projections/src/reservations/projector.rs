@@ -16,7 +16,7 @@ use reserver_domain::{ResourceEvent, ResourceState};
 use reserver_store::RecordedEvent;
 use uuid::Uuid;
 
-use super::{apply_reservation, status_label, ReservationView, SeriesView, WaitlistView};
+use super::{apply_reservation, status_label, ReservationView, SeriesView, StoredReservation, WaitlistView};
 use crate::decode::decode_resource;
 use crate::error::ProjectionError;
 use crate::runtime::Projector;
@@ -153,7 +153,7 @@ async fn write_reservations(
             status_label(view.status).into(),
             Value::Int(view.range.start().timestamp_micros()),
             Value::Int(view.range.end().timestamp_micros()),
-            Value::Text(serde_json::to_string(view)?),
+            Value::Text(serde_json::to_string(&StoredReservation::from(view))?),
         ]);
     }
     tx.insert_rows(
