@@ -202,8 +202,10 @@ impl Projector for CatalogProjector {
     }
 
     async fn apply(&self, tx: &mut DbTx, events: &[RecordedEvent]) -> Result<(), ProjectionError> {
+        // Decoding is most of what reading the log costs; most events are not the catalog's.
         let changes: Vec<CatalogChange> = events
             .iter()
+            .filter(|e| self.wants(e))
             .filter_map(|e| match decode(e)? {
                 DomainEvent::Resource { resource_id, event } if is_catalog_event(&event) => {
                     Some(CatalogChange::Resource(resource_id, event))
