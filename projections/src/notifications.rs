@@ -232,7 +232,7 @@ fn row_of(notification_id: Uuid, user_id: Uuid, position: u64, kind: &str) -> Ve
 }
 
 /// The notification `recorded` gives `user_id`, rendered from the event as the projector
-/// drafts it; `None` when the event gives none. A `approval_needed` message does not depend on
+/// drafts it; `None` when the event gives none. An `approval_needed` message does not depend on
 /// who the approvers are, so an empty set stands in for them.
 fn notification_of(recorded: &RecordedEvent, user_id: Uuid) -> Option<NotificationView> {
     if let Some(view) = reminder(recorded).or_else(|| webhook_disabled(recorded)) {
@@ -346,6 +346,7 @@ pub async fn notifications_for_user(
         let Some(event_id) = row.opt_text(1)? else {
             return Err(ProjectionError::Corrupt(format!("notifications: no event at position {position}")));
         };
+        // The fields `notification_of` reads; the rest of the log row is not needed here.
         let recorded = RecordedEvent {
             position,
             event_id: Uuid::parse_str(&event_id).map_err(|e| ProjectionError::Corrupt(e.to_string()))?,
