@@ -324,13 +324,16 @@ pub async fn notifications_for_user(
         Backend::Sqlite => "e.recorded_at",
     };
     let mut sql = SqlBuilder::new(&format!(
-        "SELECT n.position, CAST(e.event_id AS TEXT), e.stream_id, e.event_type, CAST(e.payload AS TEXT), \
-         {recorded_at}, r.read_at FROM rm_notifications n LEFT JOIN events e ON e.position = n.position \
+        "SELECT n.position, n.notification_id, CAST(e.event_id AS TEXT), e.stream_id, e.event_type, \
+         CAST(e.payload AS TEXT), {recorded_at}, r.read_at FROM rm_notifications n \
+         LEFT JOIN events e ON e.position = n.position \
          LEFT JOIN notification_reads r ON r.notification_id = n.notification_id WHERE n.user_id = "
     ));
     sql.bind(user_id.to_string());
     if unread_only {
-        sql.push(" AND r.read_at IS NULL");
+        // An anti-join, as in `unread_count`: PostgreSQL then walks the user's rows newest first
+        // and stops at the page, instead of joining every unread row before sorting.
+        sql.push(" AND NOT EXISTS (SELECT 1 FROM notification_reads u WHERE u.notification_id = n.notification_id)");
     }
     let list = CursorList::new("notifications", KeyKind::Int);
     if let Some(cursor) = page.decode_for(&list)? {
@@ -340,39 +343,54 @@ pub async fn notifications_for_user(
     let limit = page.size();
     sql.push(&format!(" ORDER BY n.position DESC LIMIT {}", limit + 1));
     let rows = fetch_all(db, &sql.sql, &sql.args).await?;
-    let mut views = Vec::with_capacity(rows.len());
+    let mut entries = Vec::with_capacity(rows.len());
     for row in &rows {
         let position = row.int(0)?.max(0) as u64;
-        let Some(event_id) = row.opt_text(1)? else {
+        let notification_id = row.text(1)?;
+        let Some(event_id) = row.opt_text(2)? else {
             return Err(ProjectionError::Corrupt(format!("notifications: no event at position {position}")));
         };
         // The fields `notification_of` reads; the rest of the log row is not needed here.
         let recorded = RecordedEvent {
             position,
             event_id: Uuid::parse_str(&event_id).map_err(|e| ProjectionError::Corrupt(e.to_string()))?,
-            stream_id: row.text(2)?,
+            stream_id: row.text(3)?,
             stream_version: 0,
-            event_type: row.text(3)?,
+            event_type: row.text(4)?,
             schema_version: 0,
-            payload: row.text(4)?,
+            payload: row.text(5)?,
             metadata: String::new(),
-            recorded_at: from_micros(row.int(5)?)?,
+            recorded_at: from_micros(row.int(6)?)?,
             prev_hash: Vec::new(),
             hash: Vec::new(),
         };
-        // An event this build cannot render (a newer build's kind) is left out, as projections
-        // skip events they do not know.
-        let Some(mut view) = notification_of(&recorded, user_id) else {
-            tracing::debug!(position, event_type = %recorded.event_type, "notification skipped: event not understood");
-            continue;
+        // An event this build cannot render (a newer build's kind) is left out of the page, as
+        // projections skip events they do not know; the page's cursor still moves past it.
+        let view = match notification_of(&recorded, user_id) {
+            Some(mut view) => {
+                // The id is derived from the event and the recipient: a row that names another
+                // event than the one it was written for is damage, not a notification to show.
+                if view.notification_id.to_string() != notification_id {
+                    return Err(ProjectionError::Corrupt(format!(
+                        "notifications: row {notification_id} does not match the event at position {position}"
+                    )));
+                }
+                view.read = row.opt_int(7)?.is_some();
+                Some(view)
+            }
+            None => {
+                tracing::debug!(position, event_type = %recorded.event_type, "notification left out: event not understood");
+                None
+            }
         };
-        view.read = row.opt_int(6)?.is_some();
-        views.push(view);
+        entries.push((CursorKey { key: SortValue::Int(position as i64), id: notification_id }, view));
     }
-    Ok(into_page(views, limit, &list, |v| CursorKey {
-        key: SortValue::Int(v.position as i64),
-        id: v.notification_id.to_string(),
-    }))
+    let page = into_page(entries, limit, &list, |(key, _)| key.clone());
+    Ok(Page {
+        data: page.data.into_iter().filter_map(|(_, view)| view).collect(),
+        next_cursor: page.next_cursor,
+        has_more: page.has_more,
+    })
 }
 
 /// How many notifications the user has not read.

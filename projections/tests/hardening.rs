@@ -140,6 +140,58 @@ async fn notifications_are_rendered_from_their_events(db: ScratchDatabase) {
     let inbox = notifications::notifications_for_user(&database, user, false, &PageRequest::first(10)).await.unwrap();
     assert_eq!(inbox.data, expected);
     assert_eq!(notifications::unread_count(&database, user).await.unwrap(), 4);
+
+    // Unread only: the one marked read drops out, the others keep their order.
+    let marked = notifications::mark_read(&database, user, &[expected[1].notification_id], at(4)).await.unwrap();
+    assert_eq!(marked, 1);
+    let unread = notifications::notifications_for_user(&database, user, true, &PageRequest::first(10)).await.unwrap();
+    let unread_ids: Vec<Uuid> = unread.data.iter().map(|n| n.notification_id).collect();
+    let wanted: Vec<Uuid> = [0, 2, 3].iter().map(|i| expected[*i].notification_id).collect();
+    assert_eq!(unread_ids, wanted);
+    let all = notifications::notifications_for_user(&database, user, false, &PageRequest::first(10)).await.unwrap();
+    assert_eq!(all.data.iter().map(|n| n.read).collect::<Vec<_>>(), [false, true, false, false]);
+
+    // A row whose event gives this build no notification (a newer build's kind) is left out,
+    // and paging goes on past it: one per page, every notification is still reached.
+    let completed = ResourceEvent::ReservationCompleted { reservation_id: booking, user_id: user, at: at(5) };
+    let completed_at = append_raw(
+        &store,
+        &format!("resource-{room}"),
+        "reservation_completed",
+        serde_json::to_string(&completed).unwrap(),
+    )
+    .await;
+    let completed_id = Uuid::new_v5(&store.read_all(completed_at - 1, 1).await.unwrap()[0].event_id, user.as_bytes());
+    insert_notification_row(&database, completed_id, user, completed_at, "from_a_newer_build").await;
+    let mut seen = Vec::new();
+    let mut page = PageRequest::first(1);
+    for _ in 0..10 {
+        let got = notifications::notifications_for_user(&database, user, false, &page).await.unwrap();
+        seen.extend(got.data.iter().map(|n| n.notification_id));
+        let Some(cursor) = got.next_cursor else { break };
+        page = PageRequest::after(1, cursor);
+    }
+    assert_eq!(seen, expected.iter().map(|n| n.notification_id).collect::<Vec<_>>());
+
+    // A row naming an event that was not written for it (a damaged restore) is reported, not
+    // shown to the wrong person.
+    let stranger = Uuid::from_u128(0xA5);
+    insert_notification_row(&database, Uuid::from_u128(0xBAD), stranger, confirmed_at, "reservation_confirmed").await;
+    let shown = notifications::notifications_for_user(&database, stranger, false, &PageRequest::first(10)).await;
+    assert!(matches!(&shown, Err(ProjectionError::Corrupt(m)) if m.contains("does not match")), "{shown:?}");
+}
+
+async fn insert_notification_row(database: &reserver_store::Database, id: Uuid, user: Uuid, position: u64, kind: &str) {
+    use reserver_projections::sql::Value;
+    let mut tx = DbTx::begin(database).await.expect("begin");
+    tx.insert_rows(
+        "INSERT INTO rm_notifications (notification_id, user_id, position, kind)",
+        "",
+        &[vec![id.to_string().into(), user.to_string().into(), Value::Int(position as i64), kind.into()]],
+    )
+    .await
+    .expect("insert");
+    tx.commit().await.expect("commit");
 }
 
 /// History, audit and notification rows index the log: the rest of each is read from it by position. A row
