@@ -56,13 +56,7 @@ async fn notifications_are_rendered_from_their_events(db: ScratchDatabase) {
         series_id: None,
         at: at(1),
     };
-    let confirmed_at = append_raw(
-        &store,
-        &format!("resource-{room}"),
-        "reservation_confirmed",
-        serde_json::to_string(&confirmed).unwrap(),
-    )
-    .await;
+    let confirmed_at = append_resource_event(&store, room, &confirmed).await;
     let cancelled = ResourceEvent::ReservationCancelled {
         reservation_id: booking,
         user_id: user,
@@ -70,13 +64,7 @@ async fn notifications_are_rendered_from_their_events(db: ScratchDatabase) {
         reason: Some("ill".into()),
         at: at(2),
     };
-    let cancelled_at = append_raw(
-        &store,
-        &format!("resource-{room}"),
-        "reservation_cancelled",
-        serde_json::to_string(&cancelled).unwrap(),
-    )
-    .await;
+    let cancelled_at = append_resource_event(&store, room, &cancelled).await;
     let reminder = serde_json::json!({
         "reservation_id": booking, "resource_id": room, "user_id": user,
         "start_time": at(9), "end_time": at(10), "minutes_before": 15,
@@ -154,13 +142,7 @@ async fn notifications_are_rendered_from_their_events(db: ScratchDatabase) {
     // A row whose event gives this build no notification (a newer build's kind) is left out,
     // and paging goes on past it: one per page, every notification is still reached.
     let completed = ResourceEvent::ReservationCompleted { reservation_id: booking, user_id: user, at: at(5) };
-    let completed_at = append_raw(
-        &store,
-        &format!("resource-{room}"),
-        "reservation_completed",
-        serde_json::to_string(&completed).unwrap(),
-    )
-    .await;
+    let completed_at = append_resource_event(&store, room, &completed).await;
     let completed_id = Uuid::new_v5(&store.read_all(completed_at - 1, 1).await.unwrap()[0].event_id, user.as_bytes());
     insert_notification_row(&database, completed_id, user, completed_at, "from_a_newer_build").await;
     let mut seen = Vec::new();
@@ -179,6 +161,11 @@ async fn notifications_are_rendered_from_their_events(db: ScratchDatabase) {
     insert_notification_row(&database, Uuid::from_u128(0xBAD), stranger, confirmed_at, "reservation_confirmed").await;
     let shown = notifications::notifications_for_user(&database, stranger, false, &PageRequest::first(10)).await;
     assert!(matches!(&shown, Err(ProjectionError::Corrupt(m)) if m.contains("does not match")), "{shown:?}");
+}
+
+/// Appends a resource event as the write side would (see [`append_raw`]).
+async fn append_resource_event(store: &Arc<dyn EventStore>, resource: Uuid, event: &ResourceEvent) -> u64 {
+    append_raw(store, &format!("resource-{resource}"), event.event_type(), serde_json::to_string(event).unwrap()).await
 }
 
 async fn insert_notification_row(database: &reserver_store::Database, id: Uuid, user: Uuid, position: u64, kind: &str) {
