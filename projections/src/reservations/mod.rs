@@ -90,39 +90,23 @@ pub(crate) struct StoredReservation<'a> {
 }
 
 impl<'a> From<&'a ReservationView> for StoredReservation<'a> {
+    /// A field added to the view and not here fails `the_stored_form_reads_back_as_the_view`.
     fn from(v: &'a ReservationView) -> Self {
-        // Destructured so that a field added to the view cannot be left out here.
-        let ReservationView {
-            reservation_id,
-            resource_id,
-            user_id,
-            series_id,
-            range,
-            status,
-            created_at,
-            updated_at,
-            approval_deadline,
-            offer_expires_at,
-            waitlist_entry_id,
-            checked_in_at,
-            decided_by,
-            comment,
-        } = v;
         StoredReservation {
-            reservation_id,
-            resource_id,
-            user_id,
-            series_id,
-            range,
-            status,
-            created_at,
-            updated_at,
-            approval_deadline,
-            offer_expires_at,
-            waitlist_entry_id,
-            checked_in_at,
-            decided_by,
-            comment,
+            reservation_id: &v.reservation_id,
+            resource_id: &v.resource_id,
+            user_id: &v.user_id,
+            series_id: &v.series_id,
+            range: &v.range,
+            status: &v.status,
+            created_at: &v.created_at,
+            updated_at: &v.updated_at,
+            approval_deadline: &v.approval_deadline,
+            offer_expires_at: &v.offer_expires_at,
+            waitlist_entry_id: &v.waitlist_entry_id,
+            checked_in_at: &v.checked_in_at,
+            decided_by: &v.decided_by,
+            comment: &v.comment,
         }
     }
 }
