@@ -1,10 +1,11 @@
 //! Finding the aggregate a command is for from the ids clients hold. A reservation, a series
 //! and a waitlist entry live inside their resource's stream; the client knows only their own
-//! id. The answer comes from the event log itself (partial expression indexes on the creating
-//! events, migration 0012), which is written in the same transaction as the append: an id that
+//! id. The answer comes from the event log itself (partial expression indexes, migrations 0012
+//! and 0021), which is written in the same transaction as the append: an id that
 //! a `201` just returned is found at once, with no read model in between.
 
-use reserver_store::{Database, EventStore};
+use reserver_domain::ResourceEvent;
+use reserver_store::{log_index, Backend, Database, EventStore};
 use uuid::Uuid;
 
 use crate::error::CommandError;
@@ -22,36 +23,30 @@ pub enum Address {
 
 impl Address {
     /// The SQL that finds the creating event's stream. The expressions and predicates repeat
-    /// the indexes' exactly, so the planner uses them.
-    fn query(self, database: &Database) -> &'static str {
+    /// the indexes' exactly (a reservation's through `log_index`), so the planner uses them.
+    fn query(self, database: &Database) -> String {
         let sqlite = matches!(database, Database::Sqlite(_));
         match (self, sqlite) {
-            (Address::Reservation(_), false) => {
-                "SELECT stream_id FROM events WHERE event_type IN \
-                 ('reservation_confirmed', 'reservation_requested', 'waitlist_offer_made') \
-                 AND (payload->>'reservation_id') = $1 LIMIT 1"
+            (Address::Reservation(_), _) => {
+                let backend = if sqlite { Backend::Sqlite } else { Backend::Postgres };
+                format!(
+                    "SELECT stream_id FROM events WHERE {} AND {} = $1 LIMIT 1",
+                    log_index::event_type_in(&ResourceEvent::RESERVATION_CREATING_TYPES),
+                    log_index::reservation_of_event(backend)
+                )
             }
-            (Address::Reservation(_), true) => {
-                "SELECT stream_id FROM events WHERE event_type IN \
-                 ('reservation_confirmed', 'reservation_requested', 'waitlist_offer_made') \
-                 AND json_extract(payload, '$.reservation_id') = $1 LIMIT 1"
-            }
-            (Address::Series(_), false) => {
-                "SELECT stream_id FROM events WHERE event_type = 'series_booked' \
+            (Address::Series(_), false) => "SELECT stream_id FROM events WHERE event_type = 'series_booked' \
                  AND (payload->>'series_id') = $1 LIMIT 1"
-            }
-            (Address::Series(_), true) => {
-                "SELECT stream_id FROM events WHERE event_type = 'series_booked' \
+                .into(),
+            (Address::Series(_), true) => "SELECT stream_id FROM events WHERE event_type = 'series_booked' \
                  AND json_extract(payload, '$.series_id') = $1 LIMIT 1"
-            }
-            (Address::WaitlistEntry(_), false) => {
-                "SELECT stream_id FROM events WHERE event_type = 'waitlist_joined' \
+                .into(),
+            (Address::WaitlistEntry(_), false) => "SELECT stream_id FROM events WHERE event_type = 'waitlist_joined' \
                  AND (payload->>'entry_id') = $1 LIMIT 1"
-            }
-            (Address::WaitlistEntry(_), true) => {
-                "SELECT stream_id FROM events WHERE event_type = 'waitlist_joined' \
+                .into(),
+            (Address::WaitlistEntry(_), true) => "SELECT stream_id FROM events WHERE event_type = 'waitlist_joined' \
                  AND json_extract(payload, '$.entry_id') = $1 LIMIT 1"
-            }
+                .into(),
         }
     }
 
@@ -67,6 +62,7 @@ impl Address {
 pub async fn resource_of(store: &dyn EventStore, address: Address) -> Result<Option<Uuid>, CommandError> {
     let database = store.database();
     let sql = address.query(&database);
+    let sql = sqlx::AssertSqlSafe(sql);
     let id = address.id().to_string();
     let stream: Option<String> = match &database {
         Database::Sqlite(pool) => sqlx::query_scalar(sql).bind(id).fetch_optional(pool).await,

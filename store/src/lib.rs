@@ -9,6 +9,7 @@ mod error;
 mod group_commit;
 pub mod hash;
 mod limits;
+pub mod log_index;
 mod model;
 mod postgres;
 mod recent;

@@ -132,6 +132,31 @@ pub enum ResourceEvent {
 }
 
 impl ResourceEvent {
+    /// The `type` of every event [`reservation_id`](Self::reservation_id) answers for: each
+    /// carries the reservation as its top-level `reservation_id`, and no other resource event
+    /// has that field at its top level. The log's index of a reservation's events (migration
+    /// 0021) is limited to these types; a new kind about a reservation is added here and to the
+    /// index by a migration.
+    pub const RESERVATION_EVENT_TYPES: [&'static str; 13] = [
+        "reservation_confirmed",
+        "reservation_requested",
+        "reservation_cancelled",
+        "reservation_approved",
+        "reservation_rejected",
+        "approval_expired",
+        "waitlist_offer_made",
+        "waitlist_offer_accepted",
+        "waitlist_offer_declined",
+        "waitlist_offer_expired",
+        "checked_in",
+        "no_show_released",
+        "reservation_completed",
+    ];
+
+    /// The `type` of every event that [creates](Self::creates_reservation) a reservation.
+    pub const RESERVATION_CREATING_TYPES: [&'static str; 3] =
+        ["reservation_confirmed", "reservation_requested", "waitlist_offer_made"];
+
     /// The reservation an event is about, if any.
     pub fn reservation_id(&self) -> Option<Uuid> {
         use ResourceEvent::*;
@@ -220,5 +245,72 @@ impl ResourceEvent {
             | NoShowReleased { at, .. }
             | ReservationCompleted { at, .. } => *at,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::recurrence::OccurrenceOutcome;
+
+    /// One event of every kind about a reservation, and a series booking (which names
+    /// reservations only inside its occurrences).
+    fn samples(id: Uuid) -> Vec<ResourceEvent> {
+        use ResourceEvent::*;
+        let at = Utc.with_ymd_and_hms(2030, 1, 1, 9, 0, 0).unwrap();
+        let range = TimeRange::new(at, at + chrono::Duration::hours(1)).unwrap();
+        let (user_id, series_id) = (Uuid::from_u128(7), Uuid::from_u128(8));
+        vec![
+            ReservationConfirmed { reservation_id: id, user_id, range, series_id: None, at },
+            ReservationRequested { reservation_id: id, user_id, range, series_id: None, approval_deadline: at, at },
+            ReservationCancelled { reservation_id: id, user_id, by: user_id, reason: Some("x".into()), at },
+            ReservationApproved { reservation_id: id, user_id, approver: user_id, comment: "ok".into(), at },
+            ReservationRejected { reservation_id: id, user_id, approver: user_id, comment: "no".into(), at },
+            ApprovalExpired { reservation_id: id, user_id, at },
+            WaitlistOfferMade { reservation_id: id, entry_id: series_id, user_id, range, expires_at: at, at },
+            WaitlistOfferAccepted { reservation_id: id, user_id, approval_deadline: None, at },
+            WaitlistOfferDeclined { reservation_id: id, user_id, at },
+            WaitlistOfferExpired { reservation_id: id, user_id, at },
+            CheckedIn { reservation_id: id, user_id, at },
+            NoShowReleased { reservation_id: id, user_id, at },
+            ReservationCompleted { reservation_id: id, user_id, at },
+            SeriesBooked {
+                series_id,
+                user_id,
+                rrule: "FREQ=DAILY;COUNT=1".into(),
+                policy: SeriesPolicy::SkipConflicts,
+                occurrences: vec![OccurrenceReport {
+                    local_start: at.naive_utc(),
+                    range,
+                    outcome: OccurrenceOutcome::Booked { reservation_id: id },
+                }],
+                dtstart: None,
+                duration_minutes: None,
+                exdates: Vec::new(),
+                time_zone: None,
+                at,
+            },
+        ]
+    }
+
+    #[test]
+    fn the_reservation_event_types_are_exactly_those_naming_a_reservation_at_the_top() {
+        let id = Uuid::from_u128(42);
+        let mut named = Vec::new();
+        for event in samples(id) {
+            let json = serde_json::to_value(&event).unwrap();
+            let listed = ResourceEvent::RESERVATION_EVENT_TYPES.contains(&event.event_type());
+            assert_eq!(event.reservation_id().is_some(), listed, "{}", event.event_type());
+            assert_eq!(json.get("reservation_id").is_some(), listed, "{json}");
+            let creating = ResourceEvent::RESERVATION_CREATING_TYPES.contains(&event.event_type());
+            assert_eq!(event.creates_reservation(), creating, "{}", event.event_type());
+            if listed {
+                assert_eq!(json["reservation_id"], id.to_string());
+                named.push(event.event_type());
+            }
+        }
+        assert_eq!(named, ResourceEvent::RESERVATION_EVENT_TYPES);
     }
 }

@@ -1,5 +1,5 @@
-//! Builds `rm_reservations`, `rm_reservation_history`, `rm_series`, `rm_resource_states` and
-//! `rm_waitlist`. A batch loads the rows it touches once, folds every event in memory and
+//! Builds `rm_reservations`, `rm_series`, `rm_resource_states` and `rm_waitlist` (a
+//! reservation's history is read from the log itself: `query::reservation_history`). A batch loads the rows it touches once, folds every event in memory and
 //! writes each touched row once, so a batch of 1,000 events costs a handful of statements.
 //!
 //! `rm_resource_states` holds the resource aggregate's folded state *without* its reservations
@@ -43,7 +43,7 @@ impl Projector for ReservationsProjector {
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["rm_reservations", "rm_reservation_history", "rm_series", "rm_resource_states", "rm_waitlist"]
+        &["rm_reservations", "rm_series", "rm_resource_states", "rm_waitlist"]
     }
 
     async fn apply(&self, tx: &mut DbTx, events: &[RecordedEvent]) -> Result<(), ProjectionError> {
@@ -89,7 +89,6 @@ impl Projector for ReservationsProjector {
             reservations.insert(view.reservation_id, Some(view));
         }
 
-        let mut history = Vec::new();
         let mut series = Vec::new();
         for (recorded, resource_id, event) in &decoded {
             if let Some(touched) = states.get_mut(resource_id) {
@@ -98,13 +97,6 @@ impl Projector for ReservationsProjector {
             }
             if let Some(id) = event.reservation_id() {
                 apply_reservation(reservations.entry(id).or_default(), *resource_id, event);
-                // Without the payload: the history query reads it from the log by position.
-                history.push(vec![
-                    Value::Text(id.to_string()),
-                    Value::Int(recorded.position as i64),
-                    Value::Text(recorded.event_type.clone()),
-                    Value::Int(event.at().timestamp_micros()),
-                ]);
             }
             if let ResourceEvent::SeriesBooked { series_id, user_id, rrule, policy, occurrences, at, .. } = event {
                 let view = SeriesView {
@@ -127,8 +119,6 @@ impl Projector for ReservationsProjector {
         }
 
         write_reservations(tx, &reservations).await?;
-        tx.insert_rows("INSERT INTO rm_reservation_history (reservation_id, position, event_type, at)", "", &history)
-            .await?;
         tx.insert_rows(
             "INSERT INTO rm_series (series_id, resource_id, user_id, created_at, doc)",
             "ON CONFLICT (series_id) DO UPDATE SET doc = excluded.doc",

@@ -4,16 +4,16 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use reserver_domain::ResourceEvent;
 use reserver_domain::TimeRange;
-use reserver_store::Database;
+use reserver_store::{log_index, Database};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{ReservationView, SeriesView, WaitlistView};
-use crate::decode::from_micros;
 use crate::error::ProjectionError;
 use crate::page::{into_page, CursorKey, CursorList, KeyKind, Page, PageRequest, SortValue};
-use crate::sql::{fetch_all, placeholders, DbRow, SqlBuilder, Value};
+use crate::sql::{backend_of, fetch_all, placeholders, DbRow, SqlBuilder, Value};
 
 /// Which of a user's reservations.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -160,48 +160,59 @@ pub struct HistoryEntry {
     pub event: serde_json::Value,
 }
 
-/// Every event of a reservation, in log order. The history rows index the log: each event's
-/// payload is read from `events` by position (the log is append-only, never pruned).
+/// `WHERE` terms selecting the events about the reservation(s) `ids` names, through the log's
+/// own index (migration 0021): `ids` is `= $1` or `IN (…)`.
+fn reservation_events(db: &Database, ids: &str) -> String {
+    format!(
+        "{} {ids} AND {} AND stream_id LIKE 'resource-%'",
+        log_index::reservation_of_event(backend_of(db)),
+        log_index::event_type_in(&ResourceEvent::RESERVATION_EVENT_TYPES)
+    )
+}
+
+/// Every event of a reservation, in log order, read from the log itself (every resource event
+/// about a reservation carries its `reservation_id`, and migration 0021 indexes it): current the
+/// moment an event is recorded, with no read model in between. `at` is the event's own time.
 ///
 /// # Errors
-/// [`ProjectionError::Corrupt`] if a history row points at a position the log does not hold
-/// (a damaged restore): the entry is reported, not silently left out.
+/// [`ProjectionError::Corrupt`] if a recorded event of the reservation has no valid `at`.
 pub async fn reservation_history(db: &Database, reservation_id: Uuid) -> Result<Vec<HistoryEntry>, ProjectionError> {
-    let rows = fetch_all(
-        db,
-        "SELECT h.position, h.event_type, h.at, CAST(e.payload AS TEXT) FROM rm_reservation_history h \
-         LEFT JOIN events e ON e.position = h.position WHERE h.reservation_id = $1 ORDER BY h.position",
-        &[reservation_id.to_string().into()],
-    )
-    .await?;
+    /// Every resource event has its time of decision as `at`.
+    #[derive(Deserialize)]
+    struct At {
+        at: DateTime<Utc>,
+    }
+    let sql = format!(
+        "SELECT position, event_type, CAST(payload AS TEXT) FROM events WHERE {} ORDER BY position",
+        reservation_events(db, "= $1")
+    );
+    let rows = fetch_all(db, &sql, &[reservation_id.to_string().into()]).await?;
     rows.iter()
         .map(|row| {
             let position = row.int(0)?;
-            let payload = row.opt_text(3)?.ok_or_else(|| {
-                ProjectionError::Corrupt(format!("history of {reservation_id}: no event at position {position}"))
+            let payload = row.text(2)?;
+            let At { at } = serde_json::from_str(&payload).map_err(|e| {
+                ProjectionError::Corrupt(format!("history of {reservation_id}: event at position {position}: {e}"))
             })?;
             // Handed out as recorded, so through the redaction rule like every outward event.
             let mut event = serde_json::from_str(&payload)?;
             crate::redaction::redact_value(&mut event);
-            Ok(HistoryEntry {
-                position: position.max(0) as u64,
-                event_type: row.text(1)?,
-                at: from_micros(row.int(2)?)?,
-                event,
-            })
+            Ok(HistoryEntry { position: position.max(0) as u64, event_type: row.text(1)?, at, event })
         })
         .collect()
 }
 
-/// How many events each of `reservation_ids` has had (ids without any are absent). The first
-/// event creates a reservation, so this minus one counts its changes: a calendar's SEQUENCE.
+/// How many events each of `reservation_ids` has had (ids without any are absent), counted in
+/// the log like [`reservation_history`]. The first event creates a reservation, so this minus
+/// one counts its changes: a calendar's SEQUENCE.
 pub async fn history_lengths(db: &Database, reservation_ids: &[Uuid]) -> Result<HashMap<Uuid, u64>, ProjectionError> {
     let mut lengths = HashMap::with_capacity(reservation_ids.len());
+    let reservation = log_index::reservation_of_event(backend_of(db));
     for chunk in reservation_ids.chunks(500) {
+        let ids = format!("IN ({})", placeholders(1, chunk.len()));
         let sql = format!(
-            "SELECT reservation_id, COUNT(*) FROM rm_reservation_history WHERE reservation_id IN ({}) \
-             GROUP BY reservation_id",
-            placeholders(1, chunk.len())
+            "SELECT {reservation}, COUNT(*) FROM events WHERE {} GROUP BY {reservation}",
+            reservation_events(db, &ids)
         );
         let args: Vec<Value> = chunk.iter().map(|id| Value::Text(id.to_string())).collect();
         for row in fetch_all(db, &sql, &args).await? {
