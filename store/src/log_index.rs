@@ -5,13 +5,14 @@
 use crate::Backend;
 
 /// The reservation an event is about, as `events_reservation_idx` (migration 0021) indexes it:
-/// the `reservation_id` of the stored payload. On PostgreSQL it is read from the stored text,
-/// not with `->>`, which refuses a whole document holding an escaped NUL anywhere; among the
-/// indexed types the field is top-level only and a quote inside a string is escaped, so the
-/// first match is the event's own reservation.
+/// the `reservation_id` of the stored payload. On PostgreSQL it is cut from the stored text,
+/// not read with `->>`, which refuses a whole document holding an escaped NUL anywhere: every
+/// event of the indexed types has `"reservation_id":"<36-character UUID>"` at its top level and
+/// no other field of that name, and a quote inside a string is escaped, so the first match is
+/// the event's own reservation.
 pub fn reservation_of_event(backend: Backend) -> &'static str {
     match backend {
-        Backend::Postgres => "substring(payload::text FROM '\"reservation_id\":\"([^\"]+)\"')",
+        Backend::Postgres => "substr(payload::text, strpos(payload::text, '\"reservation_id\":\"') + 18, 36)",
         Backend::Sqlite => "json_extract(payload, '$.reservation_id')",
     }
 }

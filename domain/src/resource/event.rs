@@ -308,6 +308,10 @@ mod tests {
             assert_eq!(event.creates_reservation(), creating, "{}", event.event_type());
             if listed {
                 assert_eq!(json["reservation_id"], id.to_string());
+                // What the log's index on PostgreSQL cuts out of the stored text.
+                let text = serde_json::to_string(&event).unwrap();
+                assert_eq!(text.matches("\"reservation_id\":\"").count(), 1, "{text}");
+                assert!(text.contains(&format!("\"reservation_id\":\"{id}\"")), "{text}");
                 named.push(event.event_type());
             }
         }
