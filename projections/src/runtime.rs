@@ -346,29 +346,14 @@ pub async fn rebuild_with(
     Ok(status(store.as_ref()).await?.into_iter().filter(|s| names.contains(&s.name.as_str())).collect())
 }
 
-/// The shared replay, then each projector's own catch-up; the first error, if any.
+/// The shared replay, each projector's own catch-up, and its indexes back; the first error,
+/// if any.
 async fn replay_all(
     store: &Arc<dyn EventStore>,
     selected: &[Arc<dyn Projector>],
     batch_size: usize,
 ) -> Result<(), ProjectionError> {
-    let failed = replay_shared(store, selected, batch_size).await?;
-    // Whatever the shared replay left (another instance took a checkpoint meanwhile, or the
-    // log grew), each projector that did not fail finishes on its own.
-    let tasks: Vec<_> = selected
-        .iter()
-        .filter(|projector| !failed.iter().any(|(name, _)| *name == projector.name()))
-        .map(|projector| {
-            let (store, projector) = (store.clone(), projector.clone());
-            tokio::spawn(async move { catch_up(store.as_ref(), projector.as_ref(), batch_size).await })
-        })
-        .collect();
-    let mut errors: Vec<ProjectionError> = failed.into_iter().map(|(_, e)| e).collect();
-    for task in tasks {
-        if let Err(e) = task.await.map_err(|e| ProjectionError::Corrupt(format!("rebuild task failed: {e}")))? {
-            errors.push(e);
-        }
-    }
+    let errors = replay_shared(store, selected, batch_size).await?;
     // The others are rebuilt; a projector that cannot apply an event is the answer.
     match errors.into_iter().next() {
         Some(error) => Err(error),
@@ -383,14 +368,17 @@ const REPLAY_READ_AHEAD: usize = 4;
 /// batch once for all of them. Each projector applies the batches in its own task and
 /// transactions, at its own pace: a fast one runs up to [`REPLAY_READ_AHEAD`] batches ahead of
 /// the slowest instead of waiting for it at every batch, and the reader reads the next batch
-/// while they apply. A projector whose checkpoint is taken by another instance drops out and is
-/// finished by `catch_up`; one that fails drops out too, and is returned with its error while
-/// the others go on.
+/// while they apply. A projector whose checkpoint is taken by another instance drops out of
+/// the shared feed; one that fails drops out too, and its error is returned while the others
+/// go on. Each then finishes on its own (`catch_up`: whatever the shared replay left, as when
+/// another instance took a checkpoint meanwhile, or the log grew) and gets its set-aside
+/// indexes back at once, so a read model filled early is indexed while slower ones still
+/// replay, on cores they leave idle.
 async fn replay_shared(
     store: &Arc<dyn EventStore>,
     projectors: &[Arc<dyn Projector>],
     batch_size: usize,
-) -> Result<Vec<(&'static str, ProjectionError)>, ProjectionError> {
+) -> Result<Vec<ProjectionError>, ProjectionError> {
     let db = store.database();
     let target = store.head().await?.position;
     let mut feeds = Vec::with_capacity(projectors.len());
@@ -398,18 +386,25 @@ async fn replay_shared(
     for projector in projectors {
         let (feed, mut batches) = tokio::sync::mpsc::channel::<Arc<Vec<RecordedEvent>>>(REPLAY_READ_AHEAD);
         feeds.push(feed);
-        let (db, projector) = (db.clone(), projector.clone());
+        let (db, store, projector) = (db.clone(), store.clone(), projector.clone());
         workers.push(tokio::spawn(async move {
-            let mut after = 0;
-            while let Some(events) = batches.recv().await {
-                let Some(last) = events.last().map(|e| e.position) else { continue };
-                match apply_batch(&db, projector.as_ref(), after, &events).await? {
-                    step if step == Step::Applied(last) => after = last,
-                    // Another instance took the checkpoint: `catch_up` finishes.
-                    _ => break,
+            let replayed = async {
+                let mut after = 0;
+                while let Some(events) = batches.recv().await {
+                    let Some(last) = events.last().map(|e| e.position) else { continue };
+                    match apply_batch(&db, projector.as_ref(), after, &events).await? {
+                        step if step == Step::Applied(last) => after = last,
+                        // Another instance took the checkpoint: `catch_up` finishes.
+                        _ => break,
+                    }
                 }
+                // Dropping out closes this feed; the reader goes on for the others.
+                drop(batches);
+                catch_up(store.as_ref(), projector.as_ref(), batch_size).await.map(|_| ())
             }
-            Ok::<(), ProjectionError>(())
+            .await;
+            let restored = secondary_indexes::restore_tables(&db, projector.tables()).await;
+            replayed.and(restored)
         }));
     }
     let read = async {
@@ -433,9 +428,9 @@ async fn replay_shared(
     let read = read.await;
     drop(feeds);
     let mut failed = Vec::new();
-    for (projector, worker) in projectors.iter().zip(workers) {
+    for worker in workers {
         if let Err(e) = worker.await.map_err(|e| ProjectionError::Corrupt(format!("rebuild task failed: {e}")))? {
-            failed.push((projector.name(), e));
+            failed.push(e);
         }
     }
     read?;

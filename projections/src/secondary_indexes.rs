@@ -58,9 +58,23 @@ pub async fn set_aside(db: &Database, tables: &[&str]) -> Result<(), ProjectionE
 /// Recreates every index a rebuild set aside, one transaction each. Safe to run from several
 /// replicas at once: deleting the record first makes the others skip that index.
 pub async fn restore(db: &Database) -> Result<(), ProjectionError> {
+    restore_where(db, |_| true).await
+}
+
+/// [`restore`] for the indexes of `tables` only: a rebuild gives each read model its indexes
+/// back as soon as that read model is filled, while slower ones are still replaying.
+pub async fn restore_tables(db: &Database, tables: &[&str]) -> Result<(), ProjectionError> {
+    restore_where(db, |definition| table_of(definition).is_some_and(|t| tables.contains(&t))).await
+}
+
+async fn restore_where(db: &Database, wanted: impl Fn(&str) -> bool) -> Result<(), ProjectionError> {
     let recorded =
-        crate::sql::fetch_all(db, "SELECT name FROM projection_set_aside_indexes ORDER BY name", &[]).await?;
+        crate::sql::fetch_all(db, "SELECT name, definition FROM projection_set_aside_indexes ORDER BY name", &[])
+            .await?;
     for row in recorded {
+        if !wanted(&row.text(1)?) {
+            continue;
+        }
         let name = row.text(0)?;
         let mut tx = DbTx::begin(db).await?;
         let rows = tx
@@ -76,6 +90,21 @@ pub async fn restore(db: &Database) -> Result<(), ProjectionError> {
         tx.commit().await?;
     }
     Ok(())
+}
+
+/// The table a `CREATE INDEX … ON [ONLY] [schema.]table …` definition indexes, as
+/// `pg_get_indexdef` and SQLite's stored SQL write it.
+fn table_of(definition: &str) -> Option<&str> {
+    let upper = definition.to_ascii_uppercase();
+    let at = upper.find(" ON ")? + " ON ".len();
+    let rest = definition[at..].trim_start();
+    let rest = match rest.get(..5) {
+        Some(only) if only.eq_ignore_ascii_case("ONLY ") => rest[5..].trim_start(),
+        _ => rest,
+    };
+    let name = rest.split(|c: char| c.is_whitespace() || c == '(').next()?;
+    let name = name.rsplit('.').next()?.trim_matches('"');
+    (!name.is_empty()).then_some(name)
 }
 
 fn is_unique(definition: &str) -> bool {
@@ -119,5 +148,14 @@ mod tests {
         assert!(is_unique("CREATE UNIQUE INDEX u ON t (x)"));
         assert!(!is_unique("CREATE INDEX u ON t (x)"));
         assert_eq!(quoted("a\"b"), "\"a\"\"b\"");
+    }
+
+    #[test]
+    fn the_indexed_table_is_read_from_the_definition() {
+        assert_eq!(table_of("CREATE INDEX a ON public.rm_audit USING btree (actor)"), Some("rm_audit"));
+        assert_eq!(table_of("CREATE INDEX a ON ONLY public.rm_audit USING btree (x)"), Some("rm_audit"));
+        assert_eq!(table_of("CREATE INDEX rm_w ON rm_waitlist(resource_id, seq)"), Some("rm_waitlist"));
+        assert_eq!(table_of("create index x on \"rm_x\" (a) WHERE s = 'x'"), Some("rm_x"));
+        assert_eq!(table_of("CREATE INDEX broken"), None);
     }
 }

@@ -16,6 +16,7 @@ on_both_backends!(
     bulk_inserts_keep_every_character,
     a_rebuild_puts_its_secondary_indexes_back,
     indexes_a_dead_rebuild_set_aside_come_back_at_start,
+    a_read_model_gets_its_own_indexes_back,
 );
 
 /// Text COPY's format would otherwise read as structure: separators, escapes, the NULL marker.
@@ -113,4 +114,22 @@ async fn indexes_a_dead_rebuild_set_aside_come_back_at_start(db: ScratchDatabase
     assert_eq!(read_model_indexes(&database).await, before);
     handle.shutdown().await;
     assert_eq!(snapshot(&store).await, live);
+}
+
+/// A rebuild gives each read model its indexes back as soon as that one is filled
+/// (`restore_tables`): the named tables' indexes return, the others stay recorded for later.
+async fn a_read_model_gets_its_own_indexes_back(db: ScratchDatabase) {
+    let (store, _live) = live_workload(&db).await;
+    let database = store.database();
+    let before = read_model_indexes(&database).await;
+    secondary_indexes::set_aside(&database, &["rm_audit", "rm_notifications"]).await.unwrap();
+    secondary_indexes::restore_tables(&database, &["rm_audit"]).await.unwrap();
+    let names: Vec<String> = read_model_indexes(&database).await.into_iter().map(|(name, _)| name).collect();
+    assert!(names.iter().any(|n| n == "rm_audit_actor_idx"), "{names:?}");
+    assert!(!names.iter().any(|n| n == "rm_notifications_user_idx"), "{names:?}");
+    let recorded = fetch_all(&database, "SELECT name FROM projection_set_aside_indexes", &[]).await.unwrap();
+    let recorded: Vec<String> = recorded.iter().map(|row| row.text(0).unwrap()).collect();
+    assert_eq!(recorded, vec!["rm_notifications_user_idx".to_string()]);
+    secondary_indexes::restore(&database).await.unwrap();
+    assert_eq!(read_model_indexes(&database).await, before);
 }
