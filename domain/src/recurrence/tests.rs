@@ -37,3 +37,14 @@ fn occurrence_ids_are_stable_and_distinct() {
     assert_eq!(occurrence_reservation_id(series, a), occurrence_reservation_id(series, a));
     assert_ne!(occurrence_reservation_id(series, a), occurrence_reservation_id(series, b));
 }
+
+/// The rule is recorded as given in `series_booked`, whose address index on PostgreSQL reads the
+/// event with JSON operators that refuse a document holding NUL: a rule with a control
+/// character never parses, so never reaches the log.
+#[test]
+fn a_rule_with_control_characters_is_invalid() {
+    for rule in ["FREQ=DAILY;COUNT=2\0", "FREQ=DAILY\0;COUNT=2", "\0FREQ=DAILY", "FREQ=DAILY;COUNT=2;X-A=\u{1}"] {
+        let refused = expand_series(rule, start(), Duration::minutes(30), &[], Tz::UTC, far());
+        assert!(refused.is_err(), "{rule:?} was accepted: {refused:?}");
+    }
+}

@@ -175,13 +175,9 @@ fn reservation_events(db: &Database, ids: &str) -> String {
 /// moment an event is recorded, with no read model in between. `at` is the event's own time.
 ///
 /// # Errors
-/// [`ProjectionError::Corrupt`] if a recorded event of the reservation has no valid `at`.
+/// [`ProjectionError::Corrupt`] if a recorded event of the reservation has no valid `at` (every
+/// resource event has its time of decision there).
 pub async fn reservation_history(db: &Database, reservation_id: Uuid) -> Result<Vec<HistoryEntry>, ProjectionError> {
-    /// Every resource event has its time of decision as `at`.
-    #[derive(Deserialize)]
-    struct At {
-        at: DateTime<Utc>,
-    }
     let sql = format!(
         "SELECT position, event_type, CAST(payload AS TEXT) FROM events WHERE {} ORDER BY position",
         reservation_events(db, "= $1")
@@ -190,12 +186,13 @@ pub async fn reservation_history(db: &Database, reservation_id: Uuid) -> Result<
     rows.iter()
         .map(|row| {
             let position = row.int(0)?;
-            let payload = row.text(2)?;
-            let At { at } = serde_json::from_str(&payload).map_err(|e| {
-                ProjectionError::Corrupt(format!("history of {reservation_id}: event at position {position}: {e}"))
+            let mut event: serde_json::Value = serde_json::from_str(&row.text(2)?)?;
+            let at = event.get("at").and_then(|at| DateTime::<Utc>::deserialize(at).ok()).ok_or_else(|| {
+                ProjectionError::Corrupt(format!(
+                    "history of {reservation_id}: event at position {position} has no `at`"
+                ))
             })?;
             // Handed out as recorded, so through the redaction rule like every outward event.
-            let mut event = serde_json::from_str(&payload)?;
             crate::redaction::redact_value(&mut event);
             Ok(HistoryEntry { position: position.max(0) as u64, event_type: row.text(1)?, at, event })
         })
