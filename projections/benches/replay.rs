@@ -246,6 +246,24 @@ async fn print_sizes(store: &Arc<dyn EventStore>) {
     }
 }
 
+/// CPU seconds the whole machine has spent busy so far (every process, PostgreSQL included),
+/// from Linux's `/proc/stat` (clock ticks of 1/100 s); `None` elsewhere.
+fn machine_busy_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let ticks: Vec<f64> = stat.lines().next()?.split_whitespace().skip(1).filter_map(|t| t.parse().ok()).collect();
+    // user nice system idle iowait irq softirq steal …: all but idle and iowait were busy.
+    let idle = ticks.get(3)? + ticks.get(4)?;
+    Some((ticks.iter().sum::<f64>() - idle) / 100.0)
+}
+
+/// "… core-s" for the CPU the machine spent busy since `before`, when it can be read.
+fn core_seconds_since(before: Option<f64>) -> String {
+    match (before, machine_busy_seconds()) {
+        (Some(before), Some(now)) => format!(", {:.1} core-s busy", now - before),
+        _ => String::new(),
+    }
+}
+
 fn main() {
     let o = options();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
@@ -255,21 +273,27 @@ fn main() {
         println!("backend {:?}, {} resources", o.backend, o.resources);
         let head = fill(&store, &o).await;
         for &batch in &o.batches {
-            let started = Instant::now();
+            let (started, busy) = (Instant::now(), machine_busy_seconds());
             let statuses = rebuild_with(store.clone(), o.only.as_deref(), batch).await.expect("rebuild");
             let secs = started.elapsed().as_secs_f64();
             assert!(statuses.iter().all(|s| s.position == head), "{statuses:?}");
             println!(
-                "rebuild of {} read model(s), batch {batch}: {head} events in {secs:.1} s = {:.0} events/s",
+                "rebuild of {} read model(s), batch {batch}: {head} events in {secs:.1} s = {:.0} events/s{}",
                 statuses.len(),
-                head as f64 / secs
+                head as f64 / secs,
+                core_seconds_since(busy)
             );
             if std::env::args().any(|a| a == "--per-projector") {
                 for projector in reserver_projections::all_projectors() {
-                    let started = Instant::now();
+                    let (started, busy) = (Instant::now(), machine_busy_seconds());
                     rebuild_with(store.clone(), Some(projector.name()), batch).await.expect("rebuild");
                     let secs = started.elapsed().as_secs_f64();
-                    println!("  {:<14} alone: {secs:.1} s = {:.0} events/s", projector.name(), head as f64 / secs);
+                    println!(
+                        "  {:<14} alone: {secs:.1} s = {:.0} events/s{}",
+                        projector.name(),
+                        head as f64 / secs,
+                        core_seconds_since(busy)
+                    );
                 }
             }
         }

@@ -8,6 +8,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use reserver_domain::resource::stream_id as resource_stream_id;
 use reserver_store::{Database, RecordedEvent};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -98,6 +99,82 @@ fn parse_uuid(text: &str) -> Result<Uuid, ProjectionError> {
     Uuid::parse_str(text).map_err(|e| ProjectionError::Corrupt(e.to_string()))
 }
 
+/// The statement [`audit_log`] runs: up to `limit` entries matching `filter` after log position
+/// `after`, in log order. Public so its plan can be inspected (`EXPLAIN`).
+///
+/// An actor is found with `rm_audit`'s own index, a resource and an event type with the log's
+/// (migration 0022): a resource's entries are the events of its stream `resource-<id>` (its
+/// (stream id, version) key), a type's on `events_type_idx` (event type, position); a time
+/// window is checked on the rows these yield, or on `rm_audit`'s time index alone.
+pub fn audit_query(filter: &AuditFilter, after: Option<i64>, limit: u32) -> SqlBuilder {
+    let mut sql = SqlBuilder::new(AUDIT_SELECT);
+    if let Some(from) = filter.from {
+        sql.push(" AND a.recorded_at >= ").bind(from.timestamp_micros());
+    }
+    if let Some(to) = filter.to {
+        sql.push(" AND a.recorded_at < ").bind(to.timestamp_micros());
+    }
+    // One index drives the query, chosen by the most selective filter given; the others are
+    // checked on the rows it yields. The cursor and the order are on the driving table, so its
+    // index is entered at the cursor and delivers rows in log order (over the rows selected, a
+    // stream's version order is log order).
+    let stream = filter.resource_id.map(resource_stream_id);
+    match (&filter.actor, &stream, &filter.action) {
+        (Some(actor), _, _) => {
+            // `rm_audit_actor_idx`; the row carries type and resource too.
+            sql.push(" AND a.actor = ").bind(actor.as_str());
+            if let Some(resource_id) = filter.resource_id {
+                sql.push(" AND a.resource_id = ").bind(resource_id.to_string());
+            }
+            if let Some(action) = &filter.action {
+                sql.push(" AND a.action = ").bind(action.as_str());
+            }
+            log_order_after(&mut sql, "a", after);
+        }
+        (None, Some(stream), action) => {
+            // The stream's (stream id, version) key.
+            sql.push(" AND e.stream_id = ").bind(stream.as_str());
+            if let Some(action) = action {
+                sql.push(" AND e.event_type = ").bind(action.as_str());
+            }
+            if let Some(position) = after {
+                // A position outside the stream gives no version bound; the position one holds.
+                sql.push(" AND e.position > ").bind(position);
+                sql.push(" AND a.position > ").bind(position);
+                sql.push(
+                    " AND e.stream_version >= COALESCE((SELECT c.stream_version FROM events c WHERE c.position = ",
+                )
+                .bind(position)
+                .push(" AND c.stream_id = ")
+                .bind(stream.as_str())
+                .push("), 0)");
+            }
+            sql.push(" ORDER BY e.stream_version");
+        }
+        (None, None, Some(action)) => {
+            // `events_type_idx` (event type, position).
+            sql.push(" AND e.event_type = ").bind(action.as_str());
+            log_order_after(&mut sql, "e", after);
+        }
+        (None, None, None) => log_order_after(&mut sql, "a", after),
+    }
+    sql.push(&format!(" LIMIT {limit}"));
+    sql
+}
+
+/// `AND {table}.position > after ORDER BY {table}.position`; the cursor holds for both tables
+/// (the planner does not carry a range across the join, and a merge join would read the other
+/// table from its start).
+fn log_order_after(sql: &mut SqlBuilder, table: &str, after: Option<i64>) {
+    if let Some(position) = after {
+        sql.push(" AND a.position > ").bind(position);
+        if table != "a" {
+            sql.push(&format!(" AND {table}.position > ")).bind(position);
+        }
+    }
+    sql.push(&format!(" ORDER BY {table}.position"));
+}
+
 /// Audit entries matching `filter`, in log order.
 ///
 /// Errors: [`ProjectionError::InvalidCursor`] for a cursor of another list,
@@ -107,29 +184,16 @@ pub async fn audit_log(
     filter: &AuditFilter,
     page: &PageRequest,
 ) -> Result<Page<AuditEntry>, ProjectionError> {
-    let mut sql = SqlBuilder::new(AUDIT_SELECT);
-    if let Some(actor) = &filter.actor {
-        sql.push(" AND a.actor = ").bind(actor.as_str());
-    }
-    if let Some(resource_id) = filter.resource_id {
-        sql.push(" AND a.resource_id = ").bind(resource_id.to_string());
-    }
-    if let Some(action) = &filter.action {
-        sql.push(" AND a.action = ").bind(action.as_str());
-    }
-    if let Some(from) = filter.from {
-        sql.push(" AND a.recorded_at >= ").bind(from.timestamp_micros());
-    }
-    if let Some(to) = filter.to {
-        sql.push(" AND a.recorded_at < ").bind(to.timestamp_micros());
-    }
     let list = CursorList::new("audit", KeyKind::Int);
-    if let Some(cursor) = page.decode_for(&list)? {
-        let SortValue::Int(position) = cursor.key else { return Err(ProjectionError::InvalidCursor) };
-        sql.push(" AND a.position > ").bind(position);
-    }
+    let after = match page.decode_for(&list)? {
+        Some(cursor) => match cursor.key {
+            SortValue::Int(position) => Some(position),
+            _ => return Err(ProjectionError::InvalidCursor),
+        },
+        None => None,
+    };
     let limit = page.size();
-    sql.push(&format!(" ORDER BY a.position LIMIT {}", limit + 1));
+    let sql = audit_query(filter, after, limit + 1);
     let rows = fetch_all(db, &sql.sql, &sql.args).await?;
     let entries = rows
         .iter()
