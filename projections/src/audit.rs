@@ -13,7 +13,7 @@ use reserver_store::{Database, RecordedEvent};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::decode::{from_micros, metadata, metadata_from, stream_kind, StreamKind};
+use crate::decode::{actor, from_micros, metadata_from, stream_kind, StreamKind};
 use crate::error::ProjectionError;
 use crate::page::{into_page, CursorKey, CursorList, KeyKind, Page, PageRequest, SortValue};
 use crate::runtime::Projector;
@@ -64,7 +64,7 @@ impl Projector for AuditProjector {
                 };
                 vec![
                     Value::Int(e.position as i64),
-                    metadata(e).actor.into(),
+                    actor(e).into(),
                     Value::Text(e.event_type.clone()),
                     resource_id.into(),
                     Value::Int(e.recorded_at.timestamp_micros()),

@@ -73,6 +73,19 @@ pub fn metadata(event: &RecordedEvent) -> EventMetadata {
     metadata_from(&event.metadata)
 }
 
+/// The event's actor alone, as [`metadata`] reads it, without parsing the other fields (ids
+/// and addresses): the audit projector reads nothing else, once per event of the log.
+pub fn actor(event: &RecordedEvent) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct ActorOnly {
+        #[serde(default)]
+        actor: Option<String>,
+    }
+    // The store writes metadata from `EventMetadata`, so the other fields are always valid and
+    // this agrees with `metadata(event).actor` (test `the_actor_is_read_as_the_metadata_reads_it`).
+    serde_json::from_str::<ActorOnly>(&event.metadata).ok().and_then(|m| m.actor)
+}
+
 /// [`metadata`] from its stored JSON text, as a query joining `events` reads it.
 pub fn metadata_from(text: &str) -> EventMetadata {
     serde_json::from_str(text).unwrap_or_default()
@@ -88,4 +101,45 @@ pub fn micros(at: chrono::DateTime<chrono::Utc>) -> i64 {
 pub fn from_micros(value: i64) -> Result<chrono::DateTime<chrono::Utc>, crate::ProjectionError> {
     chrono::DateTime::from_timestamp_micros(value)
         .ok_or_else(|| crate::ProjectionError::Corrupt(format!("instant {value} out of range")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reserver_store::EventMetadata;
+
+    fn recorded(metadata: String) -> RecordedEvent {
+        RecordedEvent {
+            position: 1,
+            event_id: Uuid::nil(),
+            stream_id: "user-x".into(),
+            stream_version: 1,
+            event_type: "t".into(),
+            schema_version: 1,
+            payload: "{}".into(),
+            metadata,
+            recorded_at: chrono::DateTime::UNIX_EPOCH,
+            prev_hash: Vec::new(),
+            hash: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_actor_is_read_as_the_metadata_reads_it() {
+        let full = EventMetadata {
+            actor: Some("a \"quoted\" \u{0} actor".into()),
+            command_id: Some(Uuid::from_u128(1)),
+            correlation_id: Some(Uuid::from_u128(2)),
+            causation_id: Some(Uuid::from_u128(3)),
+            client_ip: Some("192.0.2.1".into()),
+        };
+        let no_actor = EventMetadata { actor: None, ..full.clone() };
+        for stored in [full, no_actor, EventMetadata::default()] {
+            let event = recorded(serde_json::to_string(&stored).unwrap_or_default());
+            assert_eq!(actor(&event), metadata(&event).actor);
+            assert_eq!(actor(&event), stored.actor);
+        }
+        // Unreadable metadata has no actor, as `metadata` reads it.
+        assert_eq!(actor(&recorded("not json".into())), None);
+    }
 }
