@@ -284,6 +284,12 @@ impl DbTx {
         Ok(())
     }
 
+    /// Whether [`Self::insert_rows`] sends this many plain rows by `COPY` (PostgreSQL, at least
+    /// [`COPY_FROM_ROWS`]).
+    pub fn copies(&self, rows: usize) -> bool {
+        matches!(self, DbTx::Postgres(_)) && rows >= COPY_FROM_ROWS
+    }
+
     /// `DELETE FROM table WHERE column IN (keys)`, in chunks.
     pub async fn delete_keys(&mut self, table: &str, column: &str, keys: &[String]) -> Result<(), sqlx::Error> {
         if keys.is_empty() {
@@ -345,7 +351,7 @@ impl DbTx {
 /// Plain inserts of at least this many rows go through `COPY … FROM STDIN` on PostgreSQL (a
 /// rebuild's batches); smaller ones keep the prepared `UNNEST` statement, which costs less per
 /// statement.
-const COPY_FROM_ROWS: usize = 1_000;
+pub const COPY_FROM_ROWS: usize = 1_000;
 
 /// `COPY t (a, b) FROM STDIN` for `INSERT INTO t (a, b)` without a conflict clause, when there
 /// are enough rows to be worth it.

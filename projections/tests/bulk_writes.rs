@@ -17,6 +17,7 @@ on_both_backends!(
     a_rebuild_puts_its_secondary_indexes_back,
     indexes_a_dead_rebuild_set_aside_come_back_at_start,
     a_read_model_gets_its_own_indexes_back,
+    a_reservation_created_twice_is_still_projected,
 );
 
 /// Text COPY's format would otherwise read as structure: separators, escapes, the NULL marker.
@@ -132,4 +133,47 @@ async fn a_read_model_gets_its_own_indexes_back(db: ScratchDatabase) {
     assert_eq!(recorded, vec!["rm_notifications_user_idx".to_string()]);
     secondary_indexes::restore(&database).await.unwrap();
     assert_eq!(read_model_indexes(&database).await, before);
+}
+
+/// A rebuild's batch creating thousands of reservations inserts them without a conflict check
+/// on PostgreSQL (`COPY`). A log that creates an id a second time — the write side never does —
+/// fails that batch; its events are then applied one by one and the second creation replaces the
+/// first, exactly as the upsert of a live batch does.
+async fn a_reservation_created_twice_is_still_projected(db: ScratchDatabase) {
+    use reserver_domain::resource::stream_id;
+    use reserver_domain::{ResourceEvent, TimeRange};
+    use reserver_projections::reservations::get_reservation;
+    use reserver_projections::status;
+    use reserver_store::{AppendRequest, ExpectedVersion, NewEvent};
+    use uuid::Uuid;
+
+    let store = db.open().await;
+    let database = store.database();
+    let twice = Uuid::from_u128(0x7777);
+    let confirmed = |reservation_id: Uuid, hour: i64| {
+        let start = utc(2031, 1, 1, 0, 0) + chrono::Duration::hours(hour);
+        let range = TimeRange::new(start, start + chrono::Duration::minutes(30)).unwrap();
+        let event =
+            ResourceEvent::ReservationConfirmed { reservation_id, user_id: ALICE, range, series_id: None, at: start };
+        NewEvent::new(Uuid::new_v4(), event.event_type(), serde_json::to_string(&event).unwrap())
+    };
+    // The id, 2,500 others, the id again (in the second batch of 2,000), 1,500 more.
+    let mut events = vec![confirmed(twice, 0)];
+    events.extend((1..=2_500).map(|n| confirmed(Uuid::from_u128(0x10_000 + n), n as i64)));
+    events.push(confirmed(twice, 9_999));
+    events.extend((2_501..=4_000).map(|n| confirmed(Uuid::from_u128(0x10_000 + n), n as i64)));
+    let stream = stream_id(ROOM);
+    for chunk in events.chunks(1_000) {
+        let request = AppendRequest::single(stream.clone(), ExpectedVersion::Any, chunk.to_vec());
+        store.append(request).await.unwrap();
+    }
+    let head = store.head().await.unwrap().position;
+
+    let rebuilt = rebuild_with(store.clone(), Some("reservations"), 2_000).await.unwrap();
+    assert_eq!(rebuilt.iter().map(|s| (s.position, s.stuck.is_some())).collect::<Vec<_>>(), vec![(head, false)]);
+    let rows = fetch_all(&database, "SELECT count(*) FROM rm_reservations", &[]).await.unwrap();
+    assert_eq!(rows[0].int(0).unwrap(), 4_001);
+    let view = get_reservation(&database, twice).await.unwrap().unwrap();
+    assert_eq!(view.range.start(), utc(2031, 1, 1, 0, 0) + chrono::Duration::hours(9_999));
+    assert!(status(store.as_ref()).await.unwrap().iter().all(|s| s.stuck.is_none()));
 }

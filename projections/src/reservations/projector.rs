@@ -118,7 +118,7 @@ impl Projector for ReservationsProjector {
             }
         }
 
-        write_reservations(tx, &reservations).await?;
+        write_reservations(tx, &reservations, &created_here).await?;
         tx.insert_rows(
             "INSERT INTO rm_series (series_id, resource_id, user_id, created_at, doc)",
             "ON CONFLICT (series_id) DO UPDATE SET doc = excluded.doc",
@@ -129,13 +129,21 @@ impl Projector for ReservationsProjector {
     }
 }
 
+/// Writes every reservation the batch touched. A large batch on PostgreSQL (a rebuild's, a long
+/// catch-up's) creates thousands: those go in by `COPY`, without the conflict check per row an
+/// upsert makes (a tenth of a full rebuild's CPU), the others are upserted. A reservation
+/// created here has no row unless the log created the same id before, which the write side never
+/// does; if it did, the plain insert fails the batch and the runtime applies its events one by
+/// one, each batch of one upserting (test `a_reservation_created_twice_is_still_projected`).
 async fn write_reservations(
     tx: &mut DbTx,
     reservations: &HashMap<Uuid, Option<ReservationView>>,
+    created_here: &HashSet<Uuid>,
 ) -> Result<(), ProjectionError> {
-    let mut rows = Vec::with_capacity(reservations.len());
+    let copy_created = tx.copies(created_here.len());
+    let (mut created, mut upserts) = (Vec::new(), Vec::with_capacity(reservations.len()));
     for view in reservations.values().flatten() {
-        rows.push(vec![
+        let row = vec![
             Value::Text(view.reservation_id.to_string()),
             Value::Text(view.resource_id.to_string()),
             Value::Text(view.user_id.to_string()),
@@ -144,13 +152,21 @@ async fn write_reservations(
             Value::Int(view.range.start().timestamp_micros()),
             Value::Int(view.range.end().timestamp_micros()),
             Value::Text(serde_json::to_string(&StoredReservation::from(view))?),
-        ]);
+        ];
+        if copy_created && created_here.contains(&view.reservation_id) {
+            created.push(row);
+        } else {
+            upserts.push(row);
+        }
     }
+    const INSERT: &str =
+        "INSERT INTO rm_reservations (reservation_id, resource_id, user_id, series_id, status, start_at, end_at, doc)";
+    tx.insert_rows(INSERT, "", &created).await?;
     tx.insert_rows(
-        "INSERT INTO rm_reservations (reservation_id, resource_id, user_id, series_id, status, start_at, end_at, doc)",
+        INSERT,
         "ON CONFLICT (reservation_id) DO UPDATE SET status = excluded.status, series_id = excluded.series_id, \
          start_at = excluded.start_at, end_at = excluded.end_at, user_id = excluded.user_id, doc = excluded.doc",
-        &rows,
+        &upserts,
     )
     .await?;
     Ok(())
