@@ -60,6 +60,20 @@ pub fn decode(event: &RecordedEvent) -> Option<DomainEvent> {
     }
 }
 
+/// A batch's events decoded once, on first use, for every projector applying that batch: a
+/// rebuild's shared replay decodes each batch in its log reader, ahead of the projectors, which
+/// would otherwise each parse every payload again (a tenth of a full rebuild's CPU).
+#[derive(Debug, Default)]
+pub struct DecodedBatch(std::sync::OnceLock<Vec<Option<DomainEvent>>>);
+
+impl DecodedBatch {
+    /// [`decode`] of each of `events`, index for index. Every call on one value must pass the
+    /// same events: the first call decodes them, later ones return that.
+    pub fn of(&self, events: &[RecordedEvent]) -> &[Option<DomainEvent>] {
+        self.0.get_or_init(|| events.iter().map(decode).collect())
+    }
+}
+
 /// Decodes a resource event, if `event` is one.
 pub fn decode_resource(event: &RecordedEvent) -> Option<(Uuid, ResourceEvent)> {
     match decode(event)? {
@@ -122,6 +136,25 @@ mod tests {
             prev_hash: Vec::new(),
             hash: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_batch_is_decoded_once_index_for_index() {
+        let mut resource = recorded(String::new());
+        resource.stream_id = format!("resource-{}", Uuid::from_u128(7));
+        resource.payload = serde_json::json!({"type": "checked_in", "reservation_id": Uuid::from_u128(8),
+            "user_id": Uuid::from_u128(9), "at": "2030-01-01T09:00:00Z"})
+        .to_string();
+        let foreign = recorded(String::new());
+        let events = vec![foreign, resource];
+        let batch = DecodedBatch::default();
+        let first = batch.of(&events);
+        assert!(first[0].is_none(), "not a projected stream");
+        assert!(
+            matches!(&first[1], Some(DomainEvent::Resource { resource_id, .. }) if *resource_id == Uuid::from_u128(7))
+        );
+        // The second reader gets the same decoding, not a new one.
+        assert!(std::ptr::eq(first, batch.of(&events)));
     }
 
     #[test]

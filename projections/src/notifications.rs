@@ -19,7 +19,7 @@ use reserver_store::{Backend, Database, RecordedEvent};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::decode::{decode, from_micros, DomainEvent};
+use crate::decode::{decode, from_micros, DecodedBatch, DomainEvent};
 use crate::error::ProjectionError;
 use crate::page::{into_page, CursorKey, CursorList, KeyKind, Page, PageRequest, SortValue};
 use crate::public_events::REMINDER_EVENT_TYPE;
@@ -156,12 +156,21 @@ impl Projector for NotificationsProjector {
     }
 
     async fn apply(&self, tx: &mut DbTx, events: &[RecordedEvent]) -> Result<(), ProjectionError> {
+        self.apply_decoded(tx, events, &DecodedBatch::default()).await
+    }
+
+    async fn apply_decoded(
+        &self,
+        tx: &mut DbTx,
+        events: &[RecordedEvent],
+        decoded: &DecodedBatch,
+    ) -> Result<(), ProjectionError> {
         let mut rows = Vec::new();
         for view in events.iter().filter_map(|e| reminder(e).or_else(|| webhook_disabled(e))) {
             rows.push(row_of(view.notification_id, view.user_id, view.position, &view.kind));
         }
-        let decoded: Vec<(&RecordedEvent, DomainEvent)> =
-            events.iter().filter_map(|e| decode(e).map(|d| (e, d))).collect();
+        let decoded: Vec<(&RecordedEvent, &DomainEvent)> =
+            events.iter().zip(decoded.of(events)).filter_map(|(e, d)| d.as_ref().map(|d| (e, d))).collect();
         if decoded.is_empty() {
             tx.insert_rows(INSERT_NOTIFICATIONS, "", &rows).await?;
             return Ok(());
@@ -180,20 +189,20 @@ impl Projector for NotificationsProjector {
                         _ => continue,
                     };
                     if may_approve {
-                        approvers.insert(user_id);
+                        approvers.insert(*user_id);
                     } else {
-                        approvers.remove(&user_id);
+                        approvers.remove(user_id);
                     }
-                    role_changes.insert(user_id, may_approve);
+                    role_changes.insert(*user_id, may_approve);
                 }
                 DomainEvent::Resource { resource_id, event } => {
-                    routes.follow_resource(tx, resource_id, &event).await?;
-                    let named = if needs_approvers(&event) {
-                        named_recipients(&routes.named_approvers(tx, resource_id).await?, &approvers)
+                    routes.follow_resource(tx, *resource_id, event).await?;
+                    let named = if needs_approvers(event) {
+                        named_recipients(&routes.named_approvers(tx, *resource_id).await?, &approvers)
                     } else {
                         None
                     };
-                    let Some(d) = draft(&event, named.as_ref().unwrap_or(&approvers)) else { continue };
+                    let Some(d) = draft(event, named.as_ref().unwrap_or(&approvers)) else { continue };
                     for to in d.to {
                         // The message is not stored: `notifications_for_user` renders it from
                         // the event at this position, the log being append-only.
@@ -201,7 +210,7 @@ impl Projector for NotificationsProjector {
                         rows.push(row_of(id, to, recorded.position, d.kind));
                     }
                 }
-                DomainEvent::Group { group_id, event } => routes.follow_group(tx, group_id, &event).await?,
+                DomainEvent::Group { group_id, event } => routes.follow_group(tx, *group_id, event).await?,
             }
         }
         routes.write(tx).await?;

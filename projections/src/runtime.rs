@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use reserver_store::{Backend, Database, EventStore, RecordedEvent};
 use tokio::sync::watch;
 
+use crate::decode::DecodedBatch;
 use crate::error::ProjectionError;
 use crate::faults::{self, cannot_apply, StuckProjector};
 use crate::secondary_indexes;
@@ -39,6 +40,17 @@ pub trait Projector: Send + Sync + 'static {
     /// Applies a batch of consecutive events inside the caller's transaction. Events it does
     /// not care about must be ignored, never rejected.
     async fn apply(&self, tx: &mut DbTx, events: &[RecordedEvent]) -> Result<(), ProjectionError>;
+    /// [`Self::apply`], given the batch decoded once for all projectors (`decoded.of(events)`).
+    /// A projector that decodes events overrides this and has `apply` pass a fresh
+    /// [`DecodedBatch`]; the runtime always calls this one.
+    async fn apply_decoded(
+        &self,
+        tx: &mut DbTx,
+        events: &[RecordedEvent],
+        _decoded: &DecodedBatch,
+    ) -> Result<(), ProjectionError> {
+        self.apply(tx, events).await
+    }
     /// Whether `apply` could change anything for this event. A batch with none is skipped
     /// without a transaction (the checkpoint catches up later); `true` is always safe.
     fn wants(&self, _event: &RecordedEvent) -> bool {
@@ -178,7 +190,7 @@ async fn step_from(
     }
     // Events between the stored checkpoint and `read_to` were of no interest: applying just
     // this batch from the stored checkpoint is the same as applying all of them.
-    apply_batch(&db, projector, known.stored, &events).await
+    apply_batch(&db, projector, known.stored, &events, &DecodedBatch::default()).await
 }
 
 /// In one transaction: lock the projector's checkpoint, check it is still `after` (the
@@ -191,8 +203,9 @@ pub async fn apply_batch(
     projector: &dyn Projector,
     after: u64,
     events: &[RecordedEvent],
+    decoded: &DecodedBatch,
 ) -> Result<Step, ProjectionError> {
-    match try_batch(db, projector, after, events).await {
+    match try_batch(db, projector, after, events, decoded).await {
         Ok(step) => Ok(step),
         Err(BatchFailure::Apply(e)) if !e.is_transient() => match events {
             [event] => Err(cannot_apply(projector.name(), event, e)),
@@ -215,6 +228,7 @@ async fn try_batch(
     projector: &dyn Projector,
     after: u64,
     events: &[RecordedEvent],
+    decoded: &DecodedBatch,
 ) -> Result<Step, BatchFailure> {
     let Some(last) = events.last().map(|e| e.position) else {
         return Ok(Step::CaughtUp(after));
@@ -224,7 +238,7 @@ async fn try_batch(
         Err(step) => return Ok(step),
     };
     // An error below drops the transaction, which rolls back rows and checkpoint together.
-    projector.apply(&mut tx, events).await.map_err(BatchFailure::Apply)?;
+    projector.apply_decoded(&mut tx, events, decoded).await.map_err(BatchFailure::Apply)?;
     save_checkpoint(&mut tx, projector.name(), last).await.map_err(BatchFailure::Other)?;
     tx.commit().await.map_err(|e| BatchFailure::Other(e.into()))?;
     Ok(Step::Applied(last))
@@ -238,7 +252,7 @@ async fn apply_one_by_one(
     events: &[RecordedEvent],
 ) -> Result<Step, ProjectionError> {
     for event in events {
-        match try_batch(db, projector, after, std::slice::from_ref(event)).await {
+        match try_batch(db, projector, after, std::slice::from_ref(event), &DecodedBatch::default()).await {
             Ok(Step::Applied(p)) => after = p,
             Ok(other) => return Ok(other),
             Err(BatchFailure::Apply(e)) if !e.is_transient() => return Err(cannot_apply(projector.name(), event, e)),
@@ -361,6 +375,9 @@ async fn replay_all(
     }
 }
 
+/// A batch of a shared replay: its events, and their decoded forms for every projector.
+type Batch = (Vec<RecordedEvent>, DecodedBatch);
+
 /// Batches a projector of a shared replay may trail the log reader by.
 const REPLAY_READ_AHEAD: usize = 4;
 
@@ -384,15 +401,16 @@ async fn replay_shared(
     let mut feeds = Vec::with_capacity(projectors.len());
     let mut workers = Vec::with_capacity(projectors.len());
     for projector in projectors {
-        let (feed, mut batches) = tokio::sync::mpsc::channel::<Arc<Vec<RecordedEvent>>>(REPLAY_READ_AHEAD);
+        let (feed, mut batches) = tokio::sync::mpsc::channel::<Arc<Batch>>(REPLAY_READ_AHEAD);
         feeds.push(feed);
         let (db, store, projector) = (db.clone(), store.clone(), projector.clone());
         workers.push(tokio::spawn(async move {
             let replayed = async {
                 let mut after = 0;
-                while let Some(events) = batches.recv().await {
+                while let Some(batch) = batches.recv().await {
+                    let (events, decoded) = (&batch.0, &batch.1);
                     let Some(last) = events.last().map(|e| e.position) else { continue };
-                    match apply_batch(&db, projector.as_ref(), after, &events).await? {
+                    match apply_batch(&db, projector.as_ref(), after, events, decoded).await? {
                         step if step == Step::Applied(last) => after = last,
                         // Another instance took the checkpoint: `catch_up` finishes.
                         _ => break,
@@ -412,11 +430,15 @@ async fn replay_shared(
         while after < target {
             let events = store.read_all(after, batch_size.max(1)).await?;
             let Some(last) = events.last().map(|e| e.position) else { break };
-            let events = Arc::new(events);
+            let batch = Arc::new((events, DecodedBatch::default()));
+            if feeds.len() > 1 {
+                // Decoded here, once, while the projectors apply earlier batches.
+                batch.1.of(&batch.0);
+            }
             let mut delivered = false;
             for feed in &feeds {
                 // A closed feed is a projector that dropped out.
-                delivered |= feed.send(events.clone()).await.is_ok();
+                delivered |= feed.send(batch.clone()).await.is_ok();
             }
             if !delivered {
                 break;

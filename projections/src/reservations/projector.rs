@@ -17,7 +17,7 @@ use reserver_store::RecordedEvent;
 use uuid::Uuid;
 
 use super::{apply_reservation, status_label, ReservationView, SeriesView, StoredReservation, WaitlistView};
-use crate::decode::decode_resource;
+use crate::decode::{DecodedBatch, DomainEvent};
 use crate::error::ProjectionError;
 use crate::runtime::Projector;
 use crate::sql::{DbTx, Value};
@@ -47,9 +47,22 @@ impl Projector for ReservationsProjector {
     }
 
     async fn apply(&self, tx: &mut DbTx, events: &[RecordedEvent]) -> Result<(), ProjectionError> {
-        let decoded: Vec<(&RecordedEvent, Uuid, ResourceEvent)> = events
+        self.apply_decoded(tx, events, &DecodedBatch::default()).await
+    }
+
+    async fn apply_decoded(
+        &self,
+        tx: &mut DbTx,
+        events: &[RecordedEvent],
+        decoded: &DecodedBatch,
+    ) -> Result<(), ProjectionError> {
+        let decoded: Vec<(&RecordedEvent, Uuid, &ResourceEvent)> = events
             .iter()
-            .filter_map(|e| decode_resource(e).map(|(resource_id, event)| (e, resource_id, event)))
+            .zip(decoded.of(events))
+            .filter_map(|(e, d)| match d {
+                Some(DomainEvent::Resource { resource_id, event }) => Some((e, *resource_id, event)),
+                _ => None,
+            })
             .collect();
         if decoded.is_empty() {
             return Ok(());
