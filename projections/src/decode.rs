@@ -3,6 +3,8 @@
 //! and any event type this build does not know is skipped, never fatal, so an older read side
 //! keeps running beside a newer write side.
 
+use std::borrow::Cow;
+
 use reserver_domain::group::GroupEvent;
 use reserver_domain::user::UserEvent;
 use reserver_domain::ResourceEvent;
@@ -64,13 +66,31 @@ pub fn decode(event: &RecordedEvent) -> Option<DomainEvent> {
 /// rebuild's shared replay decodes each batch in its log reader, ahead of the projectors, which
 /// would otherwise each parse every payload again (a tenth of a full rebuild's CPU).
 #[derive(Debug, Default)]
-pub struct DecodedBatch(std::sync::OnceLock<Vec<Option<DomainEvent>>>);
+pub struct DecodedBatch(std::sync::OnceLock<Decoded>);
+
+/// The decoded events, with the first and last position of the batch they were decoded from.
+#[derive(Debug)]
+struct Decoded {
+    span: Option<(u64, u64)>,
+    events: Vec<Option<DomainEvent>>,
+}
+
+fn span_of(events: &[RecordedEvent]) -> Option<(u64, u64)> {
+    Some((events.first()?.position, events.last()?.position))
+}
 
 impl DecodedBatch {
-    /// [`decode`] of each of `events`, index for index. Every call on one value must pass the
-    /// same events: the first call decodes them, later ones return that.
-    pub fn of(&self, events: &[RecordedEvent]) -> &[Option<DomainEvent>] {
-        self.0.get_or_init(|| events.iter().map(decode).collect())
+    /// [`decode`] of each of `events`, index for index. The first call decodes them and later
+    /// calls with the same batch get that; a call with other events (another length or other
+    /// positions) gets them decoded afresh, so a mix-up costs time, never events.
+    pub fn of(&self, events: &[RecordedEvent]) -> Cow<'_, [Option<DomainEvent>]> {
+        let decoded =
+            self.0.get_or_init(|| Decoded { span: span_of(events), events: events.iter().map(decode).collect() });
+        if decoded.events.len() == events.len() && decoded.span == span_of(events) {
+            Cow::Borrowed(&decoded.events)
+        } else {
+            Cow::Owned(events.iter().map(decode).collect())
+        }
     }
 }
 
@@ -154,7 +174,11 @@ mod tests {
             matches!(&first[1], Some(DomainEvent::Resource { resource_id, .. }) if *resource_id == Uuid::from_u128(7))
         );
         // The second reader gets the same decoding, not a new one.
-        assert!(std::ptr::eq(first, batch.of(&events)));
+        assert!(matches!((&first, batch.of(&events)), (Cow::Borrowed(a), Cow::Borrowed(b)) if std::ptr::eq(*a, b)));
+        // Other events are decoded for themselves, not matched to this batch's decoding.
+        let other = batch.of(&events[1..]);
+        assert_eq!(other.len(), 1);
+        assert!(other[0].is_some());
     }
 
     #[test]

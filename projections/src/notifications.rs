@@ -169,8 +169,9 @@ impl Projector for NotificationsProjector {
         for view in events.iter().filter_map(|e| reminder(e).or_else(|| webhook_disabled(e))) {
             rows.push(row_of(view.notification_id, view.user_id, view.position, &view.kind));
         }
+        let decodes = decoded.of(events);
         let decoded: Vec<(&RecordedEvent, &DomainEvent)> =
-            events.iter().zip(decoded.of(events)).filter_map(|(e, d)| d.as_ref().map(|d| (e, d))).collect();
+            events.iter().zip(decodes.iter()).filter_map(|(e, d)| d.as_ref().map(|d| (e, d))).collect();
         if decoded.is_empty() {
             tx.insert_rows(INSERT_NOTIFICATIONS, "", &rows).await?;
             return Ok(());

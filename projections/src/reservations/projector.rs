@@ -56,9 +56,10 @@ impl Projector for ReservationsProjector {
         events: &[RecordedEvent],
         decoded: &DecodedBatch,
     ) -> Result<(), ProjectionError> {
+        let decodes = decoded.of(events);
         let decoded: Vec<(&RecordedEvent, Uuid, &ResourceEvent)> = events
             .iter()
-            .zip(decoded.of(events))
+            .zip(decodes.iter())
             .filter_map(|(e, d)| match d {
                 Some(DomainEvent::Resource { resource_id, event }) => Some((e, *resource_id, event)),
                 _ => None,
